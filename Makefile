@@ -1,0 +1,28 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+export PODIUM_HOME ?= $(CURDIR)/.podium-demo
+
+.PHONY: demo test lint java clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+java: $(STAMP)
+	@$(PY) -m podium.compute.java
+
+demo: $(STAMP) java
+	$(VENV)/bin/podium validate examples/quickstart
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+
+test: $(STAMP) java lint
+	$(VENV)/bin/pytest
+
+clean:
+	rm -rf $(VENV) .podium-demo .pytest_cache

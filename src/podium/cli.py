@@ -1,0 +1,135 @@
+"""The `podium` command: validate bundles, list jobs, run them, inspect runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from podium import __version__
+from podium.spec import BundleError, Location, Problem, load_bundle
+from podium.spec.describe import describe_bundle
+
+EXIT_BAD_INPUT = 2
+
+app = typer.Typer(
+    name="podium",
+    help="Run Databricks bundle jobs on reused Spark compute.\n\n"
+         "Examples:\n\n  podium validate examples/seed001_many_tables\n\n"
+         "  podium jobs list --bundle examples/seed001_many_tables\n\n"
+         "  podium run many_tables --bundle examples/seed001_many_tables --var table_count=4",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+jobs_app = typer.Typer(help="Jobs defined in a bundle.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+
+out = Console()
+err = Console(stderr=True, highlight=False)
+
+BundleOpt = Annotated[Path, typer.Option("--bundle", "-b", help="Bundle folder (or a file in "
+                                         "it); parents are searched for databricks.yml.")]
+TargetOpt = Annotated[str | None, typer.Option("--target", "-t", help="Bundle target.")]
+VarOpt = Annotated[list[str] | None, typer.Option("--var", help="Set a bundle variable: "
+                                                  "name=value (repeatable).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def fail(problems: list[Problem], as_json: bool = False) -> NoReturn:
+    """Print located problems (or their JSON) and exit 2: bad input, never a traceback."""
+    if as_json:
+        out.print_json(json.dumps({"valid": False, "errors": [p.as_dict() for p in problems]}))
+    else:
+        for problem in problems:
+            err.print(str(problem), markup=False, soft_wrap=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, str]:
+    """`name=value` options as a dict; a pair without '=' is bad input."""
+    result: dict[str, str] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            fail([Problem(Location(option), f"'{pair}' is not name=value; write "
+                          f"{option} name=value")])
+        result[name.strip()] = value
+    return result
+
+
+def load(bundle: Path, target: str | None, var: list[str] | None, as_json: bool = False):
+    """Load the bundle for a command, turning every problem into exit code 2."""
+    try:
+        return load_bundle(bundle, target, parse_pairs(var, "--var"))
+    except BundleError as exc:
+        fail(exc.problems, as_json)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"podium {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Run Databricks bundle jobs on reused Spark compute."""
+
+
+@app.command()
+def validate(
+    bundle: Annotated[Path, typer.Argument(help="Bundle folder.")] = Path("."),
+    target: TargetOpt = None,
+    var: VarOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a bundle and show its jobs, task DAGs, clusters and ignored fields.
+
+    Exits 0 when valid; prints `file:line:col: error: ...` for each problem and exits 2.
+    """
+    loaded = load(bundle, target, var, as_json)
+    if as_json:
+        out.print_json(json.dumps(describe_bundle(loaded), default=str))
+        return
+    from podium.report.plan import print_bundle
+
+    print_bundle(loaded, out)
+
+
+@jobs_app.command("list")
+def jobs_list(
+    bundle: BundleOpt = Path("."),
+    target: TargetOpt = None,
+    var: VarOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the jobs of a bundle with their task counts and clusters."""
+    loaded = load(bundle, target, var, as_json)
+    rows = [{"key": k, "name": j.name, "tasks": len(j.tasks),
+             "job_clusters": [c.job_cluster_key for c in j.job_clusters],
+             "max_concurrent_runs": j.max_concurrent_runs} for k, j in loaded.jobs.items()]
+    if as_json:
+        out.print_json(json.dumps({"jobs": rows}))
+        return
+    from rich.table import Table
+
+    table = Table("key", "name", "tasks", "job clusters", "max concurrent runs")
+    for row in rows:
+        table.add_row(row["key"], row["name"], str(row["tasks"]),
+                      ", ".join(row["job_clusters"]) or "-", str(row["max_concurrent_runs"]))
+    out.print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

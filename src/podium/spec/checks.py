@@ -1,0 +1,287 @@
+"""Checks that need the whole job: the DAG, clusters, references, files, extra fields."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from podium.spec import references
+from podium.spec.errors import Location, Problem
+from podium.spec.models import TASK_TYPES, UNSUPPORTED_TASK_TYPES, Job, Node, Task
+
+COMMON_MISTAKES: dict[str, str] = {
+    "concurrent_run": "max_concurrent_runs",
+    "concurrent_runs": "max_concurrent_runs",
+    "depends": "depends_on",
+    "retries": "max_retries",
+    "timeout": "timeout_seconds",
+    "cluster_key": "job_cluster_key",
+    "notebook": "notebook_task",
+    "parameters_file": "parameters",
+}
+
+
+def suggest(word: str, choices: list[str]) -> str:
+    """A ` did you mean 'x'?` suffix when a close field name exists, else ''."""
+    if word in COMMON_MISTAKES and COMMON_MISTAKES[word] in choices:
+        return f"; did you mean '{COMMON_MISTAKES[word]}'?"
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else "; remove it"
+
+
+def extra_fields(node: Node, where: str) -> Iterator[Problem]:
+    """Unknown fields as errors and cloud-only fields as warnings, recursively."""
+    known = list(type(node).model_fields) + sorted(type(node).IGNORED)
+    for key in node.model_extra or {}:
+        if key in type(node).IGNORED:
+            note = ("is a task type podium does not run" if key in UNSUPPORTED_TASK_TYPES
+                    else "is ignored locally")
+            yield Problem(node.loc_of(key), f"{where}.{key} {note}", "warning")
+        else:
+            yield Problem(node.loc_of(key), f"unknown field '{key}' in {where}"
+                          + suggest(key, known))
+    for name in type(node).model_fields:
+        value = getattr(node, name)
+        for i, child in enumerate(value if isinstance(value, list) else [value]):
+            if isinstance(child, Node):
+                label = getattr(child, "task_key", None) or getattr(child, "job_cluster_key", None)
+                suffix = f"[{label}]" if label else (f"[{i}]" if isinstance(value, list) else "")
+                yield from extra_fields(child, f"{where}.{name}{suffix}")
+        if isinstance(value, BaseModel) and not isinstance(value, Node):
+            continue
+
+
+def task_types(task: Task) -> Iterator[Problem]:
+    """Exactly one task type per task."""
+    present = [t for t in TASK_TYPES if getattr(task, t) is not None]
+    unsupported = [t for t in UNSUPPORTED_TASK_TYPES if t in (task.model_extra or {})]
+    if len(present) == 0 and not unsupported:
+        yield Problem(task.loc, f"task '{task.task_key}' has no task type; add one of "
+                      + ", ".join(TASK_TYPES))
+    elif len(present) + len(unsupported) > 1:
+        both = present + unsupported
+        yield Problem(task.loc_of(both[1]), f"task '{task.task_key}' sets {len(both)} task "
+                      f"types ({', '.join(both)}); keep exactly one")
+    elif unsupported:
+        yield Problem(task.loc_of(unsupported[0]), f"task '{task.task_key}' is a "
+                      f"{unsupported[0]}, which podium cannot run; use notebook_task, "
+                      "spark_python_task, sql_task or python_task")
+
+
+def graph(job: Job) -> Iterator[Problem]:
+    """Known dependencies, no cycles, condition outcomes well placed (duplicate keys are
+    caught before the merge, by `merge.duplicate_keys`)."""
+    seen = {task.task_key: task for task in job.tasks}
+    for task in job.tasks:
+        for dep in task.depends_on:
+            if dep.task_key not in seen:
+                yield Problem(dep.loc_of("task_key"), f"task '{task.task_key}' depends on "
+                              f"'{dep.task_key}', which is not a task of this job"
+                              + suggest(dep.task_key, list(seen)))
+            elif dep.outcome is not None and seen[dep.task_key].condition_task is None:
+                yield Problem(dep.loc_of("outcome"), f"'outcome' is only for dependencies on "
+                              f"a condition_task, and '{dep.task_key}' is not one; remove it")
+    sorter = TopologicalSorter(
+        {t.task_key: [d.task_key for d in t.depends_on if d.task_key in seen] for t in job.tasks}
+    )
+    try:
+        sorter.prepare()
+    except CycleError as exc:
+        cycle = exc.args[1]
+        first = seen[cycle[0]]
+        yield Problem(first.loc_of("depends_on"), "dependency cycle: " + " -> ".join(cycle)
+                      + "; remove one of these depends_on entries")
+
+
+def upstream(job: Job) -> dict[str, set[str]]:
+    """For each task, every task it depends on directly or transitively."""
+    direct = {t.task_key: {d.task_key for d in t.depends_on} for t in job.tasks}
+    result: dict[str, set[str]] = {}
+
+    def visit(key: str, trail: frozenset[str]) -> set[str]:
+        if key in result:
+            return result[key]
+        found: set[str] = set()
+        for dep in direct.get(key, ()):
+            if dep not in trail:
+                found |= {dep} | visit(dep, trail | {dep})
+        result[key] = found
+        return found
+
+    for key in direct:
+        visit(key, frozenset({key}))
+    return result
+
+
+def clusters(job: Job, shared: set[str]) -> Iterator[Problem]:
+    """Job cluster keys that exist and at most one compute per task."""
+    keys = [c.job_cluster_key for c in job.job_clusters]
+    for task in all_tasks(job):
+        if task.job_cluster_key and task.existing_cluster_id:
+            yield Problem(task.loc_of("existing_cluster_id"), f"task '{task.task_key}' sets both "
+                          "job_cluster_key and existing_cluster_id; keep one")
+        if task.job_cluster_key and task.job_cluster_key not in keys:
+            yield Problem(task.loc_of("job_cluster_key"), f"task '{task.task_key}' uses "
+                          f"job_cluster_key '{task.job_cluster_key}', which is not in the job's "
+                          "job_clusters" + (suggest(task.job_cluster_key, keys) if keys else
+                                            "; add it under job_clusters"))
+
+
+def all_tasks(job: Job) -> Iterator[Task]:
+    """Every task of a job, including the nested task of each for_each_task."""
+    for task in job.tasks:
+        yield task
+        if task.for_each_task is not None:
+            yield task.for_each_task.task
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string inside a (nested) model, dict or list."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from strings(getattr(value, name))
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings(v)
+
+
+def dynamic_references(job: Job) -> Iterator[Problem]:
+    """Every `{{...}}` is known, names a job parameter that exists, and an upstream task."""
+    params = {p.name for p in job.parameters}
+    ups = upstream(job)
+    for task in job.tasks:
+        nested = task.for_each_task.task if task.for_each_task else None
+        for owner, in_loop in ((task, False), (nested, True)):
+            if owner is None:
+                continue
+            payload = getattr(owner, owner.task_type, None) if _has_type(owner) else None
+            texts = list(strings(payload))
+            if owner is task and task.for_each_task is not None:
+                texts = [task.for_each_task.inputs] if isinstance(
+                    task.for_each_task.inputs, str) else []
+            for text in texts:
+                for expr in references.find(text):
+                    message = _check_reference(expr, task, params, ups, in_loop)
+                    if message:
+                        where = (payload or owner).loc if payload is not None else owner.loc
+                        yield Problem(where, message)
+
+
+def _has_type(task: Task) -> bool:
+    return any(getattr(task, t) is not None for t in TASK_TYPES)
+
+
+def _check_reference(expr: str, task: Task, params: set[str], ups: dict[str, set[str]],
+                     in_loop: bool) -> str | None:
+    try:
+        kind = references.classify(expr)
+    except references.ReferenceError_ as exc:
+        return f"task '{task.task_key}': {exc}"
+    if kind[0] == "job.parameters" and kind[1] not in params:
+        return (f"task '{task.task_key}' refers to job parameter '{kind[1]}', which the job "
+                f"does not define; add it under the job's `parameters`"
+                + (f" (defined: {', '.join(sorted(params))})" if params else ""))
+    if kind[0] in ("tasks", "tasks.values") and kind[1] not in ups.get(task.task_key, set()):
+        return (f"task '{task.task_key}' reads {{{{{expr}}}}} but '{kind[1]}' is not upstream of "
+                f"it; add '{kind[1]}' to its depends_on")
+    if kind[0] == "input" and not in_loop:
+        return (f"task '{task.task_key}' uses {{{{{expr}}}}} outside a for_each_task; "
+                "{{input}} only exists in the nested task of a for_each_task")
+    return None
+
+
+def for_each_inputs(job: Job) -> Iterator[Problem]:
+    """`inputs` is a JSON array (literal or YAML list) or a single reference."""
+    for task in job.tasks:
+        fe = task.for_each_task
+        if fe is None or isinstance(fe.inputs, list):
+            continue
+        text = fe.inputs.strip()
+        if references.REFERENCE.fullmatch(text):
+            continue
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, list):
+            yield Problem(fe.loc_of("inputs"), f"for_each_task inputs of '{task.task_key}' must "
+                          "be a JSON array (such as '[\"a\", \"b\"]') or a reference such as "
+                          "'{{tasks.x.values.list}}'")
+
+
+def files(job: Job) -> Iterator[Problem]:
+    """Notebooks, Python files and SQL files exist; their paths become absolute."""
+    for task in all_tasks(job):
+        for attr, node, field in (
+            ("notebook_path", task.notebook_task, "notebook_path"),
+            ("python_file", task.spark_python_task, "python_file"),
+            ("path", task.sql_task.file if task.sql_task else None, "path"),
+        ):
+            if node is None:
+                continue
+            written = getattr(node, attr)
+            found = locate_file(written, node.loc)
+            if found is None:
+                kind = "notebook" if field == "notebook_path" else "file"
+                yield Problem(node.loc_of(field), f"{kind} '{written}' of task "
+                              f"'{task.task_key}' does not exist; paths are relative to the "
+                              "YAML file that names them")
+            else:
+                setattr(node, attr, str(found))
+
+
+def locate_file(written: str, loc: Location) -> Path | None:
+    """A file named in YAML: relative to that YAML file, with `.py`/`.ipynb`/`.sql` tried."""
+    if "{{" in written:
+        return None
+    path = Path(written)
+    if not path.is_absolute():
+        path = Path(loc.file).resolve().parent / path
+    for candidate in (path, *(path.with_name(path.name + s) for s in (".py", ".ipynb", ".sql"))):
+        if candidate.is_file():
+            return candidate.resolve()
+    return None
+
+
+def sql_tasks(job: Job) -> Iterator[Problem]:
+    """A SQL task runs a file or inline text; saved queries need a workspace."""
+    for task in all_tasks(job):
+        sql = task.sql_task
+        if sql is None:
+            continue
+        if (sql.file is None) == (sql.query is None):
+            yield Problem(sql.loc, f"sql_task of '{task.task_key}' needs exactly one of `file` "
+                          "or `query`")
+        elif sql.query is not None and not sql.query.text:
+            yield Problem(sql.query.loc, f"sql_task of '{task.task_key}' names a saved query "
+                          "(query_id), which needs a Databricks workspace; use `file: {path: "
+                          "...}` or podium's `query: {text: ...}`")
+
+
+def check_job(key: str, job: Job, shared_clusters: set[str]) -> list[Problem]:
+    """Every problem of one validated job, errors and warnings."""
+    problems: list[Problem] = list(extra_fields(job, f"resources.jobs.{key}"))
+    for task in all_tasks(job):
+        problems += task_types(task)
+    problems += graph(job)
+    problems += clusters(job, shared_clusters)
+    problems += for_each_inputs(job)
+    problems += dynamic_references(job)
+    problems += sql_tasks(job)
+    if not any(p.severity == "error" for p in problems):
+        problems += files(job)
+    if not job.tasks:
+        problems.append(Problem(job.loc, f"job '{key}' has no tasks; add at least one under "
+                                "`tasks:`"))
+    return problems

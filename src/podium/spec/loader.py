@@ -1,0 +1,280 @@
+"""Load a Databricks Asset Bundle (or podium.yml) into validated job models.
+
+Order, as the Databricks CLI does it: root file, `include` globs, choose the target,
+merge the target over the top level, resolve variables, substitute `${...}`, apply the
+target's mode and presets, then validate every job. All problems are gathered and raised
+together in one BundleError.
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from podium.spec import checks, merge
+from podium.spec.errors import BundleError, Location, Problem, relative
+from podium.spec.models import ClusterSpec, Job
+from podium.spec.pydantic_errors import problems_from
+from podium.spec.variables import Context, interpolate, resolve_values
+from podium.spec.yaml_source import YList, YMap, load_yaml_file
+
+ROOT_FILES = ("databricks.yml", "databricks.yaml", "podium.yml", "podium.yaml")
+TOP_LEVEL = ("bundle", "include", "variables", "workspace", "targets", "resources",
+             "artifacts", "sync", "permissions", "run_as", "presets", "experimental",
+             "python", "scripts", "environments")
+TARGET_KEYS = ("default", "mode", "presets", "variables", "resources", "bundle", "workspace",
+               "artifacts", "sync", "permissions", "run_as", "git", "cluster_id", "compute_id")
+LOCAL_RESOURCES = ("jobs", "clusters")
+
+
+@dataclass
+class Bundle:
+    """A loaded bundle: its jobs and shared clusters, resolved for one target."""
+
+    root: Path
+    name: str
+    target: str
+    jobs: dict[str, Job]
+    clusters: dict[str, ClusterSpec]
+    variables: dict[str, Any]
+    files: list[str]
+    warnings: list[Problem] = field(default_factory=list)
+
+    def job(self, key: str) -> Job:
+        """The job with this resource key, or a located error naming the known ones."""
+        if key in self.jobs:
+            return self.jobs[key]
+        by_name = [k for k, j in self.jobs.items() if j.name == key]
+        if by_name:
+            return self.jobs[by_name[0]]
+        known = ", ".join(sorted(self.jobs)) or "none"
+        raise BundleError([Problem(Location(self.files[0]), f"no job '{key}' in bundle "
+                                   f"'{self.name}'{checks.suggest(key, list(self.jobs))} "
+                                   f"(jobs: {known})")])
+
+
+def find_root(start: Path) -> Path:
+    """The bundle's root file in `start` or the nearest parent folder that has one."""
+    start = start.resolve()
+    if start.is_file():
+        return start
+    for folder in (start, *start.parents):
+        for name in ROOT_FILES:
+            if (folder / name).is_file():
+                return folder / name
+    raise BundleError([Problem(Location(str(start)), "no databricks.yml or podium.yml here or "
+                               "in any parent folder; pass --bundle DIR or create one")])
+
+
+def load_bundle(
+    start: Path | str = ".",
+    target: str | None = None,
+    variables: dict[str, str] | None = None,
+) -> Bundle:
+    """Load, merge, resolve and validate a bundle; raise BundleError with every problem."""
+    root_file = find_root(Path(start))
+    root_dir = root_file.parent
+    problems: list[Problem] = []
+    config = load_yaml_file(root_file, root_dir)
+    files = [relative(root_file, root_dir)]
+    _check_keys(config, TOP_LEVEL, "the bundle", problems)
+    config = _with_includes(config, root_dir, files, problems)
+    _raise_errors(problems)
+
+    bundle_node = config.get("bundle") if isinstance(config.get("bundle"), dict) else YMap()
+    name = str(bundle_node.get("name") or root_dir.name)
+    targets = config.get("targets") or config.get("environments") or YMap(loc=config.loc)
+    target_name, target_node = _choose_target(targets, target, config, problems)
+    _raise_errors(problems)
+
+    duplicates: list[Problem] = []  # reported with the job checks, not instead of them
+    for source in (config, target_node or {}):
+        resources = source.get("resources") if isinstance(source, dict) else None
+        jobs = resources.get("jobs") if isinstance(resources, dict) else None
+        for key, job in (jobs or {}).items() if isinstance(jobs, dict) else ():
+            for loc, message in merge.duplicate_keys(job, f"job '{key}'"):
+                duplicates.append(Problem(loc, message))
+
+    merged = YMap(loc=config.loc)
+    merged.key_locs = config.key_locs
+    for key in ("resources", "presets", "bundle", "workspace"):
+        base = config.get(key, YMap(loc=config.loc))
+        over = target_node.get(key) if target_node else None
+        merged[key] = merge.merge(base, over) if over is not None else base
+    jobs_raw = merged["resources"].get("jobs") if isinstance(merged["resources"], dict) else None
+    jobs_raw = jobs_raw if isinstance(jobs_raw, dict) else YMap()
+    for job in jobs_raw.values():
+        merge.collapse_job(job)
+
+    ctx = Context({}, name, target_name, str(root_dir), {k: k for k in jobs_raw})
+    declared = config.get("variables") or YMap(loc=config.loc)
+    target_vars = target_node.get("variables") if target_node else None
+    values = resolve_values(declared, target_vars, variables or {}, problems, ctx)
+    _raise_errors(problems)
+
+    resources = interpolate(merged["resources"], ctx, config.loc)
+    presets = interpolate(merged["presets"], ctx, config.loc)
+    problems += ctx.problems
+    _raise_errors(problems)
+
+    warnings = _ignored_resources(resources)
+    mode = target_node.get("mode") if target_node else None
+    jobs_raw = resources.get("jobs") or YMap()
+    _apply_mode_and_presets(jobs_raw, mode, presets)
+
+    jobs: dict[str, Job] = {}
+    shared_raw = resources.get("clusters") or YMap()
+    clusters = _validate_clusters(shared_raw, problems)
+    for key, raw in jobs_raw.items():
+        where = f"resources.jobs.{key}"
+        if not isinstance(raw, dict):
+            problems.append(Problem(jobs_raw.loc_of(key), f"{where} must be a mapping"))
+            continue
+        try:
+            job = Job.model_validate(raw)
+        except ValidationError as exc:
+            problems += problems_from(exc, raw, where)
+            continue
+        if job.name is None:
+            job.name = key
+        problems += checks.check_job(key, job, set(clusters))
+        jobs[key] = job
+    warnings += [p for p in problems if p.severity == "warning"]
+    _raise_errors(problems + duplicates)
+    return Bundle(root_dir, name, target_name, jobs, clusters, values, files, warnings)
+
+
+def _raise_errors(problems: list[Problem]) -> None:
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise BundleError(errors)
+
+
+def _check_keys(node: YMap, allowed: tuple[str, ...], where: str, problems: list[Problem]) -> None:
+    for key in node:
+        if key not in allowed:
+            problems.append(Problem(node.loc_of(key), f"unknown top-level field '{key}' in "
+                                    f"{where}" + checks.suggest(key, list(allowed))))
+
+
+def _with_includes(config: YMap, root_dir: Path, files: list[str],
+                   problems: list[Problem]) -> YMap:
+    patterns = config.get("include") or []
+    if not isinstance(patterns, list):
+        problems.append(Problem(config.loc_of("include"), "`include` must be a list of globs"))
+        return config
+    for i, pattern in enumerate(patterns):
+        loc = patterns.loc_of(i) if isinstance(patterns, YList) else config.loc
+        matches = sorted(p for p in root_dir.glob(str(pattern)) if p.is_file())
+        if not matches:
+            problems.append(Problem(loc, f"include pattern '{pattern}' matches no file; fix "
+                                    "the glob (it is relative to the bundle root)"))
+        for path in matches:
+            shown = relative(path, root_dir)
+            if shown in files:
+                continue
+            files.append(shown)
+            try:
+                part = load_yaml_file(path, root_dir)
+            except BundleError as exc:
+                problems += exc.problems
+                continue
+            _check_keys(part, TOP_LEVEL, shown, problems)
+            _duplicate_resources(config, part, problems)
+            config = merge.merge(config, part)
+    return config
+
+
+def _duplicate_resources(config: YMap, part: YMap, problems: list[Problem]) -> None:
+    ours, theirs = config.get("resources") or {}, part.get("resources") or {}
+    if not isinstance(ours, dict) or not isinstance(theirs, dict):
+        return
+    for kind, items in theirs.items():
+        if isinstance(items, YMap) and isinstance(ours.get(kind), dict):
+            for key in items:
+                if key in ours[kind]:
+                    problems.append(Problem(items.loc_of(key), f"resources.{kind}.{key} is "
+                                            f"defined twice (also at {ours[kind].loc_of(key)}); "
+                                            "keep one definition"))
+
+
+def _choose_target(targets: Any, wanted: str | None, config: YMap,
+                   problems: list[Problem]) -> tuple[str, YMap | None]:
+    if not isinstance(targets, dict) or not targets:
+        if wanted:
+            problems.append(Problem(config.loc, f"target '{wanted}' is not defined; the bundle "
+                                    "has no `targets`"))
+        return (wanted or "default"), None
+    for tname, node in targets.items():
+        if isinstance(node, YMap):
+            _check_keys(node, TARGET_KEYS, f"target '{tname}'", problems)
+    if wanted is None:
+        defaults = [k for k, v in targets.items() if isinstance(v, dict) and v.get("default")]
+        if len(defaults) > 1:
+            problems.append(Problem(targets.loc, "more than one target has `default: true`; "
+                                    "keep one or pass -t TARGET"))
+        wanted = defaults[0] if defaults else (next(iter(targets)) if len(targets) == 1 else None)
+        if wanted is None:
+            problems.append(Problem(targets.loc, "no target has `default: true`; pass -t "
+                                    f"TARGET (one of {', '.join(targets)})"))
+            return "default", None
+    if wanted not in targets:
+        problems.append(Problem(targets.loc, f"target '{wanted}' is not defined"
+                                + checks.suggest(wanted, list(targets))
+                                + f" (targets: {', '.join(targets)})"))
+        return wanted, None
+    node = targets[wanted]
+    return wanted, node if isinstance(node, YMap) else None
+
+
+def _ignored_resources(resources: Any) -> list[Problem]:
+    if not isinstance(resources, YMap):
+        return []
+    return [Problem(resources.loc_of(kind), f"resources.{kind} is ignored locally; podium runs "
+                    "jobs and shared clusters", "warning")
+            for kind in resources if kind not in LOCAL_RESOURCES]
+
+
+def _apply_mode_and_presets(jobs: YMap, mode: Any, presets: Any) -> None:
+    """Development mode and presets, as the Databricks CLI applies them to jobs."""
+    presets = presets if isinstance(presets, dict) else {}
+    user = getpass.getuser()
+    prefix = presets.get("name_prefix")
+    if prefix is None and mode == "development":
+        prefix = f"[dev {user}] "
+    for key, job in jobs.items():
+        if not isinstance(job, dict):
+            continue
+        if prefix:
+            job["name"] = f"{prefix}{job.get('name') or key}"
+        tags = dict(presets.get("tags") or {})
+        if mode == "development":
+            tags.setdefault("dev", user)
+        if tags and (isinstance(job.get("tags"), dict) or "tags" not in job):
+            job["tags"] = {**tags, **(job.get("tags") or {})}
+        runs = presets.get("jobs_max_concurrent_runs") or (4 if mode == "development" else None)
+        if runs and "max_concurrent_runs" not in job:
+            job["max_concurrent_runs"] = runs
+        pause = presets.get("trigger_pause_status") or (
+            "PAUSED" if mode == "development" else None)
+        if pause and isinstance(job.get("schedule"), dict) and \
+                "pause_status" not in job["schedule"]:
+            job["schedule"]["pause_status"] = pause
+
+
+def _validate_clusters(raw: Any, problems: list[Problem]) -> dict[str, ClusterSpec]:
+    clusters: dict[str, ClusterSpec] = {}
+    if not isinstance(raw, dict):
+        return clusters
+    for key, node in raw.items():
+        try:
+            clusters[key] = ClusterSpec.model_validate(node)
+        except ValidationError as exc:
+            problems += problems_from(exc, node, f"resources.clusters.{key}")
+            continue
+        problems += checks.extra_fields(clusters[key], f"resources.clusters.{key}")
+    return clusters

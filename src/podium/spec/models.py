@@ -1,0 +1,296 @@
+"""What a bundle says, as pydantic models with Databricks' field names.
+
+Every model accepts extra fields so the loader can sort them into "ignored locally"
+(cloud-only fields listed in `IGNORED`) and "unknown" (a located error with a
+suggestion). Each model instance remembers where it was written (`loc`, `loc_of`).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from podium.spec.errors import Location
+from podium.spec.yaml_source import YMap
+
+
+class Node(BaseModel):
+    """Base of every bundle model: extra fields kept, source location remembered."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    IGNORED: ClassVar[frozenset[str]] = frozenset()
+
+    _loc: Location = PrivateAttr(default=Location("<unknown>"))
+    _key_locs: dict[str, Location] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_location(cls, data: Any, handler: Any) -> Any:
+        instance = handler(data)
+        if isinstance(data, YMap) and isinstance(instance, Node):
+            instance._loc = data.loc
+            instance._key_locs = data.key_locs
+        return instance
+
+    @property
+    def loc(self) -> Location:
+        """Where this mapping starts in its YAML file."""
+        return self._loc
+
+    def loc_of(self, key: str) -> Location:
+        """Where field `key` is written, falling back to the mapping itself."""
+        return self._key_locs.get(key, self._loc)
+
+
+class RunIf(str, Enum):
+    """When a task runs, given the outcome of its dependencies (Databricks' names)."""
+
+    ALL_SUCCESS = "ALL_SUCCESS"
+    AT_LEAST_ONE_SUCCESS = "AT_LEAST_ONE_SUCCESS"
+    NONE_FAILED = "NONE_FAILED"
+    ALL_DONE = "ALL_DONE"
+    AT_LEAST_ONE_FAILED = "AT_LEAST_ONE_FAILED"
+    ALL_FAILED = "ALL_FAILED"
+
+
+class ConditionOp(str, Enum):
+    """Comparison of a condition task (Databricks' names)."""
+
+    EQUAL_TO = "EQUAL_TO"
+    NOT_EQUAL = "NOT_EQUAL"
+    GREATER_THAN = "GREATER_THAN"
+    GREATER_THAN_OR_EQUAL = "GREATER_THAN_OR_EQUAL"
+    LESS_THAN = "LESS_THAN"
+    LESS_THAN_OR_EQUAL = "LESS_THAN_OR_EQUAL"
+
+
+Scalar = str | int | float | bool
+
+
+class Dependency(Node):
+    task_key: str
+    outcome: Literal["true", "false"] | None = None
+
+
+class NotebookTask(Node):
+    IGNORED = frozenset({"warehouse_id"})
+    notebook_path: str
+    base_parameters: dict[str, Scalar | None] = Field(default_factory=dict)
+    source: Literal["WORKSPACE", "GIT"] | None = None
+
+
+class SparkPythonTask(Node):
+    python_file: str
+    parameters: list[Scalar] = Field(default_factory=list)
+    source: Literal["WORKSPACE", "GIT"] | None = None
+
+
+class PythonWheelTask(Node):
+    package_name: str
+    entry_point: str
+    parameters: list[Scalar] = Field(default_factory=list)
+    named_parameters: dict[str, Scalar] = Field(default_factory=dict)
+
+
+class PythonTask(Node):
+    """podium's own: call `module:function` with keyword `parameters`, no Spark needed."""
+
+    function: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class SqlFile(Node):
+    path: str
+    source: Literal["WORKSPACE", "GIT"] | None = None
+
+
+class SqlQuery(Node):
+    """`query_id` is a saved query in a Databricks workspace; `text` is podium's inline SQL."""
+
+    query_id: str | None = None
+    text: str | None = None
+
+
+class SqlTask(Node):
+    IGNORED = frozenset({"warehouse_id", "dashboard", "alert"})
+    file: SqlFile | None = None
+    query: SqlQuery | None = None
+    parameters: dict[str, Scalar | None] = Field(default_factory=dict)
+
+
+class RunJobTask(Node):
+    IGNORED = frozenset(
+        {"notebook_params", "python_params", "jar_params", "spark_submit_params", "sql_params",
+         "python_named_params", "pipeline_params", "dbt_commands"}
+    )
+    job_id: str | int
+    job_parameters: dict[str, Scalar | None] = Field(default_factory=dict)
+
+
+class ConditionTask(Node):
+    op: ConditionOp
+    left: Scalar
+    right: Scalar
+
+
+class Library(Node):
+    IGNORED = frozenset({"whl", "jar", "pypi", "maven", "cran", "egg", "requirements"})
+
+
+TASK_TYPES: tuple[str, ...] = (
+    "notebook_task",
+    "spark_python_task",
+    "python_wheel_task",
+    "python_task",
+    "sql_task",
+    "run_job_task",
+    "for_each_task",
+    "condition_task",
+)
+
+UNSUPPORTED_TASK_TYPES: frozenset[str] = frozenset(
+    {"pipeline_task", "spark_jar_task", "spark_submit_task", "dbt_task", "dashboard_task",
+     "power_bi_task", "clean_rooms_notebook_task", "gen_ai_compute_task"}
+)
+
+
+class Task(Node):
+    IGNORED = frozenset(
+        {"email_notifications", "webhook_notifications", "notification_settings", "health",
+         "disable_auto_optimization", "existing_cluster_id_alias", "new_cluster", "compute_key",
+         "description"}
+        | UNSUPPORTED_TASK_TYPES
+    )
+    task_key: str
+    description: str | None = None
+    depends_on: list[Dependency] = Field(default_factory=list)
+    run_if: RunIf = RunIf.ALL_SUCCESS
+    job_cluster_key: str | None = None
+    existing_cluster_id: str | None = None
+    environment_key: str | None = None
+    timeout_seconds: int = Field(default=0, ge=0)
+    max_retries: int = Field(default=0, ge=-1)
+    min_retry_interval_millis: int = Field(default=0, ge=0)
+    retry_on_timeout: bool = False
+    libraries: list[Library] = Field(default_factory=list)
+
+    notebook_task: NotebookTask | None = None
+    spark_python_task: SparkPythonTask | None = None
+    python_wheel_task: PythonWheelTask | None = None
+    python_task: PythonTask | None = None
+    sql_task: SqlTask | None = None
+    run_job_task: RunJobTask | None = None
+    for_each_task: ForEachTask | None = None
+    condition_task: ConditionTask | None = None
+
+    @property
+    def task_type(self) -> str:
+        """The name of the one task type this task sets (validated by the loader)."""
+        return next(t for t in TASK_TYPES if getattr(self, t) is not None)
+
+    @property
+    def uses_spark(self) -> bool:
+        """Whether this task needs a Spark session (pure Python and control tasks do not)."""
+        return self.task_type in ("notebook_task", "spark_python_task", "sql_task",
+                                  "python_wheel_task")
+
+
+class ForEachTask(Node):
+    inputs: str | list[Any]
+    concurrency: int = Field(default=1, ge=1, le=100)
+    task: Task
+
+
+Task.model_rebuild()
+
+
+class Autoscale(Node):
+    min_workers: int = 0
+    max_workers: int = 0
+
+
+class ClusterSpec(Node):
+    """A `new_cluster` (or `resources.clusters.<key>`): where podium runs Spark."""
+
+    IGNORED = frozenset(
+        {"spark_version", "node_type_id", "driver_node_type_id", "aws_attributes",
+         "azure_attributes", "gcp_attributes", "policy_id", "apply_policy_default_values",
+         "data_security_mode", "single_user_name", "runtime_engine", "instance_pool_id",
+         "driver_instance_pool_id", "enable_elastic_disk", "enable_local_disk_encryption",
+         "init_scripts", "ssh_public_keys", "custom_tags", "cluster_log_conf", "docker_image",
+         "workload_type", "is_single_node", "kind", "use_ml_runtime", "permissions",
+         "cluster_source", "remote_disk_throughput", "total_initial_remote_disk_size",
+         "lifecycle"}
+    )
+    cluster_name: str | None = None
+    spark_conf: dict[str, Scalar] = Field(default_factory=dict)
+    spark_env_vars: dict[str, Scalar] = Field(default_factory=dict)
+    num_workers: int | None = Field(default=None, ge=0)
+    autoscale: Autoscale | None = None
+    autotermination_minutes: int | None = Field(default=None, ge=0)
+
+    @property
+    def master(self) -> str:
+        """The Spark master this cluster runs on (embedded `local[*]` when unset)."""
+        return str(self.spark_conf.get("spark.master", "local[*]"))
+
+    @property
+    def remote(self) -> str | None:
+        """The Spark Connect address when the cluster is an existing Connect server."""
+        value = self.spark_conf.get("spark.remote")
+        return str(value) if value else None
+
+
+class JobCluster(Node):
+    job_cluster_key: str
+    new_cluster: ClusterSpec
+
+
+class JobParameter(Node):
+    name: str
+    default: Scalar | None = ""
+
+
+class Queue(Node):
+    enabled: bool = False
+
+
+class Schedule(Node):
+    quartz_cron_expression: str
+    timezone_id: str = "UTC"
+    pause_status: Literal["PAUSED", "UNPAUSED"] = "UNPAUSED"
+
+
+class Environment(Node):
+    environment_key: str
+    spec: dict[str, Any] = Field(default_factory=dict)
+
+
+class Job(Node):
+    IGNORED = frozenset(
+        {"email_notifications", "webhook_notifications", "notification_settings", "health",
+         "git_source", "run_as", "permissions", "trigger", "continuous", "format", "edit_mode",
+         "deployment", "budget_policy_id", "performance_target", "access_control_list",
+         "usage_policy_id", "description"}
+    )
+    name: str | None = None
+    description: str | None = None
+    tasks: list[Task] = Field(default_factory=list)
+    job_clusters: list[JobCluster] = Field(default_factory=list)
+    parameters: list[JobParameter] = Field(default_factory=list)
+    max_concurrent_runs: int = Field(default=1, ge=0, le=1000)
+    queue: Queue | None = None
+    timeout_seconds: int = Field(default=0, ge=0)
+    schedule: Schedule | None = None
+    tags: dict[str, Scalar] = Field(default_factory=dict)
+    environments: list[Environment] = Field(default_factory=list)
+
+    def task(self, key: str) -> Task:
+        """The task with this `task_key`."""
+        return next(t for t in self.tasks if t.task_key == key)
+
+    def cluster(self, key: str) -> ClusterSpec | None:
+        """The `new_cluster` of job cluster `key`, if the job defines it."""
+        return next((c.new_cluster for c in self.job_clusters if c.job_cluster_key == key), None)

@@ -1,0 +1,175 @@
+"""Bundle variables and `${...}` substitution at load time.
+
+Precedence, as in the Databricks CLI: `--var` > `BUNDLE_VAR_<name>` > the target's
+value > the variable's `default`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from podium.spec.errors import Location, Problem
+from podium.spec.yaml_source import YList, YMap
+
+INTERPOLATION = re.compile(r"\$\{([A-Za-z0-9_.\-\[\]]+)\}")
+
+
+@dataclass
+class Context:
+    """What `${...}` can refer to while a bundle is being loaded."""
+
+    variables: dict[str, Any]
+    bundle_name: str
+    target: str
+    file_path: str
+    job_ids: dict[str, str]
+    problems: list[Problem] = field(default_factory=list)
+
+    def lookup(self, path: str) -> Any:
+        """The value of `${path}`; raises KeyError with a helpful message if unknown."""
+        parts = path.split(".")
+        user = getpass.getuser()
+        fixed = {
+            "bundle.name": self.bundle_name,
+            "bundle.target": self.target,
+            "bundle.environment": self.target,
+            "workspace.file_path": self.file_path,
+            "workspace.root_path": self.file_path,
+            "workspace.current_user.userName": user,
+            "workspace.current_user.short_name": user,
+        }
+        if path in fixed:
+            return fixed[path]
+        if parts[0] in ("var", "variables") and len(parts) >= 2:
+            name = parts[1]
+            if name not in self.variables:
+                raise KeyError(f"undefined variable '{name}' in ${{{path}}}; declare it under "
+                               f"`variables:` or pass --var {name}=VALUE")
+            value = self.variables[name]
+            rest = parts[2:] if parts[0] == "var" else parts[3:]
+            for part in rest:
+                if not isinstance(value, dict) or part not in value:
+                    raise KeyError(f"variable '{name}' has no field '{part}' in ${{{path}}}")
+                value = value[part]
+            return value
+        if parts[0] == "resources" and len(parts) == 4 and parts[1] == "jobs":
+            if parts[2] not in self.job_ids:
+                raise KeyError(f"unknown job '{parts[2]}' in ${{{path}}}; "
+                               f"defined jobs: {', '.join(sorted(self.job_ids)) or 'none'}")
+            if parts[3] in ("id", "name"):
+                return self.job_ids[parts[2]] if parts[3] == "id" else parts[2]
+        raise KeyError(f"unknown reference ${{{path}}}; podium knows ${{var.<name>}}, "
+                       "${bundle.name}, ${bundle.target}, ${workspace.file_path} and "
+                       "${resources.jobs.<key>.id}")
+
+
+def interpolate(node: Any, ctx: Context, loc: Location) -> Any:
+    """Substitute `${...}` everywhere in `node`; a string that is exactly one reference
+    to a complex variable becomes that value. Problems are collected in `ctx`."""
+    if isinstance(node, YMap):
+        out = YMap(loc=node.loc)
+        out.key_locs = node.key_locs
+        for key, value in node.items():
+            out[key] = interpolate(value, ctx, node.loc_of(key))
+        return out
+    if isinstance(node, YList):
+        out_list = YList(loc=node.loc)
+        out_list.item_locs = node.item_locs
+        out_list.extend(interpolate(v, ctx, node.loc_of(i)) for i, v in enumerate(node))
+        return out_list
+    if isinstance(node, dict):
+        return {k: interpolate(v, ctx, loc) for k, v in node.items()}
+    if isinstance(node, list):
+        return [interpolate(v, ctx, loc) for v in node]
+    if not isinstance(node, str) or "${" not in node:
+        return node
+    whole = INTERPOLATION.fullmatch(node)
+    try:
+        if whole:
+            return ctx.lookup(whole.group(1))
+        return INTERPOLATION.sub(lambda m: _text(ctx.lookup(m.group(1))), node)
+    except KeyError as exc:
+        ctx.problems.append(Problem(loc, exc.args[0]))
+        return node
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def resolve_values(
+    declared: YMap,
+    target_values: YMap | None,
+    cli_values: dict[str, str],
+    problems: list[Problem],
+    ctx: Context,
+) -> dict[str, Any]:
+    """Choose each variable's value by precedence, then resolve `${var.x}` inside values."""
+    raw: dict[str, Any] = {}
+    where: dict[str, Location] = {}
+    for name, spec in declared.items():
+        loc = declared.loc_of(name)
+        where[name] = loc
+        spec = spec if isinstance(spec, dict) else {"default": spec}
+        if "lookup" in spec:
+            problems.append(Problem(
+                spec.loc_of("lookup") if isinstance(spec, YMap) else loc,
+                f"variable '{name}' uses `lookup`, which needs a Databricks workspace and is "
+                "not supported locally; give it a `default` or pass --var "
+                f"{name}=VALUE"))
+        if "default" in spec:
+            raw[name] = spec["default"]
+    for name, value in (target_values or {}).items():
+        loc = target_values.loc_of(name) if isinstance(target_values, YMap) else Location("")
+        if name not in declared:
+            problems.append(Problem(loc, f"target sets variable '{name}' which is not declared; "
+                                         "declare it under the top-level `variables:`"))
+            continue
+        is_complex = isinstance(declared[name], dict) and declared[name].get("type") == "complex"
+        if isinstance(value, dict) and ("default" in value or "lookup" in value):
+            if "lookup" in value:
+                problems.append(Problem(loc, f"variable '{name}' uses `lookup`, which is not "
+                                             "supported locally; set a value instead"))
+            if "default" in value:
+                raw[name] = value["default"]
+        elif isinstance(value, dict) and not is_complex:
+            problems.append(Problem(loc, f"variable '{name}' is not `type: complex`, so its "
+                                         "target value must be a plain value"))
+        else:
+            raw[name] = value
+    for name in declared:
+        env = os.environ.get(f"BUNDLE_VAR_{name}")
+        if env is not None:
+            raw[name] = env
+    for name, value in cli_values.items():
+        if name not in declared:
+            problems.append(Problem(Location("--var"), f"variable '{name}' is not declared in "
+                                    "the bundle; declare it under `variables:` or drop --var"))
+            continue
+        raw[name] = value
+    for name in declared:
+        if name not in raw:
+            problems.append(Problem(where[name], f"variable '{name}' has no value; give it a "
+                                    f"`default`, pass --var {name}=VALUE or set "
+                                    f"BUNDLE_VAR_{name}"))
+    # Values may refer to other variables; substitute until nothing changes.
+    ctx.variables = dict(raw)
+    for _ in range(len(raw) + 1):
+        before = dict(ctx.variables)
+        scratch = Context(ctx.variables, ctx.bundle_name, ctx.target, ctx.file_path, ctx.job_ids)
+        ctx.variables = {k: interpolate(v, scratch, where.get(k, Location(""))) for k, v in
+                         ctx.variables.items()}
+        if ctx.variables == before:
+            break
+    for name, value in ctx.variables.items():
+        if isinstance(value, str) and INTERPOLATION.search(value):
+            problems.append(Problem(where.get(name, Location("")),
+                                    f"variable '{name}' refers to itself or to an undefined "
+                                    f"value: {value}"))
+    return ctx.variables

@@ -1,0 +1,226 @@
+"""Every bad-input case gives `file:line:col: error: what; what to do`, all at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from podium.spec import BundleError, load_bundle
+
+NB = {"nb.py": "# Databricks notebook source\n"}
+
+
+def errors(root: Path, **kwargs) -> list[str]:
+    """Load `root`, expect failure, and give each problem as `file:line: message`."""
+    with pytest.raises(BundleError) as info:
+        load_bundle(root, **kwargs)
+    return [f"{Path(p.location.file).name}:{p.location.line}: {p.message}"
+            for p in info.value.problems]
+
+
+def job(tasks: str, extra: str = "") -> str:
+    """A one-job bundle whose `tasks:` block is `tasks` (indented 8 spaces in the file)."""
+    return f"""
+bundle: {{name: bad}}
+resources:
+  jobs:
+    j:
+{extra}      tasks:
+{tasks}"""
+
+
+def test_yaml_syntax_error_points_at_the_position(write_bundle) -> None:
+    root = write_bundle("bundle:\n  name: x\nresources: [\n")
+    (msg,) = errors(root)
+    assert msg.startswith("databricks.yml:4: YAML syntax error:")
+    assert msg.endswith("fix the YAML syntax at this position")
+
+
+def test_syntax_error_in_an_included_file_names_that_file(write_bundle) -> None:
+    root = write_bundle("bundle: {name: x}\ninclude: [more.yml]\n",
+                        {"more.yml": "resources:\n  jobs: {a: [}\n"})
+    (msg,) = errors(root)
+    assert msg.startswith("more.yml:2: YAML syntax error")
+
+
+def test_unknown_field_suggests_the_right_one(write_bundle) -> None:
+    root = write_bundle(job("        - {task_key: a, notebook_task: {notebook_path: nb.py}}",
+                            extra="      concurrent_run: ENABLED\n"), NB)
+    assert errors(root) == ["databricks.yml:5: unknown field 'concurrent_run' in "
+                            "resources.jobs.j; did you mean 'max_concurrent_runs'?"]
+
+
+def test_misspelled_task_field(write_bundle) -> None:
+    root = write_bundle(job("        - {task_key: a, notebook_task: {notebook_path: nb.py},\n"
+                            "           max_retires: 2}"), NB)
+    assert errors(root) == ["databricks.yml:7: unknown field 'max_retires' in "
+                            "resources.jobs.j.tasks[a]; did you mean 'max_retries'?"]
+
+
+def test_unknown_top_level_field(write_bundle) -> None:
+    root = write_bundle("bundle: {name: x}\nresource: {}\n")
+    assert errors(root) == ["databricks.yml:2: unknown top-level field 'resource' in the "
+                            "bundle; did you mean 'resources'?"]
+
+
+def test_task_without_a_type(write_bundle) -> None:
+    root = write_bundle(job("        - task_key: a\n          max_retries: 1"))
+    (msg,) = errors(root)
+    assert msg.startswith("databricks.yml:6: task 'a' has no task type; add one of "
+                          "notebook_task, spark_python_task")
+
+
+def test_task_with_two_types(write_bundle) -> None:
+    root = write_bundle(job("        - task_key: a\n"
+                            "          notebook_task: {notebook_path: nb.py}\n"
+                            "          python_task: {function: 'm:f'}"), NB)
+    assert errors(root) == ["databricks.yml:8: task 'a' sets 2 task types (notebook_task, "
+                            "python_task); keep exactly one"]
+
+
+def test_duplicate_task_key(write_bundle) -> None:
+    root = write_bundle(job("        - {task_key: a, python_task: {function: 'm:f'}}\n"
+                            "        - {task_key: a, python_task: {function: 'm:g'}}"))
+    assert errors(root) == ["databricks.yml:7: duplicate task_key 'a' (first at line 6); "
+                            "task_key values must be unique within job 'j'"]
+
+
+def test_depends_on_a_missing_task(write_bundle) -> None:
+    root = write_bundle(job("        - {task_key: load, python_task: {function: 'm:f'}}\n"
+                            "        - task_key: b\n"
+                            "          depends_on: [{task_key: laod}]\n"
+                            "          python_task: {function: 'm:f'}"))
+    assert errors(root) == ["databricks.yml:8: task 'b' depends on 'laod', which is not a task "
+                            "of this job; did you mean 'load'?"]
+
+
+def test_cycle_is_named(write_bundle) -> None:
+    root = write_bundle(job(
+        "        - {task_key: a, depends_on: [{task_key: c}], python_task: {function: 'm:f'}}\n"
+        "        - {task_key: b, depends_on: [{task_key: a}], python_task: {function: 'm:f'}}\n"
+        "        - {task_key: c, depends_on: [{task_key: b}], python_task: {function: 'm:f'}}"))
+    (msg,) = errors(root)
+    assert msg.startswith("databricks.yml:")
+    assert "dependency cycle: " in msg and msg.endswith("; remove one of these depends_on entries")
+    cycle = msg.split("dependency cycle: ")[1].split(";")[0].split(" -> ")
+    assert set(cycle) == {"a", "b", "c"} and cycle[0] == cycle[-1]
+
+
+def test_job_cluster_key_not_defined(write_bundle) -> None:
+    root = write_bundle(job("        - {task_key: a, job_cluster_key: mian,\n"
+                            "           notebook_task: {notebook_path: nb.py}}",
+                            extra="      job_clusters: [{job_cluster_key: main, new_cluster: {}}]\n"),
+                        NB)
+    assert errors(root) == ["databricks.yml:7: task 'a' uses job_cluster_key 'mian', which is "
+                            "not in the job's job_clusters; did you mean 'main'?"]
+
+
+def test_undefined_variable(write_bundle) -> None:
+    root = write_bundle(job("        - task_key: a\n"
+                            "          notebook_task:\n"
+                            "            notebook_path: nb.py\n"
+                            "            base_parameters: {x: '${var.nope}'}"), NB)
+    assert errors(root) == ["databricks.yml:9: undefined variable 'nope' in ${var.nope}; "
+                            "declare it under `variables:` or pass --var nope=VALUE"]
+
+
+def test_variable_without_value_and_lookup(write_bundle) -> None:
+    root = write_bundle("bundle: {name: x}\nvariables:\n  a: {description: needed}\n"
+                        "  b:\n    lookup: {cluster: my-cluster}\n")
+    assert errors(root) == [
+        "databricks.yml:3: variable 'a' has no value; give it a `default`, pass --var "
+        "a=VALUE or set BUNDLE_VAR_a",
+        "databricks.yml:4: variable 'b' has no value; give it a `default`, pass --var "
+        "b=VALUE or set BUNDLE_VAR_b",
+        "databricks.yml:5: variable 'b' uses `lookup`, which needs a Databricks workspace and "
+        "is not supported locally; give it a `default` or pass --var b=VALUE",
+    ]
+
+
+def test_undeclared_cli_variable(write_bundle) -> None:
+    root = write_bundle("bundle: {name: x}\n")
+    assert errors(root, variables={"nope": "1"}) == [
+        "--var:0: variable 'nope' is not declared in the bundle; declare it under "
+        "`variables:` or drop --var"]
+
+
+def test_task_value_from_a_task_that_is_not_upstream(write_bundle) -> None:
+    root = write_bundle(job("        - {task_key: a, python_task: {function: 'm:f'}}\n"
+                            "        - task_key: b\n"
+                            "          python_task:\n"
+                            "            function: 'm:f'\n"
+                            "            parameters: {x: '{{tasks.a.values.n}}'}"))
+    assert errors(root) == ["databricks.yml:9: task 'b' reads {{tasks.a.values.n}} but 'a' is "
+                            "not upstream of it; add 'a' to its depends_on"]
+
+
+def test_unknown_job_parameter_reference(write_bundle) -> None:
+    root = write_bundle(job("        - task_key: a\n"
+                            "          python_task: {function: 'm:f', parameters: "
+                            "{x: '{{job.parameters.dya}}'}}",
+                            extra="      parameters: [{name: day, default: x}]\n"))
+    assert errors(root) == ["databricks.yml:8: task 'a' refers to job parameter 'dya', which "
+                            "the job does not define; add it under the job's `parameters` "
+                            "(defined: day)"]
+
+
+def test_missing_notebook_and_python_file(write_bundle) -> None:
+    root = write_bundle(job("        - {task_key: a, notebook_task: {notebook_path: src/nope.py}}\n"
+                            "        - {task_key: b, spark_python_task: {python_file: run.py}}"))
+    assert errors(root) == [
+        "databricks.yml:6: notebook 'src/nope.py' of task 'a' does not exist; paths are "
+        "relative to the YAML file that names them",
+        "databricks.yml:7: file 'run.py' of task 'b' does not exist; paths are relative to "
+        "the YAML file that names them",
+    ]
+
+
+def test_bad_run_if_and_condition_op(write_bundle) -> None:
+    root = write_bundle(job("        - {task_key: a, run_if: ALL_SUCCESSFUL, "
+                            "python_task: {function: 'm:f'}}\n"
+                            "        - {task_key: b, condition_task: {op: EQUALS, left: '1', "
+                            "right: '1'}}"))
+    msgs = errors(root)
+    assert msgs[0] == ("databricks.yml:6: resources.jobs.j.tasks[a].run_if is 'ALL_SUCCESSFUL', "
+                       "which is not allowed; use one of 'ALL_SUCCESS', 'AT_LEAST_ONE_SUCCESS', "
+                       "'NONE_FAILED', 'ALL_DONE', 'AT_LEAST_ONE_FAILED' or 'ALL_FAILED'")
+    assert msgs[1].startswith("databricks.yml:7: resources.jobs.j.tasks[b].condition_task.op is "
+                              "'EQUALS', which is not allowed; use one of 'EQUAL_TO'")
+
+
+def test_for_each_inputs_must_be_an_array_or_reference(write_bundle) -> None:
+    root = write_bundle(job("        - task_key: loop\n"
+                            "          for_each_task:\n"
+                            "            inputs: 'a, b, c'\n"
+                            "            task: {task_key: inner, python_task: {function: 'm:f'}}"))
+    assert errors(root) == ["databricks.yml:8: for_each_task inputs of 'loop' must be a JSON "
+                            "array (such as '[\"a\", \"b\"]') or a reference such as "
+                            "'{{tasks.x.values.list}}'"]
+
+
+def test_max_concurrent_runs_out_of_range(write_bundle) -> None:
+    root = write_bundle(job("        - {task_key: a, python_task: {function: 'm:f'}}",
+                            extra="      max_concurrent_runs: 5000\n"))
+    assert errors(root) == ["databricks.yml:5: resources.jobs.j.max_concurrent_runs is 5000, "
+                            "but it must be <= 1000; change the value"]
+
+
+def test_wrong_type_is_located(write_bundle) -> None:
+    root = write_bundle(job("        - {task_key: a, timeout_seconds: soon, "
+                            "python_task: {function: 'm:f'}}"))
+    assert errors(root) == ["databricks.yml:6: resources.jobs.j.tasks[a].timeout_seconds must "
+                            "be an integer, not 'soon'; fix its value"]
+
+
+def test_unknown_target(write_bundle) -> None:
+    root = write_bundle("bundle: {name: x}\ntargets:\n  dev: {default: true}\n  prod: {}\n")
+    assert errors(root, target="prd") == ["databricks.yml:3: target 'prd' is not defined; did "
+                                          "you mean 'prod'? (targets: dev, prod)"]
+
+
+def test_all_problems_are_reported_together(write_bundle) -> None:
+    root = write_bundle(job("        - {task_key: a, python_task: {function: 'm:f'}, "
+                            "depends_on: [{task_key: x}]}\n"
+                            "        - {task_key: a, python_task: {function: 'm:f'}}"))
+    assert len(errors(root)) == 2

@@ -1,0 +1,253 @@
+"""Loading real bundle layouts: includes, targets, variables, presets, paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from podium.spec import load_bundle
+from tests.conftest import EXAMPLES
+
+NOTEBOOK = "# Databricks notebook source\nprint('hi')\n"
+
+
+def test_every_example_bundle_validates() -> None:
+    for folder in sorted(EXAMPLES.iterdir()):
+        if (folder / "databricks.yml").exists():
+            bundle = load_bundle(folder)
+            assert bundle.jobs, folder
+
+
+def test_bundle_is_found_from_a_subfolder(write_bundle) -> None:
+    root = write_bundle(
+        """
+        bundle: {name: nested}
+        resources:
+          jobs:
+            j: {tasks: [{task_key: a, notebook_task: {notebook_path: src/nb.py}}]}
+        """,
+        files={"src/nb.py": NOTEBOOK},
+    )
+    bundle = load_bundle(root / "src")
+    assert bundle.name == "nested"
+    assert bundle.jobs["j"].tasks[0].notebook_task.notebook_path == str(root / "src" / "nb.py")
+
+
+def test_includes_and_paths_relative_to_the_yaml_file_that_names_them(write_bundle) -> None:
+    root = write_bundle(
+        """
+        bundle: {name: inc}
+        include: [resources/*.yml]
+        """,
+        files={"resources/job.yml": """
+        resources:
+          jobs:
+            etl:
+              tasks:
+                - task_key: a
+                  notebook_task: {notebook_path: ../src/etl}
+        """,
+        "src/etl.ipynb": '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'},
+    )
+    bundle = load_bundle(root)
+    assert bundle.jobs["etl"].tasks[0].notebook_task.notebook_path == str(root / "src/etl.ipynb")
+    assert bundle.files == [str(root / "databricks.yml"), str(root / "resources/job.yml")]
+
+
+def test_target_merges_tasks_by_key_and_clusters_by_key(write_bundle) -> None:
+    root = write_bundle(
+        """
+        bundle: {name: t}
+        resources:
+          jobs:
+            j:
+              job_clusters:
+                - job_cluster_key: c
+                  new_cluster: {spark_conf: {spark.master: "local[1]", a: "1"}}
+              tasks:
+                - {task_key: a, job_cluster_key: c, notebook_task: {notebook_path: nb.py}}
+                - {task_key: b, depends_on: [{task_key: a}], notebook_task: {notebook_path: nb.py}}
+        targets:
+          dev: {default: true}
+          prod:
+            resources:
+              jobs:
+                j:
+                  job_clusters:
+                    - job_cluster_key: c
+                      new_cluster: {spark_conf: {spark.master: "local[2]"}}
+                  tasks:
+                    - {task_key: b, max_retries: 3}
+        """,
+        files={"nb.py": NOTEBOOK},
+    )
+    dev = load_bundle(root)
+    assert dev.target == "dev"
+    assert dev.jobs["j"].task("b").max_retries == 0
+    prod = load_bundle(root, target="prod")
+    job = prod.jobs["j"]
+    assert [t.task_key for t in job.tasks] == ["a", "b"]
+    assert job.task("b").max_retries == 3
+    assert job.task("b").depends_on[0].task_key == "a"
+    assert job.cluster("c").spark_conf == {"spark.master": "local[2]", "a": "1"}
+
+
+VARS = """
+bundle: {name: v}
+variables:
+  rows: {default: 10}
+  who: {description: no default here, default: base}
+  conf:
+    type: complex
+    default: {spark.master: "local[1]"}
+  derived: {default: "${var.who}-${bundle.target}"}
+targets:
+  dev:
+    default: true
+    variables: {who: dev-user}
+resources:
+  jobs:
+    j:
+      job_clusters: [{job_cluster_key: c, new_cluster: {spark_conf: "${var.conf}"}}]
+      tasks:
+        - task_key: a
+          job_cluster_key: c
+          notebook_task:
+            notebook_path: nb.py
+            base_parameters: {rows: "${var.rows}", who: "${var.who}", d: "${var.derived}",
+                              root: "${workspace.file_path}", name: "${bundle.name}"}
+"""
+
+
+def test_variable_precedence_cli_over_env_over_target_over_default(
+    write_bundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_bundle(VARS, files={"nb.py": NOTEBOOK})
+    params = load_bundle(root).jobs["j"].tasks[0].notebook_task.base_parameters
+    assert params == {"rows": 10, "who": "dev-user", "d": "dev-user-dev",
+                      "root": str(root), "name": "v"}
+    monkeypatch.setenv("BUNDLE_VAR_who", "from-env")
+    assert load_bundle(root).jobs["j"].tasks[0].notebook_task.base_parameters["who"] == "from-env"
+    cli = load_bundle(root, variables={"who": "from-cli", "rows": "5"})
+    assert cli.jobs["j"].tasks[0].notebook_task.base_parameters["who"] == "from-cli"
+    assert cli.variables["rows"] == "5"
+
+
+def test_complex_variable_replaces_a_whole_value(write_bundle) -> None:
+    root = write_bundle(VARS, files={"nb.py": NOTEBOOK})
+    assert load_bundle(root).jobs["j"].cluster("c").spark_conf == {"spark.master": "local[1]"}
+
+
+def test_development_mode_prefixes_names_tags_and_allows_concurrent_runs(write_bundle) -> None:
+    root = write_bundle(
+        """
+        bundle: {name: m}
+        targets:
+          dev: {default: true, mode: development}
+          prod: {presets: {name_prefix: "prod_", tags: {team: data}}}
+        resources:
+          jobs:
+            j:
+              schedule: {quartz_cron_expression: "0 0 * * * ?"}
+              tasks: [{task_key: a, python_task: {function: "m:f"}}]
+        """
+    )
+    dev = load_bundle(root).jobs["j"]
+    assert dev.name.startswith("[dev ") and dev.name.endswith("] j")
+    assert dev.max_concurrent_runs == 4
+    assert dev.schedule.pause_status == "PAUSED"
+    assert "dev" in dev.tags
+    prod = load_bundle(root, target="prod").jobs["j"]
+    assert prod.name == "prod_j"
+    assert prod.tags == {"team": "data"}
+    assert prod.max_concurrent_runs == 1
+
+
+def test_resources_job_id_and_yaml_anchors(write_bundle) -> None:
+    root = write_bundle(
+        """
+        bundle: {name: r}
+        resources:
+          jobs:
+            child: &base
+              tasks: [{task_key: a, python_task: {function: "m:f"}}]
+            other:
+              <<: *base
+              name: other-name
+            parent:
+              tasks:
+                - task_key: call
+                  run_job_task: {job_id: "${resources.jobs.child.id}"}
+        """
+    )
+    bundle = load_bundle(root)
+    assert bundle.jobs["parent"].tasks[0].run_job_task.job_id == "child"
+    assert bundle.jobs["other"].name == "other-name"
+    assert bundle.job("other-name") is bundle.jobs["other"]
+
+
+def test_cloud_only_fields_are_warnings_not_errors(write_bundle) -> None:
+    root = write_bundle(
+        """
+        bundle: {name: w}
+        resources:
+          pipelines:
+            p: {name: dlt}
+          jobs:
+            j:
+              email_notifications: {on_failure: [a@b.c]}
+              job_clusters:
+                - job_cluster_key: c
+                  new_cluster: {spark_version: 15.4.x, node_type_id: i3.xlarge, num_workers: 2}
+              tasks:
+                - {task_key: a, job_cluster_key: c, notebook_task: {notebook_path: nb.py}}
+        """,
+        files={"nb.py": NOTEBOOK},
+    )
+    bundle = load_bundle(root)
+    texts = [w.message for w in bundle.warnings]
+    assert "resources.pipelines is ignored locally; podium runs jobs and shared clusters" in texts
+    assert "resources.jobs.j.email_notifications is ignored locally" in texts
+    assert "resources.jobs.j.job_clusters[c].new_cluster.node_type_id is ignored locally" in texts
+    assert all(w.severity == "warning" for w in bundle.warnings)
+
+
+def test_shared_clusters_load(write_bundle) -> None:
+    root = write_bundle(
+        """
+        bundle: {name: s}
+        resources:
+          clusters:
+            shared: {autotermination_minutes: 10, spark_conf: {spark.remote: "sc://h:15002"}}
+          jobs:
+            j: {tasks: [{task_key: a, existing_cluster_id: shared,
+                         notebook_task: {notebook_path: nb.py}}]}
+        """,
+        files={"nb.py": NOTEBOOK},
+    )
+    cluster = load_bundle(root).clusters["shared"]
+    assert cluster.remote == "sc://h:15002"
+    assert cluster.autotermination_minutes == 10
+
+
+def test_dynamic_references_are_kept_for_run_time(write_bundle) -> None:
+    root = write_bundle(
+        """
+        bundle: {name: d}
+        resources:
+          jobs:
+            j:
+              parameters: [{name: day, default: "2026-01-01"}]
+              tasks:
+                - {task_key: a, python_task: {function: "m:f"}}
+                - task_key: b
+                  depends_on: [{task_key: a}]
+                  python_task:
+                    function: "m:g"
+                    parameters: {v: "{{tasks.a.values.n}}", d: "{{job.parameters.day}}"}
+        """
+    )
+    task = load_bundle(Path(root)).jobs["j"].task("b")
+    assert task.python_task.parameters == {"v": "{{tasks.a.values.n}}",
+                                           "d": "{{job.parameters.day}}"}
