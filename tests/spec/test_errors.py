@@ -110,7 +110,8 @@ def test_cycle_is_named(write_bundle) -> None:
 def test_job_cluster_key_not_defined(write_bundle) -> None:
     root = write_bundle(job("        - {task_key: a, job_cluster_key: mian,\n"
                             "           notebook_task: {notebook_path: nb.py}}",
-                            extra="      job_clusters: [{job_cluster_key: main, new_cluster: {}}]\n"),
+                            extra="      job_clusters: [{job_cluster_key: main, "
+                                  "new_cluster: {}}]\n"),
                         NB)
     assert errors(root) == ["databricks.yml:7: task 'a' uses job_cluster_key 'mian', which is "
                             "not in the job's job_clusters; did you mean 'main'?"]

@@ -1,0 +1,71 @@
+"""`podium validate` and `podium jobs list`, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import EXAMPLES
+
+PODIUM = [sys.executable, "-m", "podium"]
+
+
+def podium(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the podium command in a subprocess and capture what it prints."""
+    return subprocess.run([*PODIUM, *args], capture_output=True, text=True, cwd=cwd, check=False)
+
+
+def test_validate_prints_the_plan_and_ignored_fields() -> None:
+    done = podium("validate", str(EXAMPLES / "seed000_two_clusters"))
+    assert done.returncode == 0, done.stderr
+    assert "ingestion_silver notebook_task on ingestion_job_cluster" in done.stdout
+    assert "cluster ml_job_cluster: master local[2]" in done.stdout
+    assert "node_type_id is ignored locally" in done.stdout
+    assert "Valid: 1 job(s), 4 task(s)" in done.stdout
+
+
+def test_validate_json_lists_jobs_tasks_and_clusters() -> None:
+    done = podium("validate", str(EXAMPLES / "seed002_controller"), "-t", "sequential", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    controller = next(j for j in result["jobs"] if j["key"] == "controller")
+    b = next(t for t in controller["tasks"] if t["task_key"] == "run_pipeline_b")
+    assert b["depends_on"] == [{"task_key": "run_pipeline_a"}]
+    assert result["bundle"]["target"] == "sequential"
+    assert "shared_compute" in result["clusters"]
+
+
+def test_bad_bundle_exits_2_with_located_one_line_errors(tmp_path: Path) -> None:
+    (tmp_path / "databricks.yml").write_text(
+        "bundle: {name: x}\nresources:\n  jobs:\n    j:\n      concurrent_run: ENABLED\n"
+        "      tasks: [{task_key: a, python_task: {function: 'm:f'}}]\n")
+    done = podium("validate", str(tmp_path))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().endswith(
+        "databricks.yml:5:7: error: unknown field 'concurrent_run' in resources.jobs.j; did you "
+        "mean 'max_concurrent_runs'?")
+    as_json = json.loads(podium("validate", str(tmp_path), "--json").stdout)
+    assert as_json["valid"] is False
+    assert as_json["errors"][0]["line"] == 5 and as_json["errors"][0]["column"] == 7
+
+
+def test_bad_var_option_exits_2(tmp_path: Path) -> None:
+    done = podium("validate", str(EXAMPLES / "quickstart"), "--var", "rows")
+    assert done.returncode == 2
+    assert "--var: error: 'rows' is not name=value; write --var name=value" in done.stderr
+
+
+def test_missing_bundle_exits_2(tmp_path: Path) -> None:
+    done = podium("validate", str(tmp_path))
+    assert done.returncode == 2
+    assert "no databricks.yml or podium.yml here or in any parent folder" in done.stderr
+
+
+def test_jobs_list_and_version() -> None:
+    done = podium("jobs", "list", "--bundle", str(EXAMPLES / "seed001_many_tables"), "--json")
+    assert [j["key"] for j in json.loads(done.stdout)["jobs"]] == ["many_tables",
+                                                                   "many_tables_for_each"]
+    assert podium("--version").stdout.strip().startswith("podium ")
