@@ -154,7 +154,35 @@ def _raise_errors(problems: list[Problem]) -> None:
         raise BundleError(errors)
 
 
+MAPPINGS = ("bundle", "variables", "targets", "environments", "resources", "presets",
+            "workspace")
+
+
+def _check_shape(node: YMap, where: str, problems: list[Problem]) -> None:
+    """Sections that must be mappings are; a wrong one is reported and emptied so the rest
+    of the bundle can still be checked."""
+    for key in MAPPINGS:
+        if key in node and not isinstance(node[key], dict):
+            problems.append(Problem(node.loc_of(key), f"`{key}` in {where} must be a mapping, "
+                                    f"not {_kind(node[key])}; fix its indentation or value"))
+            node[key] = YMap(loc=node.loc_of(key))
+    resources = node.get("resources")
+    for kind, items in (resources or {}).items():
+        if not isinstance(items, dict):
+            problems.append(Problem(resources.loc_of(kind), f"resources.{kind} must be a "
+                                    f"mapping of names to definitions, not {_kind(items)}"))
+            resources[kind] = YMap(loc=resources.loc_of(kind))
+    if "include" in node and not isinstance(node["include"], list):
+        problems.append(Problem(node.loc_of("include"), "`include` must be a list of globs"))
+        node["include"] = YList(loc=node.loc_of("include"))
+
+
+def _kind(value: Any) -> str:
+    return "empty" if value is None else f"a {type(value).__name__.lower().lstrip('y')}"
+
+
 def _check_keys(node: YMap, allowed: tuple[str, ...], where: str, problems: list[Problem]) -> None:
+    _check_shape(node, where, problems)
     for key in node:
         if key not in allowed:
             problems.append(Problem(node.loc_of(key), f"unknown top-level field '{key}' in "
@@ -164,9 +192,6 @@ def _check_keys(node: YMap, allowed: tuple[str, ...], where: str, problems: list
 def _with_includes(config: YMap, root_dir: Path, files: list[str],
                    problems: list[Problem]) -> YMap:
     patterns = config.get("include") or []
-    if not isinstance(patterns, list):
-        problems.append(Problem(config.loc_of("include"), "`include` must be a list of globs"))
-        return config
     for i, pattern in enumerate(patterns):
         loc = patterns.loc_of(i) if isinstance(patterns, YList) else config.loc
         matches = sorted(p for p in root_dir.glob(str(pattern)) if p.is_file())
