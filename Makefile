@@ -17,6 +17,7 @@ java: $(STAMP)
 
 demo: $(STAMP) java
 	$(VENV)/bin/podium validate examples/quickstart
+	$(VENV)/bin/podium run daily_sales --bundle examples/quickstart
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

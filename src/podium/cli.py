@@ -127,6 +127,77 @@ def jobs_list(
     out.print(table)
 
 
+ParamOpt = Annotated[list[str] | None, typer.Option("--param", "-p", help="Set a job "
+                                                    "parameter: name=value (repeatable).")]
+
+
+def job_params(job, given: dict[str, str]) -> dict[str, str]:
+    """Job parameter values: defaults, then `--param`; an unknown name is bad input."""
+    defined = {p.name: "" if p.default is None else str(p.default) for p in job.parameters}
+    for name in given:
+        if name not in defined:
+            known = ", ".join(defined) or "none"
+            fail([Problem(Location("--param"), f"job '{job.name}' has no parameter '{name}' "
+                          f"(parameters: {known}); add it under the job's `parameters`")])
+    return {**defined, **given}
+
+
+@app.command()
+def run(
+    job_key: Annotated[str, typer.Argument(help="The job's key (or name) in the bundle.")],
+    bundle: BundleOpt = Path("."),
+    target: TargetOpt = None,
+    var: VarOpt = None,
+    param: ParamOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run one job to the end on reused Spark compute.
+
+    Exits 0 on SUCCESS, 1 on any other result, 2 on bad input, 130 when interrupted.
+    """
+    import signal
+
+    from podium.engine.executor import Executor
+    from podium.engine.model import Run
+    from podium.engine.view import run_as_dict
+    from podium.report.progress import Progress
+    from podium.runtime import output
+
+    loaded = load(bundle, target, var)
+    try:
+        job = loaded.job(job_key)
+    except BundleError as exc:
+        fail(exc.problems)
+    key = next(k for k, j in loaded.jobs.items() if j is job)
+    params = job_params(job, parse_pairs(param, "--param"))
+    output.install()
+    executor = Executor()
+    progress = Progress(executor, [], err if as_json else out)
+    executor.listeners.append(progress.listener)
+    the_run = Run(key, job, loaded.root, params, loaded.clusters)
+    progress.runs.append(the_run)
+    interrupted = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        interrupted.append(signum)
+        executor.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    try:
+        executor.submit(the_run)
+        executor.run_until_done([the_run], progress.update)
+    finally:
+        progress.close()
+        executor.clusters.stop_all()
+    if as_json:
+        out.print_json(json.dumps(run_as_dict(the_run), default=str))
+    if interrupted:
+        raise typer.Exit(130)
+    raise typer.Exit(0 if the_run.result is not None and the_run.result.value == "SUCCESS"
+                     else 1)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

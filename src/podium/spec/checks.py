@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from podium.spec import references
 from podium.spec.errors import Location, Problem
 from podium.spec.models import TASK_TYPES, UNSUPPORTED_TASK_TYPES, Job, Node, Task
+from podium.spec.paths import find_file
 
 COMMON_MISTAKES: dict[str, str] = {
     "concurrent_run": "max_concurrent_runs",
@@ -248,10 +249,7 @@ def locate_file(written: str, loc: Location) -> Path | None:
     path = Path(written)
     if not path.is_absolute():
         path = Path(loc.file).resolve().parent / path
-    for candidate in (path, *(path.with_name(path.name + s) for s in (".py", ".ipynb", ".sql"))):
-        if candidate.is_file():
-            return candidate.resolve()
-    return None
+    return find_file(path)
 
 
 def sql_tasks(job: Job) -> Iterator[Problem]:

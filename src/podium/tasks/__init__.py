@@ -1,1 +1,23 @@
-"""podium.tasks"""
+"""What a task does: one module per task type, found through `REGISTRY`.
+
+Every module has `execute(task, ctx, render) -> exit value or None`; `render` fills in
+`{{...}}` references for this task run. A new task type is one module and one line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from podium.tasks import condition, notebook, python_callable, python_wheel, spark_python, sql
+
+Execute = Callable[..., Any]
+
+REGISTRY: dict[str, Execute] = {
+    "notebook_task": notebook.execute,
+    "spark_python_task": spark_python.execute,
+    "python_wheel_task": python_wheel.execute,
+    "python_task": python_callable.execute,
+    "sql_task": sql.execute,
+    "condition_task": condition.execute,
+}

@@ -1,0 +1,143 @@
+"""The embedded cluster: classic Spark in this process, one application reused by tasks.
+
+Each task gets `newSession()` (its own SQL conf, temp views, current database; the same
+executors and cache), its own FAIR pool, and its Spark work carries a job group and tags
+so a cancel or timeout stops exactly its jobs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from typing import Any
+
+from podium import defaults
+from podium.compute.errors import ClusterError
+from podium.spec.models import ClusterSpec
+
+_driver_lock = threading.Lock()
+_driver_owner: ClassicCluster | None = None
+
+
+def cores_of(master: str) -> int:
+    """How many cores a `local[N]`/`local[*]` master uses (the machine's for others)."""
+    match = re.fullmatch(r"local\[(\d+|\*)(?:,\s*\d+)?\]", master.strip())
+    if match and match.group(1) != "*":
+        return int(match.group(1))
+    if master.strip() == "local":
+        return 1
+    return os.cpu_count() or 1
+
+
+class ClassicCluster:
+    """A classic SparkSession in this process, for one job cluster spec."""
+
+    kind = "classic"
+
+    def __init__(self, key: str, spec: ClusterSpec):
+        self.key, self.spec = key, spec
+        self.root: Any = None
+        self.application_id: str | None = None
+        self.started_at: float | None = None
+        self.startup_seconds: float | None = None
+        self.slots = int(spec.spark_conf.get(defaults.MAX_CONCURRENT_TASKS_CONF, 0)) or \
+            max(2, cores_of(spec.master) * 2)
+
+    def start(self) -> None:
+        """Start the Spark application (blocking; the manager calls it off the loop)."""
+        global _driver_owner
+        from pyspark.sql import SparkSession
+
+        with _driver_lock:
+            if _driver_owner is not None and _driver_owner is not self:
+                raise ClusterError(
+                    f"cluster '{self.key}' needs its own Spark application, but this process "
+                    f"already runs '{_driver_owner.key}' as its one classic driver; several "
+                    "job clusters per job need Spark Connect")
+            _driver_owner = self
+        began = time.monotonic()
+        for name, value in self.spec.spark_env_vars.items():
+            os.environ[str(name)] = str(value)
+        builder = SparkSession.builder.master(self.spec.master).appName(f"podium:{self.key}")
+        conf = {
+            "spark.scheduler.mode": "FAIR",
+            "spark.sql.warehouse.dir": str(defaults.warehouse_dir()),
+            # Tables outlive the application, as in a Databricks metastore.
+            "spark.sql.catalogImplementation": "hive",
+            "javax.jdo.option.ConnectionURL":
+                f"jdbc:derby:;databaseName={defaults.home() / 'metastore_db'};create=true",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.driver.extraJavaOptions": f"-Dderby.system.home={defaults.home()}",
+            **{str(k): str(v) for k, v in self.spec.spark_conf.items()
+               if k not in ("spark.master", "spark.remote")},
+        }
+        for key, value in conf.items():
+            builder = builder.config(key, value)
+        try:
+            self.root = builder.getOrCreate()
+        except Exception as exc:
+            with _driver_lock:
+                _driver_owner = None
+            raise ClusterError(f"cluster '{self.key}' failed to start: {exc}") from exc
+        self.root.sparkContext.setLogLevel("ERROR")
+        self.application_id = self.root.sparkContext.applicationId
+        self.started_at = time.time()
+        self.startup_seconds = time.monotonic() - began
+
+    def new_session(self) -> Any:
+        """An isolated session on the shared application."""
+        return self.root.newSession()
+
+    def bind_thread(self, session: Any, group: str, tags: list[str]) -> None:
+        """Give the calling thread's Spark jobs this task's group, tags and FAIR pool."""
+        sc = session.sparkContext
+        sc.setJobGroup(group, f"podium task {group}", interruptOnCancel=True)
+        sc.setInterruptOnCancel(True)
+        sc.clearJobTags()
+        for tag in tags:
+            sc.addJobTag(tag)
+        sc.setLocalProperty("spark.scheduler.pool", group.split("-child-")[0])
+
+    def cancel(self, tag: str) -> None:
+        """Cancel every job tagged `tag` (the task's own and its child notebooks')."""
+        if self.root is not None:
+            sc = self.root.sparkContext
+            sc.cancelJobsWithTag(tag)
+            sc.cancelJobGroup(tag)
+
+    def progress(self, group: str) -> tuple[int, int, int, int]:
+        """(jobs, active jobs, tasks done, tasks total) of a task's job group."""
+        if self.root is None:
+            return (0, 0, 0, 0)
+        tracker = self.root.sparkContext.statusTracker()
+        jobs = active = done = total = 0
+        for job_id in tracker.getJobIdsForGroup(group):
+            info = tracker.getJobInfo(job_id)
+            if info is None:
+                continue
+            jobs += 1
+            active += info.status == "RUNNING"
+            for stage_id in info.stageIds:
+                stage = tracker.getStageInfo(stage_id)
+                if stage is not None:
+                    done += stage.numCompletedTasks
+                    total += stage.numTasks
+        return (jobs, active, done, total)
+
+    def active_job_ids(self) -> list[int]:
+        """Spark jobs running now on this application."""
+        if self.root is None:
+            return []
+        return list(self.root.sparkContext.statusTracker().getActiveJobsIds())
+
+    def stop(self) -> None:
+        """Stop the application and free the process's classic driver."""
+        global _driver_owner
+        if self.root is not None:
+            self.root.stop()
+            self.root = None
+        with _driver_lock:
+            if _driver_owner is self:
+                _driver_owner = None

@@ -1,0 +1,103 @@
+"""Which cluster serves a task: lazy start off the control loop, slots, stop after use.
+
+The executor calls `acquire`/`release` from its loop only; starting a cluster happens in a
+background thread that reports back through the executor's event queue.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from podium.compute.classic import ClassicCluster
+from podium.compute.errors import ClusterError
+from podium.spec.models import ClusterSpec
+
+DEFAULT_KEY = "default"
+
+
+@dataclass
+class Slot:
+    """The state of one cluster as the manager sees it."""
+
+    cluster: Any
+    state: str = "NEW"  # NEW, STARTING, READY, FAILED, STOPPED
+    error: str | None = None
+    in_use: int = 0
+    users: set[int] = field(default_factory=set)  # run ids still needing it
+
+
+class ClusterManager:
+    """Clusters of this process, by key; concurrency is a property of each cluster."""
+
+    def __init__(self, notify: Callable[[str, str | None], None]):
+        self.notify = notify  # (cluster key, error or None) once a start finishes
+        self.slots: dict[str, Slot] = {}
+        self._starting = threading.Semaphore(1)  # at most one cluster starts at a time
+
+    def register(self, key: str, spec: ClusterSpec | None, run_id: int) -> None:
+        """Note that `run_id` will need cluster `key` (created, not started)."""
+        if key not in self.slots or self.slots[key].state == "STOPPED":
+            self.slots[key] = Slot(ClassicCluster(key, spec or ClusterSpec()))
+        self.slots[key].users.add(run_id)
+
+    def state(self, key: str) -> str:
+        """NEW, STARTING, READY, FAILED or STOPPED."""
+        return self.slots[key].state
+
+    def ensure_started(self, key: str) -> None:
+        """Begin starting cluster `key` in the background if nobody has yet."""
+        slot = self.slots[key]
+        if slot.state != "NEW":
+            return
+        slot.state = "STARTING"
+
+        def start() -> None:
+            with self._starting:
+                try:
+                    slot.cluster.start()
+                except ClusterError as exc:
+                    self.notify(key, str(exc))
+                    return
+                except Exception as exc:  # a JVM that will not start says many things
+                    self.notify(key, f"cluster '{key}' failed to start: {exc}")
+                    return
+            self.notify(key, None)
+
+        threading.Thread(target=start, name=f"podium-start-{key}", daemon=True).start()
+
+    def started(self, key: str, error: str | None) -> None:
+        """Record the outcome of a start (called by the loop when notified)."""
+        slot = self.slots[key]
+        slot.state, slot.error = ("FAILED", error) if error else ("READY", None)
+
+    def try_acquire(self, key: str) -> Any | None:
+        """A ready cluster with a free task slot, taking the slot; else None."""
+        slot = self.slots[key]
+        if slot.state != "READY" or slot.in_use >= slot.cluster.slots:
+            return None
+        slot.in_use += 1
+        return slot.cluster
+
+    def release(self, key: str) -> None:
+        """Give a task slot back."""
+        self.slots[key].in_use = max(0, self.slots[key].in_use - 1)
+
+    def done_with(self, key: str, run_id: int) -> None:
+        """`run_id` needs `key` no more; stop the cluster when nobody does."""
+        slot = self.slots.get(key)
+        if slot is None:
+            return
+        slot.users.discard(run_id)
+        if not slot.users and slot.in_use == 0 and slot.state == "READY":
+            slot.cluster.stop()
+            slot.state = "STOPPED"
+
+    def stop_all(self) -> None:
+        """Stop every cluster this process started."""
+        for slot in self.slots.values():
+            if slot.state == "READY":
+                slot.cluster.stop()
+                slot.state = "STOPPED"

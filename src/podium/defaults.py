@@ -1,0 +1,34 @@
+"""Every default in one place: the workspace, slots, timeouts, polling."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+LOOP_TICK_SECONDS = 0.05          # how often the control loop wakes without events
+CANCEL_GRACE_SECONDS = 2.0        # how long a cancelled thread may take to unwind
+DEFAULT_MASTER = "local[*]"
+MAX_CONCURRENT_TASKS_CONF = "spark.podium.maxConcurrentTasks"
+LOG_TAIL_LINES = 15               # lines of a failed task's log shown in the summary
+
+
+def home() -> Path:
+    """The workspace: `PODIUM_HOME`, default `~/.podium`; created on first use."""
+    path = Path(os.environ.get("PODIUM_HOME") or Path.home() / ".podium").expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def logs_dir() -> Path:
+    """Where task logs go: `<home>/logs/<run_id>/<task_key>/<attempt>.log`."""
+    return home() / "logs"
+
+
+def dbfs_root() -> Path:
+    """Where `dbfs:/` paths live locally."""
+    return home() / "dbfs"
+
+
+def warehouse_dir() -> Path:
+    """Spark's warehouse for tables written with `saveAsTable`."""
+    return home() / "warehouse"

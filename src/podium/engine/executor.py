@@ -1,0 +1,357 @@
+"""The control loop: the one place where run and task states change.
+
+Worker threads run task code and report back through `events`; cluster starts report
+the same way. `step(now)` handles what arrived, checks deadlines and starts what is
+ready; it never blocks on work. Every change goes through `transition`, which checks the
+move, tells the listener (the store, the progress view) and only then is acted on.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from podium import defaults
+from podium.compute.manager import DEFAULT_KEY, ClusterManager
+from podium.engine import decide
+from podium.engine.model import Attempt, Run, TaskRun
+from podium.engine.references import UnresolvedReference, renderer
+from podium.engine.states import MOVES, LifeCycle, Result
+from podium.runtime import context as context_mod
+from podium.runtime import output
+from podium.runtime.context import TaskContext, now_ms
+from podium.runtime.dbutils import forget
+from podium.runtime.errors import TaskInterrupted
+from podium.tasks import REGISTRY
+
+Listener = Callable[[Run, TaskRun | None], None]
+
+
+class IllegalTransition(RuntimeError):
+    """A state change the life-cycle rules forbid: a bug in the executor, never input."""
+
+
+@dataclass
+class Finished:
+    """A worker thread's report: its task attempt ended."""
+
+    run_id: int
+    task_key: str
+    attempt: int
+    error: str | None
+    exit_value: Any
+
+
+@dataclass
+class ClusterStarted:
+    """A cluster start ended (error is None on success)."""
+
+    key: str
+    error: str | None
+
+
+@dataclass
+class Cancel:
+    """Someone asked to cancel a run (or every run when run_id is None)."""
+
+    run_id: int | None
+
+
+class Executor:
+    """Runs jobs: one control loop, worker threads, clusters shared by every run."""
+
+    def __init__(self, listener: Listener | None = None):
+        self.events: queue.Queue[Any] = queue.Queue()
+        self.runs: dict[int, Run] = {}
+        self.listeners: list[Listener] = [listener] if listener else []
+        self.clusters = ClusterManager(lambda k, e: self.events.put(ClusterStarted(k, e)))
+
+    # ---- requests from other threads -------------------------------------------------
+
+    def cancel(self, run_id: int | None = None) -> None:
+        """Ask the loop to cancel a run (or all runs); safe from any thread or signal."""
+        self.events.put(Cancel(run_id))
+
+    # ---- the loop --------------------------------------------------------------------
+
+    def submit(self, run: Run, now: float | None = None) -> Run:
+        """Accept a run: it starts with the next step."""
+        now = time.monotonic() if now is None else now
+        self.runs[run.run_id] = run
+        run.start_ms = now_ms()
+        if run.job.timeout_seconds:
+            run.deadline = now + run.job.timeout_seconds
+        for tr in run.task_runs.values():
+            tr.cluster_key = self._cluster_key(run, tr)
+            if tr.cluster_key:
+                self.clusters.register(tr.cluster_key, self._spec(run, tr), run.run_id)
+        self._set_run(run, LifeCycle.RUNNING)
+        return run
+
+    def run_until_done(self, runs: list[Run], on_tick: Callable[[], None] | None = None) -> None:
+        """Drive the loop until every given run has ended."""
+        while not all(r.final for r in runs):
+            try:
+                event = self.events.get(timeout=defaults.LOOP_TICK_SECONDS)
+                self.events.put(event)
+            except queue.Empty:
+                pass
+            self.step(time.monotonic())
+            if on_tick is not None:
+                on_tick()
+
+    def step(self, now: float) -> None:
+        """One turn of the loop: handle events, deadlines, readiness, starts, endings."""
+        while True:
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                break
+            self._handle(event, now)
+        for run in [r for r in self.runs.values() if not r.final]:
+            self._check_deadlines(run, now)
+            self._advance(run, now)
+            self._maybe_finish(run)
+
+    # ---- events ----------------------------------------------------------------------
+
+    def _handle(self, event: Any, now: float) -> None:
+        if isinstance(event, Finished):
+            run = self.runs.get(event.run_id)
+            tr = run.task_runs.get(event.task_key) if run else None
+            if tr is None or tr.life is not LifeCycle.RUNNING or tr.attempt_number != event.attempt:
+                return  # a late report from an attempt already stopped
+            tr.exit_value = None if event.exit_value is None else str(event.exit_value)
+            if event.error is None:
+                self._end_attempt(run, tr, Result.SUCCESS, None, now)
+            else:
+                self._end_attempt(run, tr, Result.FAILED, event.error, now)
+        elif isinstance(event, ClusterStarted):
+            self.clusters.started(event.key, event.error)
+        elif isinstance(event, Cancel):
+            for run in self.runs.values():
+                if not run.final and event.run_id in (None, run.run_id):
+                    self._stop_run(run, Result.CANCELED, "Run cancelled", now)
+
+    # ---- transitions -----------------------------------------------------------------
+
+    def transition(self, run: Run, tr: TaskRun, life: LifeCycle, result: Result | None = None,
+                   message: str = "") -> None:
+        """Move a task run to a new state: check the move, record it, then let it act."""
+        if life is not tr.life and life not in MOVES[tr.life]:
+            raise IllegalTransition(f"{tr.key}: {tr.life.value} -> {life.value}")
+        tr.life, tr.message = life, message
+        if result is not None:
+            tr.result = result
+        for listener in self.listeners:
+            listener(run, tr)
+
+    def _set_run(self, run: Run, life: LifeCycle, result: Result | None = None,
+                 message: str = "") -> None:
+        run.life, run.message = life, message
+        if result is not None:
+            run.result = result
+            run.end_ms = now_ms()
+        for listener in self.listeners:
+            listener(run, None)
+
+    # ---- deadlines, readiness, starting ----------------------------------------------
+
+    def _check_deadlines(self, run: Run, now: float) -> None:
+        if run.deadline is not None and now >= run.deadline:
+            self._stop_run(run, Result.TIMEDOUT,
+                           f"Run timed out after {run.job.timeout_seconds}s", now)
+            return
+        for tr in run.task_runs.values():
+            if tr.life is LifeCycle.RUNNING and tr.deadline is not None and now >= tr.deadline:
+                self._interrupt(tr)
+                self._end_attempt(run, tr, Result.TIMEDOUT,
+                                  f"Task timed out after {tr.task.timeout_seconds}s", now)
+            elif tr.life is LifeCycle.WAITING_FOR_RETRY and now >= (tr.retry_at or 0):
+                tr.retry_at = None
+                self.transition(run, tr, LifeCycle.PENDING, message="retrying")
+
+    def _advance(self, run: Run, now: float) -> None:
+        for tr in run.task_runs.values():
+            if tr.life not in (LifeCycle.PENDING, LifeCycle.QUEUED, LifeCycle.BLOCKED):
+                continue
+            if not decide.ready(run, tr):
+                continue
+            skip = decide.gate(run, tr) if not tr.attempts else None
+            if skip is not None:
+                self.transition(run, tr, LifeCycle.TERMINATED, skip, _skip_message(skip))
+                continue
+            self._try_start(run, tr, now)
+
+    def _try_start(self, run: Run, tr: TaskRun, now: float) -> None:
+        cluster = None
+        if tr.cluster_key:
+            state = self.clusters.state(tr.cluster_key)
+            if state == "NEW":
+                self.clusters.ensure_started(tr.cluster_key)
+                state = "STARTING"
+            if state == "STARTING":
+                if tr.message != "Waiting for cluster":
+                    self.transition(run, tr, tr.life, message="Waiting for cluster")
+                return
+            if state == "FAILED":
+                self._begin_attempt(run, tr, None)
+                self._end_attempt(run, tr, Result.FAILED,
+                                  self.clusters.slots[tr.cluster_key].error, now)
+                return
+            cluster = self.clusters.try_acquire(tr.cluster_key)
+            if cluster is None:
+                if tr.life is not LifeCycle.QUEUED:
+                    self.transition(run, tr, LifeCycle.QUEUED,
+                                    message="Waiting for a free task slot on the cluster")
+                return
+        self._begin_attempt(run, tr, cluster)
+
+    def _begin_attempt(self, run: Run, tr: TaskRun, cluster: Any) -> None:
+        number = len(tr.attempts)
+        log = defaults.logs_dir() / str(run.run_id) / tr.key / f"{number}.log"
+        tr.attempts.append(Attempt(number, now_ms(), log))
+        tr.spark_context_id = getattr(cluster, "application_id", None)
+        tr.error = None
+        tr.deadline = time.monotonic() + tr.task.timeout_seconds if tr.task.timeout_seconds \
+            else None
+        self.transition(run, tr, LifeCycle.RUNNING)
+        if cluster is None and tr.cluster_key:
+            return  # the cluster failed; _end_attempt follows
+        upstream = _upstream(run, tr.key)
+        render = renderer(run, tr)
+        try:
+            params = self._widget_params(run, tr, render)
+        except UnresolvedReference as exc:
+            self.events.put(Finished(run.run_id, tr.key, number, str(exc), None))
+            return
+        tr.ctx = TaskContext(
+            run_id=run.run_id, job_key=run.job_key, job_name=run.job.name or run.job_key,
+            task_key=tr.key, attempt=number, task_run_id=tr.run_id, params=params,
+            log_path=log, bundle_root=run.bundle_root, values=run.values,
+            upstream=frozenset(upstream), sessions=cluster,
+            tag=f"podium-{run.run_id}-{tr.key}-{number}")
+        thread = threading.Thread(target=self._work, args=(run, tr, tr.ctx, render, number),
+                                  name=f"podium-task-{tr.key}", daemon=True)
+        thread.start()
+
+    @staticmethod
+    def _widget_params(run: Run, tr: TaskRun, render: Any) -> dict[str, str]:
+        """Notebook widgets: base_parameters, then job parameters (which win, as on
+        Databricks)."""
+        base = tr.task.notebook_task.base_parameters if tr.task.notebook_task else {}
+        params = {k: "" if v is None else str(render(v) if isinstance(v, str) else v)
+                  for k, v in base.items()}
+        params.update(run.params)
+        return params
+
+    # ---- worker thread ---------------------------------------------------------------
+
+    def _work(self, run: Run, tr: TaskRun, ctx: TaskContext, render: Any, number: int) -> None:
+        """Run task code in this worker thread and report the outcome to the loop."""
+        error: str | None = None
+        exit_value: Any = None
+        context_mod.bind(ctx)
+        try:
+            with output.captured(ctx.log_path, ctx.secret_values):
+                try:
+                    ctx.thread_id = threading.get_ident()
+                    try:
+                        exit_value = REGISTRY[tr.task.task_type](tr.task, ctx, render)
+                    finally:
+                        with ctx.lock:
+                            ctx.thread_id = None
+                except TaskInterrupted:
+                    error = "interrupted"
+                except Exception as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                    if type(exc).__name__ != "CellError":
+                        traceback.print_exc()
+        except TaskInterrupted:
+            error = "interrupted"
+        finally:
+            context_mod.bind(None)
+            forget(ctx)
+            self.events.put(Finished(run.run_id, tr.key, number, error, exit_value))
+
+    # ---- ending attempts, tasks and runs ---------------------------------------------
+
+    def _end_attempt(self, run: Run, tr: TaskRun, result: Result, error: str | None,
+                     now: float) -> None:
+        attempt = tr.attempts[-1]
+        attempt.end_ms, attempt.result, attempt.error = now_ms(), result, error
+        tr.error, tr.deadline = error, None
+        if tr.cluster_key and tr.spark_context_id:
+            self.clusters.release(tr.cluster_key)
+        if decide.retry_allowed(tr, result) and run.stop_reason is None:
+            tr.retry_at = now + tr.task.min_retry_interval_millis / 1000
+            self.transition(run, tr, LifeCycle.WAITING_FOR_RETRY, result,
+                            f"Attempt {attempt.number} {result.value.lower()}: {error}")
+            return
+        self.transition(run, tr, LifeCycle.TERMINATED, result, error or "")
+
+    def _interrupt(self, tr: TaskRun) -> None:
+        if tr.ctx is not None:
+            tr.ctx.interrupt()
+
+    def _stop_run(self, run: Run, reason: Result, message: str, now: float) -> None:
+        """Cancel or time out a run: stop running tasks' Spark jobs and threads now."""
+        run.stop_reason = reason
+        run.message = message
+        for tr in run.task_runs.values():
+            if tr.final:
+                continue
+            if tr.life is LifeCycle.RUNNING:
+                self._interrupt(tr)
+                self._end_attempt(run, tr, reason, message, now)
+            else:
+                self.transition(run, tr, LifeCycle.TERMINATED, Result.CANCELED, message)
+
+    def _maybe_finish(self, run: Run) -> None:
+        for key in {tr.cluster_key for tr in run.task_runs.values() if tr.cluster_key}:
+            if all(tr.final for tr in run.task_runs.values() if tr.cluster_key == key):
+                self.clusters.done_with(key, run.run_id)
+        if all(tr.final for tr in run.task_runs.values()):
+            result = decide.run_result(run)
+            message = run.message if run.stop_reason else ""
+            self._set_run(run, LifeCycle.TERMINATED, result, message)
+
+    # ---- compute lookup --------------------------------------------------------------
+
+    @staticmethod
+    def _cluster_key(run: Run, tr: TaskRun) -> str | None:
+        task = tr.task
+        if task.existing_cluster_id:
+            return f"shared:{task.existing_cluster_id}"
+        if task.job_cluster_key:
+            return f"{run.job_key}:{task.job_cluster_key}"
+        return f"{run.job_key}:{DEFAULT_KEY}" if task.uses_spark else None
+
+    @staticmethod
+    def _spec(run: Run, tr: TaskRun):
+        task = tr.task
+        if task.existing_cluster_id:
+            return run.clusters.get(task.existing_cluster_id)
+        return run.job.cluster(task.job_cluster_key) if task.job_cluster_key else None
+
+
+def _upstream(run: Run, key: str) -> set[str]:
+    found: set[str] = set()
+    stack = [d.task_key for d in run.task_runs[key].task.depends_on]
+    while stack:
+        dep = stack.pop()
+        if dep not in found:
+            found.add(dep)
+            stack += [d.task_key for d in run.task_runs[dep].task.depends_on]
+    return found
+
+
+def _skip_message(result: Result) -> str:
+    return {Result.EXCLUDED: "Excluded: its run_if condition was not met",
+            Result.UPSTREAM_FAILED: "Upstream task failed",
+            Result.UPSTREAM_CANCELED: "Upstream task was cancelled"}[result]

@@ -1,0 +1,206 @@
+"""Databricks notebooks, read and run: source-format `.py`/`.sql` and `.ipynb`.
+
+Cells keep their first line in the file, so an error says `notebook, cell N, line L`
+with L the line in the file a person opens.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from podium.runtime.errors import NotebookExit
+from podium.spec.paths import find_file
+
+PY_HEADER = "# Databricks notebook source"
+SQL_HEADER = "-- Databricks notebook source"
+PY_SPLIT = re.compile(r"^# COMMAND -+\s*$", re.MULTILINE)
+SQL_SPLIT = re.compile(r"^-- COMMAND -+\s*$", re.MULTILINE)
+SQL_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One notebook cell: its language, its code and the file line it starts on."""
+
+    language: str  # python, sql, md, run, pip, sh, fs
+    source: str
+    first_line: int
+    number: int
+
+
+class CellError(Exception):
+    """A notebook cell raised: names the notebook, cell and line."""
+
+    def __init__(self, path: Path, cell: Cell, line: int, error: BaseException):
+        self.path, self.cell, self.line, self.error = path, cell, line, error
+        super().__init__(f"{path.name}: cell {cell.number}, line {line}: "
+                         f"{type(error).__name__}: {error}")
+
+
+def _magic(lines: list[str], prefix: str) -> tuple[str, list[str]]:
+    """Strip `# MAGIC` prefixes and find the cell's magic (%sql, %md, ...)."""
+    magic_prefix = f"{prefix} MAGIC"
+    if lines and all(line.startswith(magic_prefix) or not line.strip() for line in lines):
+        body = [line[len(magic_prefix):].removeprefix(" ") if line.startswith(magic_prefix)
+                else line for line in lines]
+        first = next((b for b in body if b.strip()), "")
+        if first.startswith("%"):
+            word = first.split()[0][1:]
+            rest = first[len(word) + 1:].strip()
+            index = body.index(first)
+            remaining = body[index + 1:]
+            if word == "run":
+                return "run", [rest]
+            return {"python": "python", "sql": "sql", "md": "md", "pip": "pip", "sh": "sh",
+                    "fs": "fs", "scala": "scala", "r": "r"}.get(word, word), \
+                [""] * (index + 1) + ([rest] if rest and word != "md" else []) + remaining
+    return "", lines
+
+
+def read_cells(path: Path) -> list[Cell]:
+    """The cells of a notebook file, in order."""
+    if path.suffix == ".ipynb":
+        return _ipynb_cells(path)
+    text = path.read_text(encoding="utf-8")
+    default = "sql" if path.suffix == ".sql" else "python"
+    prefix, header, split = ("--", SQL_HEADER, SQL_SPLIT) if default == "sql" else \
+        ("#", PY_HEADER, PY_SPLIT)
+    if not text.startswith(header):
+        return [Cell(default, text, 1, 1)]
+    lines = text.split("\n")
+    lines[0] = ""  # the header line
+    cells: list[Cell] = []
+    start = 0
+    for i, line in enumerate([*lines, "# COMMAND ---- end" if default == "python"
+                              else "-- COMMAND ---- end"]):
+        if split.match(line) or i == len(lines):
+            magic, body = _magic(lines[start:i], prefix)
+            cells.append(Cell(magic or default, "\n".join(body), start + 1, len(cells) + 1))
+            start = i + 1
+    return cells
+
+
+def _ipynb_cells(path: Path) -> list[Cell]:
+    notebook = nbformat.read(str(path), as_version=4)
+    language = notebook.metadata.get("language_info", {}).get("name", "python")
+    cells = []
+    for number, cell in enumerate(notebook.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        lines = cell.source.split("\n")
+        magic, body = _magic(["# MAGIC " + ln for ln in lines], "#") if \
+            lines and lines[0].startswith("%") else ("", lines)
+        cells.append(Cell(magic or language, "\n".join(body), 1, number))
+    return cells
+
+
+def split_sql(text: str) -> list[str]:
+    """SQL statements separated by `;`, ignoring `;` inside quotes and comments."""
+    statements, current, quote, i = [], [], "", 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            current.append(ch)
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"`":
+            quote = ch
+            current.append(ch)
+        elif text.startswith("--", i):
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+            continue
+        elif ch == ";":
+            statements.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    statements.append("".join(current))
+    return [s.strip() for s in statements if s.strip()]
+
+
+def run_sql(spark: Any, text: str, params: dict[str, Any], show: Any) -> Any:
+    """Run each statement with its `:name` parameters; show the last result."""
+    result = None
+    for statement in split_sql(text):
+        names = set(SQL_PARAM.findall(statement))
+        missing = names - set(params)
+        if missing:
+            raise KeyError(f"SQL parameter(s) {', '.join(sorted(missing))} have no value; add "
+                           "them to the task's `parameters`")
+        args = {k: v for k, v in params.items() if k in names}
+        result = spark.sql(statement, args=args) if args else spark.sql(statement)
+    if result is not None and result.columns:
+        show(result)
+    return result
+
+
+def execute(path: Path, namespace: dict[str, Any], seen: tuple[Path, ...] = ()) -> str | None:
+    """Run a notebook's cells in `namespace`; `%run` inlines other notebooks into it.
+
+    Returns the value passed to `dbutils.notebook.exit`, or None.
+    """
+    path = path.resolve()
+    try:
+        for cell in read_cells(path):
+            _execute_cell(path, cell, namespace, seen)
+    except NotebookExit as done:
+        return done.value
+    return None
+
+
+def _execute_cell(path: Path, cell: Cell, namespace: dict[str, Any],
+                  seen: tuple[Path, ...]) -> None:
+    dbutils = namespace.get("dbutils")
+    if dbutils is not None:
+        dbutils.check_cancelled()
+    if cell.language in ("md", "pip", "sh", "fs", "scala", "r", "") or not cell.source.strip():
+        if cell.language in ("pip", "sh", "scala", "r") and cell.source.strip():
+            print(f"[podium] {path.name} cell {cell.number}: %{cell.language} cells are not run "
+                  "locally; skipped")
+        return
+    if cell.language == "run":
+        target = find_notebook(path.parent / cell.source.strip().split()[0])
+        if target in seen:
+            raise CellError(path, cell, cell.first_line, RecursionError(f"%run cycle: {target}"))
+        execute(target, namespace, (*seen, path))
+        return
+    try:
+        if cell.language == "sql":
+            params = dbutils.widgets.getAll() if dbutils is not None else {}
+            run_sql(namespace["spark"], cell.source, params, namespace["display"])
+            return
+        code = compile("\n" * (cell.first_line - 1) + cell.source, str(path), "exec")
+        exec(code, namespace)
+    except (NotebookExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        if type(exc).__name__ == "TaskInterrupted":
+            raise
+        line = _error_line(exc, path) or cell.first_line
+        traceback.print_exception(exc)
+        raise CellError(path, cell, line, exc) from exc
+
+
+def _error_line(exc: BaseException, path: Path) -> int | None:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+    if frames:
+        return frames[-1].lineno
+    if isinstance(exc, SyntaxError) and exc.filename == str(path):
+        return exc.lineno
+    return None
+
+
+def find_notebook(path: Path) -> Path:
+    """A notebook named with or without its extension, or FileNotFoundError."""
+    found = find_file(path)
+    if found is None:
+        raise FileNotFoundError(f"notebook {path} does not exist")
+    return found
