@@ -6,6 +6,7 @@ background thread that reports back through the executor's event queue.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,15 +33,20 @@ class Slot:
 class ClusterManager:
     """Clusters of this process, by key; concurrency is a property of each cluster."""
 
-    def __init__(self, notify: Callable[[str, str | None], None]):
+    def __init__(self, notify: Callable[[str, str | None], None], keep_alive: bool = False):
         self.notify = notify  # (cluster key, error or None) once a start finishes
+        self.keep_alive = keep_alive  # never stop clusters (tests, long-lived servers)
         self.slots: dict[str, Slot] = {}
         self._starting = threading.Semaphore(1)  # at most one cluster starts at a time
 
     def register(self, key: str, spec: ClusterSpec | None, run_id: int) -> None:
-        """Note that `run_id` will need cluster `key` (created, not started)."""
-        if key not in self.slots or self.slots[key].state == "STOPPED":
-            self.slots[key] = Slot(ClassicCluster(key, spec or ClusterSpec()))
+        """Note that `run_id` will need cluster `key`. A live cluster with the same spec
+        is reused under the new key, so equal job clusters share one application."""
+        spec = spec or ClusterSpec()
+        if key not in self.slots or self.slots[key].state in ("STOPPED", "FAILED"):
+            same = [s for s in self.slots.values() if s.state not in ("STOPPED", "FAILED")
+                    and fingerprint(s.cluster.spec) == fingerprint(spec)]
+            self.slots[key] = same[0] if same else Slot(ClassicCluster(key, spec))
         self.slots[key].users.add(run_id)
 
     def state(self, key: str) -> str:
@@ -91,13 +97,20 @@ class ClusterManager:
         if slot is None:
             return
         slot.users.discard(run_id)
-        if not slot.users and slot.in_use == 0 and slot.state == "READY":
+        if not slot.users and slot.in_use == 0 and slot.state == "READY" and \
+                not self.keep_alive:
             slot.cluster.stop()
             slot.state = "STOPPED"
 
     def stop_all(self) -> None:
         """Stop every cluster this process started."""
-        for slot in self.slots.values():
+        for slot in {id(s): s for s in self.slots.values()}.values():
             if slot.state == "READY":
                 slot.cluster.stop()
                 slot.state = "STOPPED"
+
+
+def fingerprint(spec: ClusterSpec) -> str:
+    """What makes two cluster specs the same application: master, conf, environment."""
+    return json.dumps([spec.master, spec.spark_conf, spec.spark_env_vars], sort_keys=True,
+                      default=str)

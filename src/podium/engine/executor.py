@@ -65,11 +65,12 @@ class Cancel:
 class Executor:
     """Runs jobs: one control loop, worker threads, clusters shared by every run."""
 
-    def __init__(self, listener: Listener | None = None):
+    def __init__(self, listener: Listener | None = None, keep_clusters: bool = False):
         self.events: queue.Queue[Any] = queue.Queue()
         self.runs: dict[int, Run] = {}
         self.listeners: list[Listener] = [listener] if listener else []
-        self.clusters = ClusterManager(lambda k, e: self.events.put(ClusterStarted(k, e)))
+        self.clusters = ClusterManager(lambda k, e: self.events.put(ClusterStarted(k, e)),
+                                       keep_alive=keep_clusters)
 
     # ---- requests from other threads -------------------------------------------------
 

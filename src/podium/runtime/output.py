@@ -66,18 +66,20 @@ class _LogHandler(logging.Handler):
 
 
 def install() -> None:
-    """Install the routers once per process (idempotent)."""
+    """Install the routers (again, if something replaced sys.stdout since)."""
     global _installed
     with _lock:
-        if _installed:
-            return
-        sys.stdout = _Router(sys.stdout)  # type: ignore[assignment]
-        sys.stderr = _Router(sys.stderr)  # type: ignore[assignment]
-        handler = _LogHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logging.getLogger().addHandler(handler)
-        threads.install()
-        _installed = True
+        if not isinstance(sys.stdout, _Router):
+            sys.stdout = _Router(sys.stdout)  # type: ignore[assignment]
+        if not isinstance(sys.stderr, _Router):
+            sys.stderr = _Router(sys.stderr)  # type: ignore[assignment]
+        if not _installed:
+            handler = _LogHandler()
+            handler.setFormatter(
+                logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            logging.getLogger().addHandler(handler)
+            threads.install()
+            _installed = True
 
 
 def original_stdout() -> IO[str]:

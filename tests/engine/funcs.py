@@ -1,0 +1,41 @@
+"""Small task functions the engine tests run as `python_task`s."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from podium.runtime import dbutils
+
+
+def ok(**kwargs: str) -> str:
+    """Succeed, printing the parameters; returns them joined."""
+    print("ok", kwargs)
+    return ",".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
+
+
+def fail(**kwargs: str) -> None:
+    """Always fail."""
+    raise RuntimeError("failing on purpose")
+
+
+def publish(key: str, value: str) -> None:
+    """Set a task value for downstream tasks."""
+    dbutils.jobs.taskValues.set(key=key, value=value)
+
+
+def flaky(marker: str, failures: str) -> str:
+    """Fail the first `failures` times (counted in the file `marker`), then succeed."""
+    path = Path(marker)
+    count = int(path.read_text()) if path.exists() else 0
+    path.write_text(str(count + 1))
+    if count < int(failures):
+        raise RuntimeError(f"flaky failure {count + 1}")
+    return f"succeeded after {count} failures"
+
+
+def sleep(seconds: str) -> None:
+    """Sleep in small steps (cancellable by the asynchronous interrupt)."""
+    end = time.monotonic() + float(seconds)
+    while time.monotonic() < end:
+        time.sleep(0.05)

@@ -1,0 +1,73 @@
+"""Retries with intervals, task timeouts that stop Spark, job timeouts."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from podium.engine.states import Result
+from tests.engine.conftest import CLUSTER
+
+
+def test_retries_wait_min_retry_interval_and_then_succeed(run_job, tmp_path: Path) -> None:
+    marker = tmp_path / "count"
+    run = run_job(
+        "      tasks:\n"
+        "        - task_key: flaky\n"
+        "          max_retries: 3\n"
+        "          min_retry_interval_millis: 300\n"
+        f"          python_task: {{function: 'tests.engine.funcs:flaky', "
+        f"parameters: {{marker: '{marker}', failures: '2'}}}}\n")
+    tr = run.task_runs["flaky"]
+    assert tr.result is Result.SUCCESS
+    assert [a.result for a in tr.attempts] == [Result.FAILED, Result.FAILED, Result.SUCCESS]
+    gaps = [b.start_ms - a.end_ms for a, b in zip(tr.attempts, tr.attempts[1:], strict=False)]
+    assert all(gap >= 300 for gap in gaps), gaps
+    assert tr.attempt_number == 2
+    assert (tr.attempts[0].log_path.parent / "2.log").exists()
+
+
+def test_retries_run_out(run_job) -> None:
+    run = run_job("      tasks:\n        - {task_key: a, max_retries: 1, "
+                  "python_task: {function: 'tests.engine.funcs:fail'}}\n")
+    assert run.task_runs["a"].result is Result.FAILED
+    assert len(run.task_runs["a"].attempts) == 2
+    assert "failing on purpose" in run.task_runs["a"].error
+
+
+def test_timeout_cancels_the_spark_job(run_job, executor) -> None:
+    notebook = ("# Databricks notebook source\n"
+                "spark.range(10**12).count()\n")
+    started = time.monotonic()
+    run = run_job(CLUSTER + "      tasks:\n"
+                  "        - {task_key: long, job_cluster_key: main, timeout_seconds: 5,\n"
+                  "           notebook_task: {notebook_path: long.py}}\n",
+                  files={"long.py": notebook})
+    assert time.monotonic() - started < 60
+    tr = run.task_runs["long"]
+    assert tr.result is Result.TIMEDOUT
+    assert run.result is Result.FAILED
+    cluster = executor.clusters.slots["j:main"].cluster
+    deadline = time.monotonic() + 10
+    while cluster.active_job_ids() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert cluster.active_job_ids() == []
+
+
+def test_timeout_is_retried_only_with_retry_on_timeout(run_job) -> None:
+    base = ("      tasks:\n        - {task_key: s, timeout_seconds: 1, max_retries: 1, %s"
+            "python_task: {function: 'tests.engine.funcs:sleep', parameters: {seconds: '30'}}}\n")
+    assert len(run_job(base % "").task_runs["s"].attempts) == 1
+    retried = run_job(base % "retry_on_timeout: true, ")
+    assert [a.result for a in retried.task_runs["s"].attempts] == [Result.TIMEDOUT] * 2
+
+
+def test_job_timeout_stops_the_run(run_job) -> None:
+    run = run_job("      timeout_seconds: 1\n      tasks:\n"
+                  "        - {task_key: s, python_task: {function: 'tests.engine.funcs:sleep', "
+                  "parameters: {seconds: '30'}}}\n"
+                  "        - {task_key: after, depends_on: [{task_key: s}], "
+                  "python_task: {function: 'tests.engine.funcs:ok'}}\n")
+    assert run.result is Result.TIMEDOUT
+    assert run.task_runs["s"].result is Result.TIMEDOUT
+    assert run.task_runs["after"].result is Result.CANCELED

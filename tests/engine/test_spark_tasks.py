@@ -1,0 +1,86 @@
+"""Tasks on the embedded cluster: one application, isolated sessions, the seed examples."""
+
+from __future__ import annotations
+
+from podium.engine.states import Result
+from podium.spec import load_bundle
+from tests.conftest import EXAMPLES
+from tests.engine.conftest import CLUSTER, on_session_cluster
+
+TEMP_VIEW = """# Databricks notebook source
+dbutils.widgets.text("label", "")
+label = dbutils.widgets.get("label")
+spark.createDataFrame([(label,)], "label string").createOrReplaceTempView("mine")
+spark.conf.set("spark.sql.shuffle.partitions", "3" if label == "a" else "5")
+import time; time.sleep(1)
+seen = spark.sql("SELECT label FROM mine").first()[0]
+assert seen == label, (seen, label)
+dbutils.notebook.exit(seen + ":" + spark.conf.get("spark.sql.shuffle.partitions"))
+"""
+
+
+def test_concurrent_tasks_see_their_own_temp_views_and_conf(run_job) -> None:
+    task = ("        - {task_key: %s, job_cluster_key: main, notebook_task: "
+            "{notebook_path: view.py, base_parameters: {label: %s}}}\n")
+    run = run_job(CLUSTER + "      tasks:\n" + task % ("a", "a") + task % ("b", "b"),
+                  files={"view.py": TEMP_VIEW})
+    assert run.result is Result.SUCCESS, {k: t.error for k, t in run.task_runs.items()}
+    assert run.task_runs["a"].exit_value == "a:3"
+    assert run.task_runs["b"].exit_value == "b:5"
+    assert run.task_runs["a"].spark_context_id == run.task_runs["b"].spark_context_id
+
+
+def test_failing_cell_is_reported_with_cell_and_line(run_job) -> None:
+    notebook = ("# Databricks notebook source\nx = 1\n\n# COMMAND ----------\n\n"
+                "y = 2\nraise ValueError('bad row count')\n")
+    run = run_job(CLUSTER + "      tasks:\n        - {task_key: nb, job_cluster_key: main, "
+                  "notebook_task: {notebook_path: bad.py}}\n", files={"bad.py": notebook})
+    tr = run.task_runs["nb"]
+    assert tr.result is Result.FAILED
+    assert tr.error == "CellError: bad.py: cell 2, line 7: ValueError: bad row count"
+    assert 'bad.py", line 7' in tr.attempts[0].log_path.read_text()
+
+
+def test_sql_and_python_file_tasks_with_parameters(run_job) -> None:
+    files = {"q.sql": "CREATE DATABASE IF NOT EXISTS t_sql;\n"
+                      "SELECT :n * 2 AS doubled, 'a;b' AS s -- not a ; split\n",
+             "main.py": "import sys\nfrom pyspark.sql import SparkSession\n"
+                        "spark = SparkSession.builder.getOrCreate()\n"
+                        "print('args', sys.argv[1:], spark.range(int(sys.argv[1])).count())\n"}
+    run = run_job(CLUSTER + "      tasks:\n"
+                  "        - {task_key: q, job_cluster_key: main, sql_task: {file: {path: q.sql},"
+                  " parameters: {n: '21'}}}\n"
+                  "        - {task_key: p, job_cluster_key: main, spark_python_task: "
+                  "{python_file: main.py, parameters: ['7', '{{job.run_id}}']}}\n", files=files)
+    assert run.result is Result.SUCCESS, {k: t.error for k, t in run.task_runs.items()}
+    assert "42" in run.task_runs["q"].attempts[0].log_path.read_text()
+    assert f"args ['7', '{run.run_id}'] 7" in run.task_runs["p"].attempts[0].log_path.read_text()
+
+
+def test_seed001_many_tables_share_one_application(executor) -> None:
+    from podium.engine.model import Run
+
+    bundle = load_bundle(EXAMPLES / "seed001_many_tables", variables={"rows": "2000"})
+    run = Run("many_tables", on_session_cluster(bundle.jobs["many_tables"]), bundle.root,
+              {}, bundle.clusters)
+    executor.submit(run)
+    executor.run_until_done([run])
+    assert run.result is Result.SUCCESS, {k: t.error for k, t in run.task_runs.items()}
+    apps = {tr.spark_context_id for tr in run.task_runs.values()}
+    assert len(apps) == 1 and None not in apps
+    assert run.values.values["table_08"]["rows"] == 2000
+
+
+def test_seed003_master_notebook_fans_out_children(executor) -> None:
+    from podium.engine.model import Run
+
+    bundle = load_bundle(EXAMPLES / "seed003_master_notebook")
+    run = Run("master", on_session_cluster(bundle.jobs["master"]), bundle.root, {},
+              bundle.clusters)
+    executor.submit(run)
+    executor.run_until_done([run])
+    tr = run.task_runs["master"]
+    assert run.result is Result.SUCCESS, tr.error
+    assert tr.exit_value == ",".join(f"part-{i}:{i * 10}" for i in range(8))
+    assert len(tr.ctx.children) == 8
+    assert all(c.result == "SUCCESS" and c.log_path.exists() for c in tr.ctx.children)
