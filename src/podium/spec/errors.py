@@ -26,6 +26,11 @@ class Problem:
     message: str
     severity: str = "error"
 
+    def __post_init__(self) -> None:
+        # Messages quote user values; keep every problem on one line.
+        one_line = self.message.replace("\r", "\\r").replace("\n", "\\n")
+        object.__setattr__(self, "message", one_line)
+
     def __str__(self) -> str:
         return f"{self.location}: {self.severity}: {self.message}"
 

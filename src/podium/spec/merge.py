@@ -50,7 +50,7 @@ def collapse_keyed(items: Any, key: str) -> Any:
     index: dict[Any, int] = {}
     for i, item in enumerate(items):
         loc = items.loc_of(i) if isinstance(items, YList) else None
-        ident = item.get(key) if isinstance(item, dict) else None
+        ident = _ident(item, key)
         if ident is not None and ident in index:
             at = index[ident]
             out[at] = merge(out[at], item)
@@ -83,7 +83,7 @@ def duplicate_keys(job: Any, where: str) -> list[tuple[Any, str]]:
             continue
         first: dict[Any, Any] = {}
         for i, item in enumerate(items):
-            ident = item.get(key) if isinstance(item, dict) else None
+            ident = _ident(item, key)
             if ident is None:
                 continue
             if ident in first:
@@ -94,3 +94,10 @@ def duplicate_keys(job: Any, where: str) -> list[tuple[Any, str]]:
             else:
                 first[ident] = items.loc_of(i)
     return found
+
+
+def _ident(item: Any, key: str) -> str | int | None:
+    """The key of a keyed-sequence entry, if it is a usable scalar (pydantic reports the
+    rest)."""
+    ident = item.get(key) if isinstance(item, dict) else None
+    return ident if isinstance(ident, (str, int)) else None

@@ -1,0 +1,86 @@
+"""`podium run` as a user runs it: exit codes, JSON, Ctrl-C, no JVM for pure Python."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.cli.test_validate import PODIUM, podium
+
+PY_ONLY = """bundle: {name: py}
+resources:
+  jobs:
+    j:
+      parameters: [{name: who, default: world}]
+      tasks:
+        - {task_key: a, python_task: {function: 'tests.engine.funcs:ok',
+           parameters: {who: '{{job.parameters.who}}'}}}
+        - {task_key: b, depends_on: [{task_key: a}],
+           python_task: {function: 'tests.engine.funcs:fail'}}
+"""
+
+LONG = """bundle: {name: long}
+resources:
+  jobs:
+    j:
+      job_clusters: [{job_cluster_key: c, new_cluster: {spark_conf: {spark.master: "local[1]"}}}]
+      tasks:
+        - {task_key: long, job_cluster_key: c, notebook_task: {notebook_path: long.py}}
+"""
+
+
+def test_pure_python_job_runs_without_a_jvm(tmp_path: Path) -> None:
+    (tmp_path / "databricks.yml").write_text(PY_ONLY)
+    script = (
+        "import sys; sys.path.insert(0, %r)\n"
+        "from podium.cli import main\n"
+        "sys.argv = ['podium', 'run', 'j', '--bundle', %r, '--json', '--param', 'who=you']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+        "from pyspark import SparkContext\n"
+        "print('JVM', SparkContext._gateway is not None, 'EXIT', code, file=sys.stderr)\n"
+    ) % (str(Path.cwd()), str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False)
+    assert "JVM False EXIT 1" in done.stderr, done.stderr
+    result = json.loads(done.stdout)
+    assert result["state"]["result_state"] == "FAILED"
+    a, b = result["tasks"]
+    assert a["state"]["result_state"] == "SUCCESS" and "cluster_instance" not in a
+    assert a["podium_exit_value"] == "who=you"
+    assert b["error"] == "RuntimeError: failing on purpose"
+    assert result["job_parameters"] == [{"name": "who", "value": "you"}]
+
+
+def test_unknown_param_and_job_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "databricks.yml").write_text(PY_ONLY)
+    done = podium("run", "j", "--bundle", str(tmp_path), "--param", "whom=x")
+    assert done.returncode == 2
+    assert "--param: error: job 'j' has no parameter 'whom' (parameters: who)" in done.stderr
+    done = podium("run", "jj", "--bundle", str(tmp_path))
+    assert done.returncode == 2 and "no job 'jj' in bundle 'py'; did you mean 'j'?" in done.stderr
+
+
+def test_sigint_cancels_running_spark_task_and_exits_130(tmp_path: Path) -> None:
+    (tmp_path / "databricks.yml").write_text(LONG)
+    (tmp_path / "long.py").write_text("# Databricks notebook source\n"
+                                      "spark.range(10**12).count()\n")
+    proc = subprocess.Popen([*PODIUM, "run", "j", "--bundle", str(tmp_path), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(Path.cwd())})
+    deadline = time.monotonic() + 120
+    seen = ""
+    while "long attempt 0: RUNNING" not in seen and time.monotonic() < deadline:
+        seen += proc.stderr.readline()
+    time.sleep(3)  # let the Spark job get going
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    result = json.loads(out)
+    assert result["state"]["result_state"] == "CANCELED"
+    assert [t["state"]["life_cycle_state"] for t in result["tasks"]] == ["TERMINATED"]
+    assert result["tasks"][0]["state"]["result_state"] == "CANCELED"
