@@ -37,13 +37,14 @@ resources:
 def test_pure_python_job_runs_without_a_jvm(tmp_path: Path) -> None:
     (tmp_path / "databricks.yml").write_text(PY_ONLY)
     script = (
-        "import sys; sys.path.insert(0, %r)\n"
+        f"import sys; sys.path.insert(0, {str(Path.cwd())!r})\n"
         "from podium.cli import main\n"
-        "sys.argv = ['podium', 'run', 'j', '--bundle', %r, '--json', '--param', 'who=you']\n"
+        f"sys.argv = ['podium', 'run', 'j', '--bundle', {str(tmp_path)!r}, '--json',\n"
+        "            '--param', 'who=you']\n"
         "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
         "from pyspark import SparkContext\n"
         "print('JVM', SparkContext._gateway is not None, 'EXIT', code, file=sys.stderr)\n"
-    ) % (str(Path.cwd()), str(tmp_path))
+    )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=False)
     assert "JVM False EXIT 1" in done.stderr, done.stderr

@@ -10,7 +10,7 @@ from podium.engine.states import LifeCycle, Result
 def py(key: str, fn: str = "ok", deps: list[str] | tuple = (), run_if: str | None = None,
        outcome: dict[str, str] | None = None) -> str:
     """One python_task in YAML flow style."""
-    dep = ", ".join("{task_key: %s%s}" % (d, f", outcome: '{outcome[d]}'"
+    dep = ", ".join("{{task_key: {}{}}}".format(d, f", outcome: '{outcome[d]}'"
                                           if outcome and d in outcome else "") for d in deps)
     extra = f", run_if: {run_if}" if run_if else ""
     return (f"        - {{task_key: {key}, depends_on: [{dep}]{extra}, "
