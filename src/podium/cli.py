@@ -172,7 +172,10 @@ def run(
     params = job_params(job, parse_pairs(param, "--param"))
     output.install()
     executor = Executor()
-    progress = Progress(executor, [], err if as_json else out)
+    # The orchestrator's own view goes to the terminal, around the per-task routing.
+    view = Console(file=output.original_stdout() if not as_json else output.original_stderr(),
+                   highlight=False)
+    progress = Progress(executor, [], view)
     executor.listeners.append(progress.listener)
     the_run = Run(key, job, loaded.root, params, loaded.clusters)
     progress.runs.append(the_run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -85,3 +86,36 @@ def test_sigint_cancels_running_spark_task_and_exits_130(tmp_path: Path) -> None
     assert result["state"]["result_state"] == "CANCELED"
     assert [t["state"]["life_cycle_state"] for t in result["tasks"]] == ["TERMINATED"]
     assert result["tasks"][0]["state"]["result_state"] == "CANCELED"
+
+
+def test_live_progress_on_a_terminal_finishes_and_shows_the_table(tmp_path: Path) -> None:
+    import pty
+    import select
+
+    (tmp_path / "databricks.yml").write_text(PY_ONLY)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([*PODIUM, "run", "j", "--bundle", str(tmp_path)], stdin=follower,
+                            stdout=follower, stderr=follower, close_fds=True,
+                            env={**os.environ, "PYTHONPATH": str(Path.cwd()),
+                                 "COLUMNS": "120"})
+    os.close(follower)
+    screen = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            screen += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(leader)
+    assert proc.wait(timeout=10) == 1
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode(errors="replace"))
+    assert "┃ task" in text and "UPSTREAM_FAILED" not in text
+    assert "Run " in text and "of j: FAILED" in text
+    assert "b failed: RuntimeError: failing on purpose" in text

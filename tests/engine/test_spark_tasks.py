@@ -84,3 +84,39 @@ def test_seed003_master_notebook_fans_out_children(executor) -> None:
     assert tr.exit_value == ",".join(f"part-{i}:{i * 10}" for i in range(8))
     assert len(tr.ctx.children) == 8
     assert all(c.result == "SUCCESS" and c.log_path.exists() for c in tr.ctx.children)
+
+
+def test_notebook_with_run_magic_sql_cell_and_ipynb_child(run_job) -> None:
+    files = {
+        "main.py": "# Databricks notebook source\n# MAGIC %run ./helpers\n\n"
+                   "# COMMAND ----------\n\n"
+                   "dbutils.widgets.text('n', '1')\n"
+                   "spark.range(int(dbutils.widgets.get('n'))).createOrReplaceTempView('nums')\n\n"
+                   "# COMMAND ----------\n\n"
+                   "# MAGIC %sql\n# MAGIC SELECT count(*) AS c, :n AS n FROM nums\n\n"
+                   "# COMMAND ----------\n\n"
+                   "dbutils.notebook.exit(double(spark.table('nums').count()) + ':' +\n"
+                   "                      dbutils.notebook.run('child', 60, {'v': 'x'}))\n",
+        "helpers.py": "# Databricks notebook source\ndef double(n):\n    return str(2 * n)\n",
+        "child.ipynb": '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": ['
+                       '{"cell_type": "code", "metadata": {}, "outputs": [], '
+                       '"execution_count": null, "source": '
+                       '"dbutils.notebook.exit(dbutils.widgets.get(\'v\') * 3)"}]}',
+    }
+    run = run_job(CLUSTER + "      tasks:\n        - {task_key: nb, job_cluster_key: main, "
+                  "notebook_task: {notebook_path: main.py, base_parameters: {n: '21'}}}\n",
+                  files=files)
+    tr = run.task_runs["nb"]
+    assert tr.result is Result.SUCCESS, tr.error
+    assert tr.exit_value == "42:xxx"
+    log = tr.attempts[0].log_path.read_text()
+    assert "| 21|" in log.replace(" ", "").replace("|21|21|", "| 21|")
+
+
+def test_python_wheel_task_calls_an_installed_entry_point(run_job) -> None:
+    run = run_job(CLUSTER + "      tasks:\n        - {task_key: w, job_cluster_key: main, "
+                  "python_wheel_task: "
+                  "{package_name: pip, entry_point: pip, parameters: ['--version']}}\n")
+    tr = run.task_runs["w"]
+    assert tr.result is Result.SUCCESS, tr.error
+    assert tr.attempts[0].log_path.read_text().startswith("pip ")

@@ -48,8 +48,6 @@ class ClassicCluster:
     def start(self) -> None:
         """Start the Spark application (blocking; the manager calls it off the loop)."""
         global _driver_owner
-        from pyspark.sql import SparkSession
-
         with _driver_lock:
             if _driver_owner is not None and _driver_owner is not self:
                 raise ClusterError(
@@ -60,23 +58,20 @@ class ClassicCluster:
         began = time.monotonic()
         for name, value in self.spec.spark_env_vars.items():
             os.environ[str(name)] = str(value)
-        builder = SparkSession.builder.master(self.spec.master).appName(f"podium:{self.key}")
         conf = {
             "spark.scheduler.mode": "FAIR",
             "spark.sql.warehouse.dir": str(defaults.warehouse_dir()),
             # Tables outlive the application, as in a Databricks metastore.
             "spark.sql.catalogImplementation": "hive",
-            "javax.jdo.option.ConnectionURL":
+            "spark.hadoop.javax.jdo.option.ConnectionURL":
                 f"jdbc:derby:;databaseName={defaults.home() / 'metastore_db'};create=true",
             "spark.ui.showConsoleProgress": "false",
             "spark.driver.extraJavaOptions": f"-Dderby.system.home={defaults.home()}",
             **{str(k): str(v) for k, v in self.spec.spark_conf.items()
                if k not in ("spark.master", "spark.remote")},
         }
-        for key, value in conf.items():
-            builder = builder.config(key, value)
         try:
-            self.root = builder.getOrCreate()
+            self.root = self._launch(conf)
         except Exception as exc:
             with _driver_lock:
                 _driver_owner = None
@@ -85,6 +80,26 @@ class ClassicCluster:
         self.application_id = self.root.sparkContext.applicationId
         self.started_at = time.time()
         self.startup_seconds = time.monotonic() - began
+
+    def _launch(self, conf: dict[str, str]) -> Any:
+        """Start the JVM with its own output in the cluster's log (not on the terminal),
+        then the application and its root session."""
+        from pyspark import SparkConf, SparkContext
+        from pyspark.java_gateway import launch_gateway
+        from pyspark.sql import SparkSession
+
+        spark_conf = SparkConf().setMaster(self.spec.master).setAppName(f"podium:{self.key}")
+        spark_conf.setAll(list(conf.items()))
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            gateway = launch_gateway(spark_conf, popen_kwargs={"stdout": log, "stderr": log})
+        context = SparkContext(conf=spark_conf, gateway=gateway)
+        return SparkSession(context)
+
+    @property
+    def log_path(self) -> Any:
+        """Where the JVM's own output goes: `<home>/logs/clusters/<key>.log`."""
+        return defaults.logs_dir() / "clusters" / f"{self.key.replace(':', '.')}.log"
 
     def new_session(self) -> Any:
         """An isolated session on the shared application."""

@@ -201,7 +201,7 @@ class Executor:
                     self.transition(run, tr, tr.life, message="Waiting for cluster")
                 return
             if state == "FAILED":
-                self._begin_attempt(run, tr, None)
+                self._begin_attempt(run, tr, None, now)
                 self._end_attempt(run, tr, Result.FAILED,
                                   self.clusters.slots[tr.cluster_key].error, now)
                 return
@@ -211,16 +211,15 @@ class Executor:
                     self.transition(run, tr, LifeCycle.QUEUED,
                                     message="Waiting for a free task slot on the cluster")
                 return
-        self._begin_attempt(run, tr, cluster)
+        self._begin_attempt(run, tr, cluster, now)
 
-    def _begin_attempt(self, run: Run, tr: TaskRun, cluster: Any) -> None:
+    def _begin_attempt(self, run: Run, tr: TaskRun, cluster: Any, now: float) -> None:
         number = len(tr.attempts)
         log = defaults.logs_dir() / str(run.run_id) / tr.key / f"{number}.log"
         tr.attempts.append(Attempt(number, now_ms(), log))
         tr.spark_context_id = getattr(cluster, "application_id", None)
         tr.error = None
-        tr.deadline = time.monotonic() + tr.task.timeout_seconds if tr.task.timeout_seconds \
-            else None
+        tr.deadline = now + tr.task.timeout_seconds if tr.task.timeout_seconds else None
         self.transition(run, tr, LifeCycle.RUNNING)
         if cluster is None and tr.cluster_key:
             return  # the cluster failed; _end_attempt follows

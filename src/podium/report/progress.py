@@ -40,8 +40,10 @@ class Progress:
 
     def __init__(self, executor: Executor, runs: list[Run], console: Console):
         self.executor, self.runs, self.console = executor, runs, console
-        self.live = Live(self._table(), console=console, auto_refresh=False,
-                         transient=False) if console.is_terminal else None
+        # podium routes task output itself; Live must not redirect stdout as well.
+        self.live = Live(self._table(), console=console, auto_refresh=False, transient=False,
+                         redirect_stdout=False, redirect_stderr=False) \
+            if console.is_terminal else None
         self.seen: dict[tuple[int, str], str] = {}
         if self.live:
             self.live.start()

@@ -6,6 +6,7 @@ with L the line in the file a person opens.
 
 from __future__ import annotations
 
+import json
 import re
 import traceback
 from dataclasses import dataclass
@@ -51,8 +52,8 @@ def _magic(lines: list[str], prefix: str) -> tuple[str, list[str]]:
                 else line for line in lines]
         first = next((b for b in body if b.strip()), "")
         if first.startswith("%"):
-            word = first.split()[0][1:]
-            rest = first[len(word) + 1:].strip()
+            word = first.split()[0].lstrip("%")
+            rest = first[len(first.split()[0]):].strip()
             index = body.index(first)
             remaining = body[index + 1:]
             if word == "run":
@@ -87,7 +88,10 @@ def read_cells(path: Path) -> list[Cell]:
 
 
 def _ipynb_cells(path: Path) -> list[Cell]:
-    notebook = nbformat.read(str(path), as_version=4)
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    for i, cell in enumerate(raw.get("cells", [])):
+        cell.setdefault("id", f"cell-{i}")  # exported notebooks often have none
+    notebook = nbformat.from_dict(raw)
     language = notebook.metadata.get("language_info", {}).get("name", "python")
     cells = []
     for number, cell in enumerate(notebook.cells, start=1):

@@ -83,9 +83,15 @@ def install() -> None:
 
 
 def original_stdout() -> IO[str]:
-    """The terminal stream, for the orchestrator's own output."""
+    """The stream stdout wrote to before routing, for the orchestrator's own output."""
     out: Any = sys.stdout
     return out.fallback if isinstance(out, _Router) else out
+
+
+def original_stderr() -> IO[str]:
+    """The stream stderr wrote to before routing."""
+    err: Any = sys.stderr
+    return err.fallback if isinstance(err, _Router) else err
 
 
 @contextmanager

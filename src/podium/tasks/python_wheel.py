@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, distribution
 from typing import Any
 
 from podium.runtime.context import TaskContext
@@ -14,9 +14,11 @@ def execute(task: Task, ctx: TaskContext, render: Any) -> str | None:
     """Find `entry_point` of `package_name` and call it with argv from the parameters."""
     spec = task.python_wheel_task
     ctx.start_spark()
-    found = [ep for ep in entry_points() if ep.name == spec.entry_point and
-             (ep.dist is None or ep.dist.name.replace("-", "_") ==
-              spec.package_name.replace("-", "_"))]
+    try:
+        found = [ep for ep in distribution(spec.package_name).entry_points
+                 if ep.name == spec.entry_point]
+    except PackageNotFoundError:
+        found = []
     if not found:
         raise LookupError(f"no entry point '{spec.entry_point}' in package "
                           f"'{spec.package_name}'; install the wheel into podium's environment")

@@ -1,0 +1,96 @@
+"""dbutils as task code sees it, and as a notebook's unit test sees it outside podium."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from podium.runtime import context, dbutils, output
+from podium.runtime.context import TaskContext, TaskValues
+from podium.runtime.dbutils import DBUtils
+from podium.runtime.errors import NotebookExit, WidgetError
+
+
+def make_ctx(tmp_path: Path, **params: str) -> TaskContext:
+    return TaskContext(run_id=1, job_key="j", job_name="j", task_key="t", attempt=0,
+                       task_run_id=2, params=params, log_path=tmp_path / "t.log",
+                       bundle_root=tmp_path, values=TaskValues(), upstream=frozenset({"up"}))
+
+
+def test_local_dbutils_outside_podium() -> None:
+    dbutils.widgets.text("region", "eu")
+    assert dbutils.widgets.get("region") == "eu"
+    assert dbutils.jobs.taskValues.get("up", "n", debugValue=7) == 7
+    with pytest.raises(TypeError):
+        dbutils.jobs.taskValues.get("up", "n")
+
+
+def test_widgets_prefer_parameters_over_defaults(tmp_path: Path) -> None:
+    utils = DBUtils(make_ctx(tmp_path, region="us"))
+    utils.widgets.dropdown("region", "eu", ["eu", "us"])
+    utils.widgets.combobox("size", "s", ["s", "m"])
+    assert utils.widgets.get("region") == "us"
+    assert utils.widgets.getAll() == {"region": "us", "size": "s"}
+    assert utils.widgets.getArgument("missing", "fallback") == "fallback"
+    with pytest.raises(WidgetError):
+        utils.widgets.get("missing")
+    utils.widgets.removeAll()
+    assert utils.widgets.getAll() == {"region": "us"}
+
+
+def test_task_values_only_from_upstream(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path)
+    ctx.values.set("up", "rows", 10)
+    utils = DBUtils(ctx)
+    assert utils.jobs.taskValues.get("up", "rows") == 10
+    assert utils.jobs.taskValues.get("up", "other", default=3) == 3
+    with pytest.raises(ValueError, match="not upstream"):
+        utils.jobs.taskValues.get("elsewhere", "rows")
+    with pytest.raises(TypeError, match="JSON-serialisable"):
+        utils.jobs.taskValues.set("bad", object())
+
+
+def test_notebook_exit_raises_its_value(tmp_path: Path) -> None:
+    with pytest.raises(NotebookExit) as done:
+        DBUtils(make_ctx(tmp_path)).notebook.exit(42)
+    assert done.value.value == "42"
+
+
+def test_fs_maps_dbfs_under_the_workspace(tmp_path: Path, podium_home: Path) -> None:
+    fs = DBUtils(make_ctx(tmp_path)).fs
+    fs.mkdirs("dbfs:/data/in")
+    fs.put("dbfs:/data/in/a.csv", "x,y\n1,2\n")
+    assert (podium_home / "dbfs/data/in/a.csv").read_text() == "x,y\n1,2\n"
+    with pytest.raises(FileExistsError):
+        fs.put("/data/in/a.csv", "again")
+    fs.cp("dbfs:/data/in", "dbfs:/data/copy", recurse=True)
+    fs.mv("dbfs:/data/copy/a.csv", "dbfs:/data/b.csv")
+    assert [f.name for f in fs.ls("dbfs:/data")] == ["b.csv", "copy/", "in/"]
+    assert fs.head("dbfs:/data/b.csv", 3) == "x,y"
+    assert fs.rm("dbfs:/data", recurse=True) and not (podium_home / "dbfs/data").exists()
+    local = tmp_path / "local.txt"
+    fs.put(f"file:{local}", "here")
+    assert local.read_text() == "here"
+
+
+def test_secrets_come_from_env_or_file_and_are_redacted_in_logs(
+    tmp_path: Path, podium_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PODIUM_SECRET_DB_PASSWORD", "hunter2")
+    (podium_home / "secrets.json").write_text(json.dumps({"api": {"token": "tok-123"}}))
+    ctx = make_ctx(tmp_path)
+    utils = DBUtils(ctx)
+    previous = context.bind(ctx)
+    try:
+        with output.captured(ctx.log_path, ctx.secret_values):
+            password = utils.secrets.get("db", "password")
+            token = utils.secrets.get("api", "token")
+            print(f"connecting with {password} and {token}")
+    finally:
+        context.bind(previous)
+    assert ctx.log_path.read_text() == "connecting with [REDACTED] and [REDACTED]\n"
+    assert utils.secrets.listScopes() == ["api"]
+    with pytest.raises(KeyError, match="PODIUM_SECRET_API_NOPE"):
+        utils.secrets.get("api", "nope")
