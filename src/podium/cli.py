@@ -151,17 +151,13 @@ def run(
     param: ParamOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run one job to the end on reused Spark compute.
+    """Run one job to the end on reused Spark compute, recorded in the run history.
 
     Exits 0 on SUCCESS, 1 on any other result, 2 on bad input, 130 when interrupted.
     """
-    import signal
-
-    from podium.engine.executor import Executor
     from podium.engine.model import Run
-    from podium.engine.view import run_as_dict
-    from podium.report.progress import Progress
-    from podium.runtime import output
+    from podium.engine.restore import job_snapshot
+    from podium.store.maintenance import sweep_orphans
 
     loaded = load(bundle, target, var)
     try:
@@ -170,16 +166,50 @@ def run(
         fail(exc.problems)
     key = next(k for k, j in loaded.jobs.items() if j is job)
     params = job_params(job, parse_pairs(param, "--param"))
+    store = open_history()
+    sweep_orphans(store)
+    job_id = store.record_job(key, job.name or key, loaded.name, str(loaded.root),
+                              loaded.target, job_snapshot(job))
+    the_run = Run(key, job, loaded.root, params, loaded.clusters)
+    store.create_run(the_run, job_id)
+    drive(store, [the_run], as_json)
+
+
+def open_history():
+    """The workspace's run store; an unreachable database is exit 2 with the reason."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from podium.store import database_url, open_store
+
+    try:
+        return open_store()
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+        fail([Problem(Location("PODIUM_DATABASE_URL"), f"cannot open the run history at "
+                      f"{database_url()}: {reason}; check the URL and that the database "
+                      "is running")])
+
+
+def drive(store, runs: list, as_json: bool) -> NoReturn:
+    """Run the given runs to the end with progress, history and Ctrl-C handling; exit
+    with podium run's exit code."""
+    import signal
+
+    from podium.engine.executor import Executor
+    from podium.engine.recorder import Recorder
+    from podium.report.progress import Progress
+    from podium.runtime import output
+    from podium.store.views import run_view
+
     output.install()
     executor = Executor()
+    recorder = Recorder(store, executor)
     # The orchestrator's own view goes to the terminal, around the per-task routing.
     view = Console(file=output.original_stdout() if not as_json else output.original_stderr(),
                    highlight=False)
-    progress = Progress(executor, [], view)
+    progress = Progress(executor, runs, view)
     executor.listeners.append(progress.listener)
-    the_run = Run(key, job, loaded.root, params, loaded.clusters)
-    progress.runs.append(the_run)
-    interrupted = []
+    interrupted: list[int] = []
 
     def on_signal(signum: int, frame: object) -> None:
         interrupted.append(signum)
@@ -187,18 +217,31 @@ def run(
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
+
+    def tick() -> None:
+        recorder.tick()
+        progress.update()
+
     try:
-        executor.submit(the_run)
-        executor.run_until_done([the_run], progress.update)
+        for one in runs:
+            executor.submit(one)
+        executor.run_until_done(runs, tick)
     finally:
         progress.close()
         executor.clusters.stop_all()
     if as_json:
-        out.print_json(json.dumps(run_as_dict(the_run), default=str))
+        views = [run_view(store, one.run_id) for one in runs]
+        out.print_json(json.dumps(views[0] if len(views) == 1 else {"runs": views},
+                                  default=str))
     if interrupted:
         raise typer.Exit(130)
-    raise typer.Exit(0 if the_run.result is not None and the_run.result.value == "SUCCESS"
-                     else 1)
+    ok = all(one.result is not None and one.result.value == "SUCCESS" for one in runs)
+    raise typer.Exit(0 if ok else 1)
+
+
+from podium import cli_runs  # noqa: E402  (registers the `runs` commands)
+
+app.add_typer(cli_runs.runs_app, name="runs")
 
 
 def main() -> None:

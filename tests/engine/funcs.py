@@ -39,3 +39,13 @@ def sleep(seconds: str) -> None:
     end = time.monotonic() + float(seconds)
     while time.monotonic() < end:
         time.sleep(0.05)
+
+
+def wait_for(marker: str, seconds: str = "120") -> str:
+    """Wait until the file `marker` exists (a test creates it to let the task finish)."""
+    end = time.monotonic() + float(seconds)
+    while not Path(marker).exists():
+        if time.monotonic() > end:
+            raise TimeoutError(f"{marker} never appeared")
+        time.sleep(0.05)
+    return "released"

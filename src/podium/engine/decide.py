@@ -89,4 +89,4 @@ def retry_allowed(tr: TaskRun, result: Result) -> bool:
         return False
     if result not in (Result.FAILED, Result.TIMEDOUT):
         return False
-    return task.max_retries == -1 or len(tr.attempts) <= task.max_retries
+    return task.max_retries == -1 or tr.tries <= task.max_retries

@@ -84,12 +84,12 @@ class Executor:
         """Accept a run: it starts with the next step."""
         now = time.monotonic() if now is None else now
         self.runs[run.run_id] = run
-        run.start_ms = now_ms()
+        run.start_ms = run.start_ms or now_ms()
         if run.job.timeout_seconds:
             run.deadline = now + run.job.timeout_seconds
         for tr in run.task_runs.values():
             tr.cluster_key = self._cluster_key(run, tr)
-            if tr.cluster_key:
+            if tr.cluster_key and not tr.final:
                 self.clusters.register(tr.cluster_key, self._spec(run, tr), run.run_id)
         self._set_run(run, LifeCycle.RUNNING)
         return run
@@ -183,7 +183,7 @@ class Executor:
                 continue
             if not decide.ready(run, tr):
                 continue
-            skip = decide.gate(run, tr) if not tr.attempts else None
+            skip = decide.gate(run, tr) if tr.tries == 0 else None
             if skip is not None:
                 self.transition(run, tr, LifeCycle.TERMINATED, skip, _skip_message(skip))
                 continue
@@ -193,12 +193,10 @@ class Executor:
         cluster = None
         if tr.cluster_key:
             state = self.clusters.state(tr.cluster_key)
-            if state == "NEW":
-                self.clusters.ensure_started(tr.cluster_key)
-                state = "STARTING"
-            if state == "STARTING":
+            if state in ("NEW", "STARTING"):
                 if tr.message != "Waiting for cluster":
                     self.transition(run, tr, tr.life, message="Waiting for cluster")
+                self.clusters.ensure_started(tr.cluster_key)  # recorded first, then started
                 return
             if state == "FAILED":
                 self._begin_attempt(run, tr, None, now)

@@ -48,7 +48,12 @@ class TaskRun:
     deadline: float | None = None
     retry_at: float | None = None
     ctx: TaskContext | None = None
-    queued_at: float | None = None
+    attempt_base: int = 0  # attempts made before the current repair
+
+    @property
+    def tries(self) -> int:
+        """Attempts made in the current repair (or the original run)."""
+        return len(self.attempts) - self.attempt_base
 
     @property
     def key(self) -> str:
@@ -84,6 +89,7 @@ class Run:
     end_ms: int | None = None
     deadline: float | None = None
     stop_reason: Result | None = None  # CANCELED or TIMEDOUT once asked to stop
+    repair_count: int = 0
     values: TaskValues = field(default_factory=TaskValues)
     task_runs: dict[str, TaskRun] = field(default_factory=dict)
 

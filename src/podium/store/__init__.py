@@ -1,1 +1,13 @@
-"""podium.store"""
+"""What is remembered: run history in SQLite (default) or PostgreSQL, with migrations."""
+
+from podium.store.db import database_url, engine_for
+from podium.store.errors import RunNotFound
+from podium.store.runs import RunStore
+
+
+def open_store(url: str | None = None) -> RunStore:
+    """The run store of this workspace (PODIUM_DATABASE_URL or $PODIUM_HOME/podium.db)."""
+    return RunStore(engine_for(url))
+
+
+__all__ = ["RunNotFound", "RunStore", "database_url", "open_store"]

@@ -1,0 +1,88 @@
+"""Where the history lives: SQLite in the workspace by default, PostgreSQL through
+`PODIUM_DATABASE_URL`. The schema is created and upgraded by Alembic migrations on
+first use, inside one locked transaction so concurrent first uses do not race."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+
+from podium import defaults
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_MS = 60_000
+_engines: dict[str, Engine] = {}
+
+
+def database_url() -> str:
+    """`PODIUM_DATABASE_URL`, else the SQLite file `$PODIUM_HOME/podium.db`."""
+    return os.environ.get("PODIUM_DATABASE_URL") or f"sqlite:///{defaults.home() / 'podium.db'}"
+
+
+def alembic_config(connection=None) -> Config:
+    """An Alembic config pointing at podium's migrations (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000,
+                                              "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        # Take the write lock up front: a deferred transaction that later writes can fail
+        # with "database is locked" without waiting for the busy timeout.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def engine_for(url: str | None = None) -> Engine:
+    """The (cached) engine for `url`, migrated to the latest schema."""
+    url = url or database_url()
+    if url not in _engines:
+        if url.startswith("sqlite"):
+            Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+            engine = _sqlite_engine(url)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        upgrade(engine)
+        _engines[url] = engine
+    return _engines[url]
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration, if it is not there yet."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(724201)"))
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current != head:
+            command.upgrade(alembic_config(connection), "head")
+
+
+def dispose_all() -> None:
+    """Close every cached engine (tests switch databases)."""
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()

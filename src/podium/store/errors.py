@@ -1,0 +1,9 @@
+"""Store errors, said in words a user can act on."""
+
+
+class RunNotFound(LookupError):
+    """No run with that id in this workspace."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The database could not be reached or upgraded."""

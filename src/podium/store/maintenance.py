@@ -1,0 +1,102 @@
+"""Keeping the history true: runs whose process died, repairs, pruning old runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from sqlalchemy import delete, select, update
+
+from podium import defaults
+from podium.store.runs import ACTIVE, HOST, RunStore, now_ms
+from podium.store.schema import (
+    AttemptRow,
+    ForEachIterationRow,
+    NotebookRunRow,
+    RepairRow,
+    RunRow,
+    TaskRunRow,
+    TaskValueRow,
+)
+
+STALE_AFTER_MS = 30_000  # no heartbeat for this long from another host: the owner is gone
+FINAL_TASK = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def owner_gone(row: RunRow, now: int) -> bool:
+    """Whether the process that owns an active run has stopped: a dead pid on this host,
+    or no heartbeat for STALE_AFTER_MS from anywhere."""
+    if row.owner_host == HOST and row.owner_pid != os.getpid() and not _alive(row.owner_pid):
+        return True
+    return now - row.heartbeat_ms > STALE_AFTER_MS
+
+
+def sweep_orphans(store: RunStore) -> list[int]:
+    """Mark runs whose owner died as INTERNAL_ERROR (their unfinished tasks too); return
+    their ids. Finished tasks keep their results, so a repair reruns only the rest."""
+    now = now_ms()
+    with store.sessions.begin() as db:
+        rows = list(db.scalars(select(RunRow).where(RunRow.life.in_(ACTIVE))))
+        gone = [r for r in rows if r.owner_pid != os.getpid() or r.owner_host != HOST]
+        gone = [r for r in gone if owner_gone(r, now)]
+        for row in gone:
+            message = (f"The podium process that ran this run (pid {row.owner_pid} on "
+                       f"{row.owner_host}) stopped without finishing it; repair the run to "
+                       "rerun its unfinished tasks")
+            db.execute(update(RunRow).where(RunRow.id == row.id).values(
+                life="INTERNAL_ERROR", result="FAILED", message=message, end_ms=now))
+            db.execute(update(TaskRunRow).where(
+                TaskRunRow.run_id == row.id, TaskRunRow.life.not_in(FINAL_TASK)
+            ).values(life="INTERNAL_ERROR", message="Its process stopped"))
+        return [r.id for r in gone]
+
+
+def start_repair(store: RunStore, run_id: int, rerun: list[str],
+                 params: dict[str, str]) -> int:
+    """Record a repair of a run: chosen tasks back to PENDING, the run RUNNING again and
+    owned by this process. Returns the repair number."""
+    with store.sessions.begin() as db:
+        row = db.get(RunRow, run_id)
+        number = row.repair_count + 1
+        db.execute(RepairRow.__table__.insert().values(
+            run_id=run_id, number=number, created_ms=now_ms(),
+            rerun_tasks_json=json.dumps(rerun), params_json=json.dumps(params)))
+        db.execute(update(TaskRunRow).where(
+            TaskRunRow.run_id == run_id, TaskRunRow.task_key.in_(rerun)
+        ).values(life="PENDING", result=None, message="Repair", exit_value=None, error=None))
+        merged = {**json.loads(row.params_json), **params}
+        db.execute(update(RunRow).where(RunRow.id == run_id).values(
+            life="RUNNING", result=None, message="", end_ms=None, repair_count=number,
+            cancel_requested=False, owner_host=HOST, owner_pid=os.getpid(),
+            heartbeat_ms=now_ms(), params_json=json.dumps(merged)))
+        return number
+
+
+def prune(store: RunStore, older_than_ms: int) -> list[int]:
+    """Delete ended runs that ended before `now - older_than_ms`, and their log folders."""
+    cutoff = now_ms() - older_than_ms
+    with store.sessions.begin() as db:
+        ids = list(db.scalars(select(RunRow.id).where(RunRow.life.not_in(ACTIVE),
+                                                      RunRow.end_ms < cutoff)))
+        if ids:
+            task_ids = select(TaskRunRow.id).where(TaskRunRow.run_id.in_(ids))
+            for table in (AttemptRow, NotebookRunRow, ForEachIterationRow):
+                db.execute(delete(table).where(table.task_run_id.in_(task_ids)))
+            for table in (TaskValueRow, RepairRow, TaskRunRow):
+                db.execute(delete(table).where(table.run_id.in_(ids)))
+            db.execute(delete(RunRow).where(RunRow.id.in_(ids)))
+    for run_id in ids:
+        shutil.rmtree(Path(defaults.logs_dir()) / str(run_id), ignore_errors=True)
+    return ids

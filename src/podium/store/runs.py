@@ -1,0 +1,241 @@
+"""Writing and reading runs: every state change of a run, task run and attempt.
+
+The executor's listener calls `save_run`/`save_task` before the change is acted on, so
+what is stored is never behind what happened. Each call is one short transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.orm import sessionmaker
+
+from podium.store.errors import RunNotFound
+from podium.store.schema import (
+    AttemptRow,
+    JobRow,
+    NotebookRunRow,
+    RepairRow,
+    RunRow,
+    TaskRunRow,
+    TaskValueRow,
+)
+
+# The engine's Run and TaskRun, taken by shape: the store does not import the engine.
+RunLike = Any
+TaskRunLike = Any
+
+
+def now_ms() -> int:
+    """Epoch milliseconds."""
+    return int(time.time() * 1000)
+
+
+HOST = socket.gethostname()
+
+
+class RunStore:
+    """Run history on one database (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    # ---- jobs ------------------------------------------------------------------------
+
+    def record_job(self, key: str, name: str, bundle_name: str, bundle_root: str, target: str,
+                   spec: dict[str, Any]) -> int:
+        """The id of this exact job version, stored on first sight."""
+        spec_json = json.dumps(spec, sort_keys=True, default=str)
+        digest = hashlib.sha256(spec_json.encode()).hexdigest()
+        with self.sessions.begin() as db:
+            found = db.scalar(select(JobRow.id).where(
+                JobRow.bundle_root == bundle_root, JobRow.target == target, JobRow.key == key,
+                JobRow.spec_hash == digest))
+            if found is not None:
+                return found
+            result = db.execute(JobRow.__table__.insert().values(
+                key=key, name=name, bundle_name=bundle_name, bundle_root=bundle_root,
+                target=target, spec_json=spec_json, spec_hash=digest, created_ms=now_ms()))
+            return int(result.inserted_primary_key[0])
+
+    def job_spec(self, job_id: int) -> tuple[JobRow, dict[str, Any]]:
+        """A stored job version and its spec."""
+        with self.sessions.begin() as db:
+            row = db.get(JobRow, job_id)
+            db.expunge(row)
+        return row, json.loads(row.spec_json)
+
+    # ---- runs ------------------------------------------------------------------------
+
+    def create_run(self, run: RunLike, job_id: int) -> None:
+        """Insert a run and its task runs; their database ids become the run's ids."""
+        stamp = now_ms()
+        with self.sessions.begin() as db:
+            result = db.execute(RunRow.__table__.insert().values(
+                job_id=job_id, job_key=run.job_key, run_name=run.job.name or run.job_key,
+                params_json=json.dumps(run.params), trigger=run.trigger, life=run.life.value,
+                message=run.message, owner_host=HOST, owner_pid=os.getpid(),
+                heartbeat_ms=stamp, cancel_requested=False, repair_count=0,
+                created_ms=stamp))
+            run.run_id = int(result.inserted_primary_key[0])
+            for position, tr in enumerate(run.task_runs.values()):
+                inserted = db.execute(TaskRunRow.__table__.insert().values(
+                    run_id=run.run_id, task_key=tr.key, position=position, life=tr.life.value,
+                    message=tr.message))
+                tr.run_id = int(inserted.inserted_primary_key[0])
+
+    def save_run(self, run: RunLike) -> None:
+        """Write a run's state and times."""
+        with self.sessions.begin() as db:
+            db.execute(update(RunRow).where(RunRow.id == run.run_id).values(
+                life=run.life.value, result=run.result.value if run.result else None,
+                message=run.message, start_ms=run.start_ms, end_ms=run.end_ms,
+                params_json=json.dumps(run.params), heartbeat_ms=now_ms(),
+                owner_host=HOST, owner_pid=os.getpid()))
+
+    def save_task(self, run: RunLike, tr: TaskRunLike) -> None:
+        """Write a task run's state, its latest attempt, and what it produced once final."""
+        with self.sessions.begin() as db:
+            db.execute(update(TaskRunRow).where(TaskRunRow.id == tr.run_id).values(
+                life=tr.life.value, result=tr.result.value if tr.result else None,
+                message=tr.message, cluster_key=tr.cluster_key,
+                spark_context_id=tr.spark_context_id, exit_value=tr.exit_value,
+                error=tr.error))
+            if tr.attempts:
+                self._save_attempt(db, tr, tr.attempts[-1], getattr(run, "repair_count", 0))
+            if tr.final and tr.result is not None and tr.result.value == "SUCCESS":
+                for key, value in run.values.values.get(tr.key, {}).items():
+                    db.merge(TaskValueRow(run_id=run.run_id, task_key=tr.key, key=key,
+                                          value_json=json.dumps(value)))
+            if tr.final and tr.ctx is not None:
+                self._save_children(db, tr)
+
+    @staticmethod
+    def _save_attempt(db: Any, tr: TaskRunLike, attempt: Any, repair: int) -> None:
+        values = dict(start_ms=attempt.start_ms, end_ms=attempt.end_ms,
+                      result=attempt.result.value if attempt.result else None,
+                      error=attempt.error, log_path=str(attempt.log_path))
+        changed = db.execute(update(AttemptRow).where(
+            AttemptRow.task_run_id == tr.run_id, AttemptRow.number == attempt.number
+        ).values(**values)).rowcount
+        if not changed:
+            db.execute(AttemptRow.__table__.insert().values(
+                task_run_id=tr.run_id, number=attempt.number, repair_number=repair, **values))
+
+    @staticmethod
+    def _save_children(db: Any, tr: TaskRunLike) -> None:
+        ctx = tr.ctx
+        db.execute(delete(NotebookRunRow).where(NotebookRunRow.task_run_id == tr.run_id,
+                                                NotebookRunRow.attempt == ctx.attempt))
+        for number, child in enumerate(ctx.children, start=1):
+            db.execute(NotebookRunRow.__table__.insert().values(
+                task_run_id=tr.run_id, attempt=ctx.attempt, number=number, path=child.path,
+                arguments_json=json.dumps(child.arguments),
+                start_ms=int(child.start_time * 1000),
+                end_ms=int(child.end_time * 1000) if child.end_time else None,
+                result=child.result, exit_value=child.exit_value, error=child.error,
+                log_path=str(child.log_path)))
+
+    # ---- many processes --------------------------------------------------------------
+
+    def heartbeat(self, run_ids: Iterable[int]) -> None:
+        """Say that this process is still running these runs."""
+        ids = list(run_ids)
+        if ids:
+            with self.sessions.begin() as db:
+                db.execute(update(RunRow).where(RunRow.id.in_(ids)).values(
+                    heartbeat_ms=now_ms()))
+
+    def cancel_requests(self, run_ids: Iterable[int]) -> list[int]:
+        """Which of these runs someone asked to cancel."""
+        ids = list(run_ids)
+        if not ids:
+            return []
+        with self.sessions.begin() as db:
+            return list(db.scalars(select(RunRow.id).where(RunRow.id.in_(ids),
+                                                           RunRow.cancel_requested)))
+
+    def request_cancel(self, run_id: int) -> None:
+        """Ask the owning process to cancel a run (it sees it within a second)."""
+        with self.sessions.begin() as db:
+            if not db.execute(update(RunRow).where(RunRow.id == run_id).values(
+                    cancel_requested=True)).rowcount:
+                raise RunNotFound(run_id)
+
+    def active_run_ids(self, job_key: str | None = None) -> list[int]:
+        """Runs not yet ended, optionally of one job."""
+        query = select(RunRow.id).where(RunRow.life.in_(ACTIVE))
+        if job_key:
+            query = query.where(RunRow.job_key == job_key)
+        with self.sessions.begin() as db:
+            return list(db.scalars(query.order_by(RunRow.id)))
+
+    # ---- reading ---------------------------------------------------------------------
+
+    def run_row(self, run_id: int) -> RunRow:
+        """One run's row, or RunNotFound."""
+        with self.sessions.begin() as db:
+            row = db.get(RunRow, run_id)
+            if row is None:
+                raise RunNotFound(run_id)
+            db.expunge(row)
+            return row
+
+    def runs(self, job_key: str | None = None, active: bool = False,
+             limit: int = 25) -> list[RunRow]:
+        """Newest runs first."""
+        query = select(RunRow).order_by(RunRow.id.desc()).limit(limit)
+        if job_key:
+            query = query.where(RunRow.job_key == job_key)
+        if active:
+            query = query.where(RunRow.life.in_(ACTIVE))
+        with self.sessions.begin() as db:
+            rows = list(db.scalars(query))
+            for row in rows:
+                db.expunge(row)
+            return rows
+
+    def task_rows(self, run_id: int) -> list[tuple[TaskRunRow, list[AttemptRow],
+                                                   list[NotebookRunRow]]]:
+        """A run's task runs in job order, each with its attempts and child notebooks."""
+        with self.sessions.begin() as db:
+            tasks = list(db.scalars(select(TaskRunRow).where(TaskRunRow.run_id == run_id)
+                                    .order_by(TaskRunRow.position)))
+            out = []
+            for task in tasks:
+                attempts = list(db.scalars(select(AttemptRow).where(
+                    AttemptRow.task_run_id == task.id).order_by(AttemptRow.number)))
+                children = list(db.scalars(select(NotebookRunRow).where(
+                    NotebookRunRow.task_run_id == task.id).order_by(NotebookRunRow.attempt,
+                                                                    NotebookRunRow.number)))
+                out.append((task, attempts, children))
+            db.expunge_all()
+            return out
+
+    def task_values(self, run_id: int) -> dict[str, dict[str, Any]]:
+        """Every stored task value of a run: `{task_key: {key: value}}`."""
+        with self.sessions.begin() as db:
+            rows = db.scalars(select(TaskValueRow).where(TaskValueRow.run_id == run_id))
+            values: dict[str, dict[str, Any]] = {}
+            for row in rows:
+                values.setdefault(row.task_key, {})[row.key] = json.loads(row.value_json)
+            return values
+
+    def repairs(self, run_id: int) -> list[RepairRow]:
+        """A run's repair history, oldest first."""
+        with self.sessions.begin() as db:
+            rows = list(db.scalars(select(RepairRow).where(RepairRow.run_id == run_id)
+                                   .order_by(RepairRow.number)))
+            db.expunge_all()
+            return rows
+
+
+ACTIVE = ("PENDING", "QUEUED", "BLOCKED", "RUNNING", "WAITING_FOR_RETRY", "TERMINATING")

@@ -1,0 +1,151 @@
+"""What is remembered: the run-history schema (SQLAlchemy 2). Times are epoch ms.
+
+Changes to this file need an Alembic migration in `migrations/versions/`; a test checks
+that the migrations produce exactly this schema.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of podium's tables."""
+
+
+class JobRow(Base):
+    """A job as it was when a run started: the resolved spec and its hash."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(512))
+    bundle_name: Mapped[str] = mapped_column(String(255))
+    bundle_root: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(String(255))
+    spec_json: Mapped[str] = mapped_column(Text)
+    spec_hash: Mapped[str] = mapped_column(String(64))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (UniqueConstraint("bundle_root", "target", "key", "spec_hash",
+                                       name="uq_jobs_version"),)
+
+
+class RunRow(Base):
+    """One execution of a job: parameters, state, times, and the process that owns it."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    job_key: Mapped[str] = mapped_column(String(255), index=True)
+    run_name: Mapped[str] = mapped_column(String(512))
+    params_json: Mapped[str] = mapped_column(Text, default="{}")
+    trigger: Mapped[str] = mapped_column(String(32), default="ONE_TIME")
+    life: Mapped[str] = mapped_column(String(32), index=True)
+    result: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    start_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    end_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    owner_host: Mapped[str] = mapped_column(String(255))
+    owner_pid: Mapped[int] = mapped_column(Integer)
+    heartbeat_ms: Mapped[int] = mapped_column(BigInteger)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    repair_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class TaskRunRow(Base):
+    """One task of a run."""
+
+    __tablename__ = "task_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    task_key: Mapped[str] = mapped_column(String(255))
+    position: Mapped[int] = mapped_column(Integer)
+    life: Mapped[str] = mapped_column(String(32))
+    result: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    cluster_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    spark_context_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    exit_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    __table_args__ = (UniqueConstraint("run_id", "task_key", name="uq_task_runs_key"),)
+
+
+class AttemptRow(Base):
+    """One try of a task run, with its log."""
+
+    __tablename__ = "attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_run_id: Mapped[int] = mapped_column(ForeignKey("task_runs.id", ondelete="CASCADE"),
+                                             index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    result: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    log_path: Mapped[str] = mapped_column(Text)
+    repair_number: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (UniqueConstraint("task_run_id", "number", name="uq_attempts_number"),)
+
+
+class TaskValueRow(Base):
+    """A value a task published with dbutils.jobs.taskValues.set (JSON)."""
+
+    __tablename__ = "task_values"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    task_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value_json: Mapped[str] = mapped_column(Text)
+
+
+class NotebookRunRow(Base):
+    """A child notebook started by dbutils.notebook.run inside a task."""
+
+    __tablename__ = "notebook_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_run_id: Mapped[int] = mapped_column(ForeignKey("task_runs.id", ondelete="CASCADE"),
+                                             index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text)
+    arguments_json: Mapped[str] = mapped_column(Text)
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    result: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    exit_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    log_path: Mapped[str] = mapped_column(Text)
+
+
+class ForEachIterationRow(Base):
+    """One iteration of a for_each_task."""
+
+    __tablename__ = "for_each_iterations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_run_id: Mapped[int] = mapped_column(ForeignKey("task_runs.id", ondelete="CASCADE"),
+                                             index=True)
+    idx: Mapped[int] = mapped_column(Integer)
+    input_json: Mapped[str] = mapped_column(Text)
+    life: Mapped[str] = mapped_column(String(32))
+    result: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    start_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    end_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    log_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RepairRow(Base):
+    """One repair of a run: which tasks were rerun, with which parameters."""
+
+    __tablename__ = "repairs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    rerun_tasks_json: Mapped[str] = mapped_column(Text)
+    params_json: Mapped[str] = mapped_column(Text)
+
+
+metadata = Base.metadata

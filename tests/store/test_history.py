@@ -1,0 +1,165 @@
+"""Runs recorded through the executor, read back in the Jobs API shape; cancel requests,
+orphaned runs, repair and pruning — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import update
+
+from podium.engine.executor import Executor
+from podium.engine.model import Run
+from podium.engine.recorder import Recorder
+from podium.engine.restore import job_snapshot, rerun_set, restore
+from podium.engine.states import Result
+from podium.spec import load_bundle
+from podium.store import RunStore
+from podium.store.maintenance import prune, start_repair, sweep_orphans
+from podium.store.schema import RunRow
+from podium.store.views import run_view
+
+JOB = """bundle: {name: h}
+resources:
+  jobs:
+    j:
+      parameters: [{name: day, default: "2026-01-01"}]
+      tasks:
+        - {task_key: make, python_task: {function: 'tests.engine.funcs:publish',
+           parameters: {key: n, value: '{{job.parameters.day}}'}}}
+        - {task_key: flaky, depends_on: [{task_key: make}], max_retries: 1,
+           python_task: {function: 'tests.engine.funcs:flaky',
+                         parameters: {marker: '%(marker)s', failures: '%(failures)s'}}}
+        - {task_key: use, depends_on: [{task_key: flaky}],
+           python_task: {function: 'tests.engine.funcs:ok',
+                         parameters: {n: '{{tasks.make.values.n}}'}}}
+"""
+
+
+def start(store: RunStore, write_bundle, tmp_path: Path, failures: int = 1,
+          params: dict[str, str] | None = None) -> tuple[Executor, Run]:
+    root = write_bundle(JOB % {"marker": tmp_path / "count", "failures": failures})
+    bundle = load_bundle(root)
+    job = bundle.jobs["j"]
+    job_id = store.record_job("j", job.name, bundle.name, str(root), bundle.target,
+                              job_snapshot(job))
+    run = Run("j", job, root, {"day": "2026-01-01", **(params or {})}, {})
+    store.create_run(run, job_id)
+    executor = Executor()
+    Recorder(store, executor)
+    executor.submit(run)
+    return executor, run
+
+
+def test_a_run_is_recorded_as_it_happens(store, write_bundle, tmp_path: Path) -> None:
+    executor, run = start(store, write_bundle, tmp_path, failures=1, params={"day": "d2"})
+    executor.run_until_done([run])
+    view = run_view(store, run.run_id)
+    assert view["state"] == {"life_cycle_state": "TERMINATED", "state_message": "",
+                             "result_state": "SUCCESS"}
+    assert view["job_parameters"] == [{"name": "day", "value": "d2"}]
+    tasks = {t["task_key"]: t for t in view["tasks"]}
+    assert [a["result_state"] for a in tasks["flaky"]["attempts"]] == ["FAILED", "SUCCESS"]
+    assert tasks["flaky"]["attempt_number"] == 1
+    assert tasks["use"]["podium_exit_value"] == "n=d2"
+    assert tasks["use"]["depends_on"] == [{"task_key": "flaky"}]
+    assert view["podium"]["task_values"]["make"] == {"n": "d2"}
+    assert Path(tasks["use"]["log_path"]).read_text().startswith("ok {'n': 'd2'}")
+    assert [r.id for r in store.runs("j")] == [run.run_id]
+    assert store.active_run_ids() == []
+
+
+def test_the_store_is_written_before_the_change_is_acted_on(store, write_bundle,
+                                                             tmp_path: Path) -> None:
+    seen: list[tuple[str, str]] = []
+    executor, run = start(store, write_bundle, tmp_path, failures=0)
+
+    def check(r, tr) -> None:  # runs after the recorder, before the executor acts
+        if tr is not None and tr.life.value == "RUNNING":
+            stored = {t.task_key: t.life for t, _, _ in store.task_rows(r.run_id)}
+            seen.append((tr.key, stored[tr.key]))
+
+    executor.listeners.append(check)
+    executor.run_until_done([run])
+    assert seen == [("make", "RUNNING"), ("flaky", "RUNNING"), ("use", "RUNNING")]
+
+
+def test_a_stored_cancel_request_stops_the_run(store, write_bundle, tmp_path: Path) -> None:
+    root = write_bundle("bundle: {name: c}\nresources:\n  jobs:\n    j:\n      tasks:\n"
+                        "        - {task_key: s, python_task: {function: "
+                        "'tests.engine.funcs:sleep', parameters: {seconds: '60'}}}\n")
+    job = load_bundle(root).jobs["j"]
+    run = Run("j", job, root, {}, {})
+    store.create_run(run, store.record_job("j", "j", "c", str(root), "default",
+                                           job_snapshot(job)))
+    executor = Executor()
+    recorder = Recorder(store, executor)
+    executor.submit(run)
+    threading.Timer(1.0, store.request_cancel, args=(run.run_id,)).start()
+    began = time.monotonic()
+    executor.run_until_done([run], recorder.tick)
+    assert time.monotonic() - began < 10
+    assert run.result is Result.CANCELED
+    assert store.run_row(run.run_id).result == "CANCELED"
+
+
+def test_runs_of_a_dead_process_become_internal_error_and_can_be_repaired(
+    store, write_bundle, tmp_path: Path
+) -> None:
+    executor, run = start(store, write_bundle, tmp_path, failures=5)
+    executor.run_until_done([run])
+    assert store.run_row(run.run_id).result == "FAILED"
+    # Pretend the run is still active, owned by a process that no longer exists.
+    with store.sessions.begin() as db:
+        db.execute(update(RunRow).where(RunRow.id == run.run_id).values(
+            life="RUNNING", result=None, owner_pid=2**22 + 12345))
+    assert sweep_orphans(store) == [run.run_id]
+    row = store.run_row(run.run_id)
+    assert row.life == "INTERNAL_ERROR" and "stopped without finishing it" in row.message
+
+    (tmp_path / "count").write_text("100")  # the flaky task will now succeed
+    restored = restore(store, run.run_id)
+    chosen = rerun_set(restored, [], all_failed=True, dependents=False)
+    assert chosen == ["flaky", "use"]
+    assert start_repair(store, run.run_id, chosen, {}) == 1
+    repaired = restore(store, run.run_id)
+    executor = Executor()
+    Recorder(store, executor)
+    executor.submit(repaired)
+    executor.run_until_done([repaired])
+    view = run_view(store, run.run_id)
+    tasks = {t["task_key"]: t for t in view["tasks"]}
+    assert view["state"]["result_state"] == "SUCCESS"
+    assert len(tasks["make"]["attempts"]) == 1
+    assert [a["repair_number"] for a in tasks["flaky"]["attempts"]] == [0, 0, 1]
+    assert tasks["use"]["podium_exit_value"] == "n=2026-01-01"  # task value kept
+    assert [h["type"] for h in view["repair_history"]] == ["ORIGINAL", "REPAIR"]
+
+
+def test_prune_deletes_old_runs_and_their_logs(store, write_bundle, tmp_path: Path) -> None:
+    executor, run = start(store, write_bundle, tmp_path, failures=0)
+    executor.run_until_done([run])
+    logs = Path(run_view(store, run.run_id)["tasks"][0]["log_path"]).parent.parent
+    assert logs.exists()
+    assert prune(store, older_than_ms=60_000) == []
+    with store.sessions.begin() as db:
+        db.execute(update(RunRow).values(end_ms=1))
+    assert prune(store, older_than_ms=60_000) == [run.run_id]
+    assert store.runs() == [] and not logs.exists()
+
+
+def test_many_threads_writing_at_once(store, write_bundle, tmp_path: Path) -> None:
+    runs = [start(store, write_bundle, tmp_path / str(i), failures=0) for i in range(4)]
+    for i in range(4):
+        (tmp_path / str(i)).mkdir(exist_ok=True)
+    threads = [threading.Thread(target=ex.run_until_done, args=([r],)) for ex, r in runs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [store.run_row(r.run_id).result for _, r in runs] == ["SUCCESS"] * 4
+    assert json.loads(store.run_row(runs[0][1].run_id).params_json) == {"day": "2026-01-01"}
+    assert os.environ["PODIUM_DATABASE_URL"]
