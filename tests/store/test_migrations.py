@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
 
+from podium.store.db import alembic_config, upgrade
 from podium.store.schema import metadata
+
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def test_empty_database_is_upgraded_to_a_schema_equal_to_the_models(store) -> None:
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == HEAD
         assert compare_metadata(context, metadata) == []
         tables = set(inspect(connection).get_table_names())
     assert {"jobs", "runs", "task_runs", "attempts", "task_values", "notebook_runs",
-            "for_each_iterations", "repairs", "alembic_version"} <= tables
+            "for_each_iterations", "repairs", "task_outputs", "alembic_version"} <= tables
 
 
 def test_opening_twice_does_not_migrate_again(store, database_url) -> None:
@@ -24,4 +29,18 @@ def test_opening_twice_does_not_migrate_again(store, database_url) -> None:
 
     again = open_store(database_url)
     with again.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+        assert MigrationContext.configure(connection).get_current_revision() == HEAD
+
+
+def test_an_old_database_is_upgraded_keeping_its_rows(tmp_path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0001")
+        connection.execute(text(
+            "INSERT INTO jobs (key, name, bundle_name, bundle_root, target, spec_json, "
+            "spec_hash, created_ms) VALUES ('j', 'j', 'b', '/b', 'dev', '{}', 'h', 1)"))
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == HEAD
+        assert connection.execute(text("SELECT key FROM jobs")).scalar() == "j"
+        assert "parent_run_id" in {c["name"] for c in inspect(connection).get_columns("runs")}

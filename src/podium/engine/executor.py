@@ -3,15 +3,20 @@
 Worker threads run task code and report back through `events`; cluster starts report
 the same way. `step(now)` handles what arrived, checks deadlines and starts what is
 ready; it never blocks on work. Every change goes through `transition`, which checks the
-move, tells the listener (the store, the progress view) and only then is acted on.
+move, tells the listeners (the store first, then the progress view) and only then is
+acted on. Two task types are run by the loop itself, without a thread: a
+`for_each_task` feeds its iterations (child task runs) up to its concurrency, and a
+`run_job_task` starts a child run in this same executor and ends with it.
 """
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +76,13 @@ class Executor:
         self.listeners: list[Listener] = [listener] if listener else []
         self.clusters = ClusterManager(lambda k, e: self.events.put(ClusterStarted(k, e)),
                                        keep_alive=keep_clusters)
+        # Called with a child run (and its parent run and task) before it is submitted,
+        # so the history can give it an id; the recorder sets this.
+        self.on_child_run: Callable[[Run, Run, TaskRun], None] = lambda child, run, tr: None
+        # Takes a declared output for a task: None when taken, else who holds it. The
+        # recorder replaces this in-process table with the store, shared by processes.
+        self.claim_output: Callable[[str, Run, TaskRun], str | None] = self._claim_locally
+        self._held: dict[str, tuple[int, str]] = {}
 
     # ---- requests from other threads -------------------------------------------------
 
@@ -88,9 +100,10 @@ class Executor:
         if run.job.timeout_seconds:
             run.deadline = now + run.job.timeout_seconds
         for tr in run.task_runs.values():
-            tr.cluster_key = self._cluster_key(run, tr)
-            if tr.cluster_key and not tr.final:
-                self.clusters.register(tr.cluster_key, self._spec(run, tr), run.run_id)
+            self._register(run, tr)
+            nested = tr.task.for_each_task
+            if nested is not None and not tr.final:
+                self._register(run, TaskRun(nested.task, parent=tr))
         self._set_run(run, LifeCycle.RUNNING)
         return run
 
@@ -124,7 +137,7 @@ class Executor:
     def _handle(self, event: Any, now: float) -> None:
         if isinstance(event, Finished):
             run = self.runs.get(event.run_id)
-            tr = run.task_runs.get(event.task_key) if run else None
+            tr = run.find(event.task_key) if run else None
             if tr is None or tr.life is not LifeCycle.RUNNING or tr.attempt_number != event.attempt:
                 return  # a late report from an attempt already stopped
             tr.exit_value = None if event.exit_value is None else str(event.exit_value)
@@ -168,17 +181,28 @@ class Executor:
             self._stop_run(run, Result.TIMEDOUT,
                            f"Run timed out after {run.job.timeout_seconds}s", now)
             return
-        for tr in run.task_runs.values():
+        for tr in self._live(run):
             if tr.life is LifeCycle.RUNNING and tr.deadline is not None and now >= tr.deadline:
-                self._interrupt(tr)
-                self._end_attempt(run, tr, Result.TIMEDOUT,
-                                  f"Task timed out after {tr.task.timeout_seconds}s", now)
+                message = f"Task timed out after {tr.task.timeout_seconds}s"
+                self._halt(run, tr, Result.TIMEDOUT, message, now)
+                self._end_attempt(run, tr, Result.TIMEDOUT, message, now)
             elif tr.life is LifeCycle.WAITING_FOR_RETRY and now >= (tr.retry_at or 0):
                 tr.retry_at = None
                 self.transition(run, tr, LifeCycle.PENDING, message="retrying")
 
+    def _live(self, run: Run) -> list[TaskRun]:
+        """Task runs that may have a deadline: top-level ones and in-flight iterations."""
+        live = [tr for tr in run.task_runs.values() if not tr.final]
+        for tr in list(live):
+            live += [tr.iterations[i] for i in tr.active]
+        return live
+
     def _advance(self, run: Run, now: float) -> None:
         for tr in run.task_runs.values():
+            if tr.life is LifeCycle.RUNNING and tr.task.for_each_task is not None:
+                self._feed(run, tr, now)
+            elif tr.life is LifeCycle.RUNNING and tr.child_run is not None:
+                self._follow_child(run, tr, now)
             if tr.life not in (LifeCycle.PENDING, LifeCycle.QUEUED, LifeCycle.BLOCKED):
                 continue
             if not decide.ready(run, tr):
@@ -186,10 +210,19 @@ class Executor:
             skip = decide.gate(run, tr) if tr.tries == 0 else None
             if skip is not None:
                 self.transition(run, tr, LifeCycle.TERMINATED, skip, _skip_message(skip))
-                continue
-            self._try_start(run, tr, now)
+            elif tr.task.for_each_task is not None:
+                self._start_for_each(run, tr, now)
+            elif tr.task.run_job_task is not None:
+                self._start_child_job(run, tr, now)
+            else:
+                self._try_start(run, tr, now)
 
     def _try_start(self, run: Run, tr: TaskRun, now: float) -> None:
+        blocked_by = self._claim_declared(run, tr)
+        if blocked_by is not None:
+            if tr.life is not LifeCycle.BLOCKED or tr.message != blocked_by:
+                self.transition(run, tr, LifeCycle.BLOCKED, message=f"Waiting: {blocked_by}")
+            return
         cluster = None
         if tr.cluster_key:
             state = self.clusters.state(tr.cluster_key)
@@ -199,7 +232,7 @@ class Executor:
                 self.clusters.ensure_started(tr.cluster_key)  # recorded first, then started
                 return
             if state == "FAILED":
-                self._begin_attempt(run, tr, None, now)
+                self._open_attempt(run, tr, None, now)
                 self._end_attempt(run, tr, Result.FAILED,
                                   self.clusters.slots[tr.cluster_key].error, now)
                 return
@@ -209,34 +242,70 @@ class Executor:
                     self.transition(run, tr, LifeCycle.QUEUED,
                                     message="Waiting for a free task slot on the cluster")
                 return
-        self._begin_attempt(run, tr, cluster, now)
+        self._open_attempt(run, tr, cluster, now)
+        self._start_thread(run, tr, cluster)
 
-    def _begin_attempt(self, run: Run, tr: TaskRun, cluster: Any, now: float) -> None:
+    def _open_attempt(self, run: Run, tr: TaskRun, cluster: Any, now: float) -> Attempt:
         number = len(tr.attempts)
-        log = defaults.logs_dir() / str(run.run_id) / tr.key / f"{number}.log"
-        tr.attempts.append(Attempt(number, now_ms(), log))
+        folder = defaults.logs_dir() / str(run.run_id)
+        folder = folder / tr.parent.key / str(tr.index) if tr.parent else folder / tr.key
+        attempt = Attempt(number, now_ms(), folder / f"{number}.log")
+        tr.attempts.append(attempt)
         tr.spark_context_id = getattr(cluster, "application_id", None)
         tr.error = None
         tr.deadline = now + tr.task.timeout_seconds if tr.task.timeout_seconds else None
         self.transition(run, tr, LifeCycle.RUNNING)
-        if cluster is None and tr.cluster_key:
-            return  # the cluster failed; _end_attempt follows
-        upstream = _upstream(run, tr.key)
-        render = renderer(run, tr)
+        return attempt
+
+    def _start_thread(self, run: Run, tr: TaskRun, cluster: Any) -> None:
+        attempt = tr.attempts[-1]
+        anchor = tr.parent or tr
+        render = renderer(run, tr, tr.input_value)
         try:
             params = self._widget_params(run, tr, render)
         except UnresolvedReference as exc:
-            self.events.put(Finished(run.run_id, tr.key, number, str(exc), None))
+            self.events.put(Finished(run.run_id, tr.key, attempt.number, str(exc), None))
             return
         tr.ctx = TaskContext(
             run_id=run.run_id, job_key=run.job_key, job_name=run.job.name or run.job_key,
-            task_key=tr.key, attempt=number, task_run_id=tr.run_id, params=params,
-            log_path=log, bundle_root=run.bundle_root, values=run.values,
-            upstream=frozenset(upstream), sessions=cluster,
-            tag=f"podium-{run.run_id}-{tr.key}-{number}")
-        thread = threading.Thread(target=self._work, args=(run, tr, tr.ctx, render, number),
+            task_key=anchor.key, attempt=attempt.number, task_run_id=tr.run_id, params=params,
+            log_path=attempt.log_path, bundle_root=run.bundle_root, values=run.values,
+            upstream=frozenset(_upstream(run, anchor.key)), sessions=cluster,
+            claim_output=lambda name: self.claim_output(name, run, tr),
+            tag=f"podium-{run.run_id}-{tr.key}-{attempt.number}".replace("[", "-").replace(
+                "]", ""))
+        thread = threading.Thread(target=self._work,
+                                  args=(run, tr, tr.ctx, render, attempt.number),
                                   name=f"podium-task-{tr.key}", daemon=True)
         thread.start()
+
+    def _claim_declared(self, run: Run, tr: TaskRun) -> str | None:
+        """Take the outputs a task declares (`podium.writes` in its parameters, comma
+        separated, references allowed); the first conflict, if any."""
+        declared = declared_outputs(tr.task)
+        if not declared:
+            return None
+        render = renderer(run, tr, tr.input_value)
+        try:
+            names = [n.strip() for n in str(render(declared)).split(",") if n.strip()]
+        except UnresolvedReference:
+            return None  # the task fails on the same reference when it starts
+        for name in names:
+            holder = self.claim_output(name, run, tr)
+            if holder is not None:
+                return holder
+        return None
+
+    def _claim_locally(self, name: str, run: Run, tr: TaskRun) -> str | None:
+        holder = self._held.get(name)
+        if holder is not None and holder != (run.run_id, tr.key):
+            other = self.runs.get(holder[0])
+            other_tr = other.find(holder[1]) if other else None
+            if other_tr is not None and not other_tr.final:
+                return (f"output '{name}' is being written by task '{holder[1]}' of run "
+                        f"{holder[0]} (job '{other.job_key}')")
+        self._held[name] = (run.run_id, tr.key)
+        return None
 
     @staticmethod
     def _widget_params(run: Run, tr: TaskRun, render: Any) -> dict[str, str]:
@@ -247,6 +316,101 @@ class Executor:
                   for k, v in base.items()}
         params.update(run.params)
         return params
+
+    # ---- for_each_task ---------------------------------------------------------------
+
+    def _start_for_each(self, run: Run, tr: TaskRun, now: float) -> None:
+        """Resolve the inputs and create the iterations; the container runs until they
+        all end."""
+        spec = tr.task.for_each_task
+        self._open_attempt(run, tr, None, now)
+        try:
+            inputs = spec.inputs
+            if isinstance(inputs, str):
+                inputs = json.loads(renderer(run, tr)(inputs))
+            if not isinstance(inputs, list):
+                raise ValueError(f"inputs resolved to {type(inputs).__name__}, not a JSON array")
+        except (ValueError, UnresolvedReference) as exc:
+            self._end_attempt(run, tr, Result.FAILED, f"for_each_task inputs: {exc}", now)
+            return
+        tr.iterations = [TaskRun(spec.task, parent=tr, index=i, input_value=value)
+                         for i, value in enumerate(inputs)]
+        for it in tr.iterations:
+            it.cluster_key = self._cluster_key(run, it)
+        tr.waiting, tr.active, tr.done, tr.failed = deque(range(len(inputs))), set(), 0, 0
+        if not inputs:
+            self._end_attempt(run, tr, Result.SUCCESS, None, now)
+
+    def _feed(self, run: Run, tr: TaskRun, now: float) -> None:
+        """Start iterations up to the concurrency: retried ones first, then new ones."""
+        for index in sorted(tr.active):
+            it = tr.iterations[index]
+            if it.life in (LifeCycle.PENDING, LifeCycle.QUEUED):
+                self._try_start(run, it, now)
+        limit = tr.task.for_each_task.concurrency
+        while tr.waiting and len(tr.active) < limit and run.stop_reason is None:
+            index = tr.waiting.popleft()
+            tr.active.add(index)
+            self._try_start(run, tr.iterations[index], now)
+
+    def _iteration_ended(self, run: Run, it: TaskRun, now: float) -> None:
+        container = it.parent
+        container.active.discard(it.index)
+        container.done += 1
+        if it.result is not Result.SUCCESS:
+            container.failed += 1
+            if str(run.job.tags.get("podium.fail_fast", "")).lower() == "true" \
+                    and run.stop_reason is None:
+                self._stop_run(run, Result.CANCELED, f"Iteration {it.key} failed and the job "
+                               "fails fast (tag podium.fail_fast)", now)
+                return
+        if container.done == len(container.iterations) and container.life is LifeCycle.RUNNING:
+            if container.failed:
+                self._end_attempt(run, container, Result.FAILED,
+                                  f"{container.failed} of {container.done} iterations failed",
+                                  now)
+            else:
+                self._end_attempt(run, container, Result.SUCCESS, None, now)
+
+    # ---- run_job_task ----------------------------------------------------------------
+
+    def _start_child_job(self, run: Run, tr: TaskRun, now: float) -> None:
+        """Start the child job as a run of its own in this executor (equal job clusters
+        are reused, shared clusters too)."""
+        spec = tr.task.run_job_task
+        self._open_attempt(run, tr, None, now)
+        key = str(spec.job_id)
+        job = run.jobs.get(key) or next((j for j in run.jobs.values() if j.name == key), None)
+        if job is None:
+            self._end_attempt(run, tr, Result.FAILED, f"run_job_task: no job '{key}' in the "
+                              "bundle", now)
+            return
+        child_key = next(k for k, j in run.jobs.items() if j is job)
+        render = renderer(run, tr)
+        try:
+            given = {k: "" if v is None else str(render(v) if isinstance(v, str) else v)
+                     for k, v in spec.job_parameters.items()}
+        except UnresolvedReference as exc:
+            self._end_attempt(run, tr, Result.FAILED, str(exc), now)
+            return
+        params = {p.name: "" if p.default is None else str(p.default) for p in job.parameters}
+        params.update({k: v for k, v in given.items() if k in params})
+        child = Run(child_key, job, run.bundle_root, params, run.clusters, jobs=run.jobs,
+                    trigger="RUN_JOB_TASK", parent=(run.run_id, tr.key))
+        self.on_child_run(child, run, tr)
+        tr.child_run = child
+        tr.exit_value = str(child.run_id)
+        self.submit(child, now)
+
+    def _follow_child(self, run: Run, tr: TaskRun, now: float) -> None:
+        child = tr.child_run
+        if child.final and tr.life is LifeCycle.RUNNING:
+            if child.result is Result.SUCCESS:
+                self._end_attempt(run, tr, Result.SUCCESS, None, now)
+            else:
+                result = Result.CANCELED if child.result is Result.CANCELED else Result.FAILED
+                self._end_attempt(run, tr, result, f"child run {child.run_id} of job "
+                                  f"'{child.job_key}' ended {child.result.value}", now)
 
     # ---- worker thread ---------------------------------------------------------------
 
@@ -292,10 +456,25 @@ class Executor:
                             f"Attempt {attempt.number} {result.value.lower()}: {error}")
             return
         self.transition(run, tr, LifeCycle.TERMINATED, result, error or "")
+        if tr.parent is not None:
+            self._iteration_ended(run, tr, now)
 
-    def _interrupt(self, tr: TaskRun) -> None:
+    def _halt(self, run: Run, tr: TaskRun, reason: Result, message: str, now: float) -> None:
+        """Stop whatever a running task has under way: its thread and Spark jobs, its
+        iterations, or its child run."""
         if tr.ctx is not None:
             tr.ctx.interrupt()
+        if tr.child_run is not None and not tr.child_run.final:
+            self._stop_run(tr.child_run, reason, message, now)
+        for index in list(tr.active):
+            it = tr.iterations[index]
+            if it.life is LifeCycle.RUNNING:
+                self._halt(run, it, reason, message, now)
+                self._end_attempt(run, it, reason, message, now)
+            elif not it.final:
+                self.transition(run, it, LifeCycle.TERMINATED, Result.CANCELED, message)
+        tr.active.clear()
+        tr.waiting.clear()
 
     def _stop_run(self, run: Run, reason: Result, message: str, now: float) -> None:
         """Cancel or time out a run: stop running tasks' Spark jobs and threads now."""
@@ -305,8 +484,9 @@ class Executor:
             if tr.final:
                 continue
             if tr.life is LifeCycle.RUNNING:
-                self._interrupt(tr)
-                self._end_attempt(run, tr, reason, message, now)
+                self._halt(run, tr, reason, message, now)
+                if tr.life is LifeCycle.RUNNING:
+                    self._end_attempt(run, tr, reason, message, now)
             else:
                 self.transition(run, tr, LifeCycle.TERMINATED, Result.CANCELED, message)
 
@@ -321,6 +501,14 @@ class Executor:
 
     # ---- compute lookup --------------------------------------------------------------
 
+    def _register(self, run: Run, tr: TaskRun) -> None:
+        tr.cluster_key = self._cluster_key(run, tr)
+        if tr.cluster_key and not tr.final:
+            spec = (run.clusters.get(tr.task.existing_cluster_id) if tr.task.existing_cluster_id
+                    else run.job.cluster(tr.task.job_cluster_key) if tr.task.job_cluster_key
+                    else None)
+            self.clusters.register(tr.cluster_key, spec, run.run_id)
+
     @staticmethod
     def _cluster_key(run: Run, tr: TaskRun) -> str | None:
         task = tr.task
@@ -330,12 +518,14 @@ class Executor:
             return f"{run.job_key}:{task.job_cluster_key}"
         return f"{run.job_key}:{DEFAULT_KEY}" if task.uses_spark else None
 
-    @staticmethod
-    def _spec(run: Run, tr: TaskRun):
-        task = tr.task
-        if task.existing_cluster_id:
-            return run.clusters.get(task.existing_cluster_id)
-        return run.job.cluster(task.job_cluster_key) if task.job_cluster_key else None
+
+def declared_outputs(task: Any) -> str | None:
+    """The `podium.writes` entry of a task's parameters, if any."""
+    for spec in (task.notebook_task, task.python_task, task.sql_task):
+        params = getattr(spec, "base_parameters", None) or getattr(spec, "parameters", None)
+        if isinstance(params, dict) and params.get("podium.writes"):
+            return str(params["podium.writes"])
+    return None
 
 
 def _upstream(run: Run, key: str) -> set[str]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from podium.engine.states import FINAL, LifeCycle, Result
 from podium.runtime.context import TaskContext, TaskValues
@@ -49,16 +51,30 @@ class TaskRun:
     retry_at: float | None = None
     ctx: TaskContext | None = None
     attempt_base: int = 0  # attempts made before the current repair
+    # A for_each iteration knows its container, index and input.
+    parent: TaskRun | None = None
+    index: int = 0
+    input_value: Any = None
+    # A for_each container's iterations and bookkeeping (O(1) per event).
+    iterations: list[TaskRun] = field(default_factory=list)
+    waiting: deque[int] = field(default_factory=deque)  # not started yet
+    active: set[int] = field(default_factory=set)  # started, not yet final
+    done: int = 0
+    failed: int = 0
+    # A run_job container's child run.
+    child_run: Run | None = None
+
+    @property
+    def key(self) -> str:
+        """The task key; an iteration is `container[index]`."""
+        if self.parent is not None:
+            return f"{self.parent.key}[{self.index}]"
+        return self.task.task_key
 
     @property
     def tries(self) -> int:
         """Attempts made in the current repair (or the original run)."""
         return len(self.attempts) - self.attempt_base
-
-    @property
-    def key(self) -> str:
-        """The task key."""
-        return self.task.task_key
 
     @property
     def final(self) -> bool:
@@ -90,6 +106,8 @@ class Run:
     deadline: float | None = None
     stop_reason: Result | None = None  # CANCELED or TIMEDOUT once asked to stop
     repair_count: int = 0
+    jobs: dict[str, Job] = field(default_factory=dict)  # the bundle's jobs, for run_job_task
+    parent: tuple[int, str] | None = None  # (run id, task key) of a run_job_task parent
     values: TaskValues = field(default_factory=TaskValues)
     task_runs: dict[str, TaskRun] = field(default_factory=dict)
 
@@ -101,3 +119,14 @@ class Run:
     def final(self) -> bool:
         """Whether the run has ended."""
         return self.life in FINAL
+
+    def find(self, key: str) -> TaskRun | None:
+        """A task run by key, iterations (`task[3]`) included."""
+        if key in self.task_runs:
+            return self.task_runs[key]
+        name, _, rest = key.partition("[")
+        container = self.task_runs.get(name)
+        if container is None or not rest.endswith("]"):
+            return None
+        index = int(rest[:-1])
+        return container.iterations[index] if index < len(container.iterations) else None

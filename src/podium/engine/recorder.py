@@ -1,6 +1,7 @@
 """The executor's link to the run history: writes every change before it is acted on,
-keeps the heartbeat of this process's runs, and turns stored cancel requests into
-cancels."""
+keeps the heartbeat of this process's runs, turns stored cancel requests into cancels,
+starts queued runs when the store says their turn has come, records child runs, and
+claims declared outputs through the store so processes see each other's."""
 
 from __future__ import annotations
 
@@ -8,35 +9,81 @@ import time
 
 from podium.engine.executor import Executor
 from podium.engine.model import Run, TaskRun
-from podium.store import RunStore
+from podium.engine.restore import job_snapshot
+from podium.store import RunStore, admission
 
 HEARTBEAT_SECONDS = 2.0
-CANCEL_POLL_SECONDS = 0.5
+POLL_SECONDS = 0.5
 
 
 class Recorder:
     """Listener and tick hook for one executor and one store."""
 
-    def __init__(self, store: RunStore, executor: Executor):
+    def __init__(self, store: RunStore, executor: Executor, bundle: tuple[str, str, str] = (
+            "", "", "")):
         self.store, self.executor = store, executor
+        self.bundle = bundle  # (name, root, target) for child runs' job records
+        self.queued: list[Run] = []
         self._beat = self._poll = 0.0
         executor.listeners.insert(0, self.record)  # before the progress view
+        executor.on_child_run = self.child_run
+        executor.claim_output = self.claim_output
 
     def record(self, run: Run, tr: TaskRun | None) -> None:
         """Write one change (the executor calls this before acting on it)."""
         if tr is None:
             self.store.save_run(run)
+        elif tr.parent is not None:
+            admission.save_iteration(self.store, tr)
         else:
             self.store.save_task(run, tr)
+            if tr.final:
+                admission.release_outputs(self.store, run.run_id, tr.key)
+
+    def child_run(self, child: Run, parent: Run, tr: TaskRun) -> None:
+        """Give a run_job_task's child run its place in the history."""
+        name, root, target = self.bundle
+        job_id = self.store.record_job(child.job_key, child.job.name or child.job_key, name,
+                                       root or str(child.bundle_root), target,
+                                       job_snapshot(child.job))
+        self.store.create_run(child, job_id)
+
+    def claim_output(self, name: str, run: Run, tr: TaskRun) -> str | None:
+        """Take a declared output through the store (shared by every process)."""
+        owner = tr.parent or tr
+        return admission.claim_output(self.store, name, run.run_id, owner.key, run.job_key)
 
     def tick(self) -> None:
-        """Heartbeat and cancel requests, at their own pace (called every loop turn)."""
+        """Heartbeat, cancel requests and queued runs, at their own pace."""
         now = time.monotonic()
-        active = [r.run_id for r in self.executor.runs.values() if not r.final]
-        if now - self._poll >= CANCEL_POLL_SECONDS:
+        if now - self._poll >= POLL_SECONDS:
             self._poll = now
-            for run_id in self.store.cancel_requests(active):
-                self.executor.cancel(run_id)
+            active = [r.run_id for r in self.executor.runs.values() if not r.final]
+            for run_id in self.store.cancel_requests(active + [r.run_id for r in self.queued]):
+                if any(r.run_id == run_id for r in self.queued):
+                    self._skip_cancelled(run_id)
+                else:
+                    self.executor.cancel(run_id)
+            for run in list(self.queued):
+                if admission.promote(self.store, run.run_id, run.job_key,
+                                     run.job.max_concurrent_runs):
+                    self.queued.remove(run)
+                    self.executor.submit(run)
         if now - self._beat >= HEARTBEAT_SECONDS:
             self._beat = now
-            self.store.heartbeat(active)
+            self.store.heartbeat([r.run_id for r in self.executor.runs.values()
+                                  if not r.final] + [r.run_id for r in self.queued])
+
+    def _skip_cancelled(self, run_id: int) -> None:
+        from podium.engine.states import LifeCycle, Result
+
+        run = next(r for r in self.queued if r.run_id == run_id)
+        self.queued.remove(run)
+        for tr in run.task_runs.values():
+            tr.life, tr.result, tr.message = LifeCycle.TERMINATED, Result.CANCELED, \
+                "Run cancelled while queued"
+            self.store.save_task(run, tr)
+        run.life, run.result, run.message = LifeCycle.TERMINATED, Result.CANCELED, \
+            "Run cancelled while queued"
+        run.end_ms = int(time.time() * 1000)
+        self.store.save_run(run)

@@ -35,6 +35,7 @@ class TaskValues:
 
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    claim_output: Any = None  # (name) -> None when taken, else who holds it
 
     def set(self, task_key: str, key: str, value: Any) -> None:
         """Store a JSON-serialisable value (checked now, as Databricks does)."""
@@ -92,6 +93,7 @@ class TaskContext:
     thread_id: int | None = None
     in_job: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
+    claim_output: Any = None  # (name) -> None when taken, else who holds it
 
     def start_spark(self) -> Any:
         """Open this task's own session and tag the calling thread's Spark work."""

@@ -296,6 +296,28 @@ class Secrets:
         return sorted(self._file().get(scope, {}))
 
 
+class Podium:
+    """`dbutils.podium`: podium's own additions for task code."""
+
+    def __init__(self, ctx: TaskContext):
+        self._ctx = ctx
+
+    def writes(self, *names: str, poll_seconds: float = 0.5) -> None:
+        """Declare that this task writes these tables or paths; waits while another
+        running task holds one of them (said once in the log), cancel-aware."""
+        claim = self._ctx.claim_output
+        if claim is None:
+            return
+        for name in names:
+            said = False
+            while (holder := claim(name)) is not None:
+                if not said:
+                    print(f"[podium] waiting: {holder}")
+                    said = True
+                self._ctx.check_cancelled()
+                time.sleep(poll_seconds)
+
+
 class DBUtils:
     """The `dbutils` object one task sees."""
 
@@ -306,6 +328,7 @@ class DBUtils:
         self.notebook = Notebook(ctx, self)
         self.fs = Fs()
         self.secrets = Secrets(ctx)
+        self.podium = Podium(ctx)
 
     def check_cancelled(self) -> None:
         """Cooperative cancel point used between notebook cells."""

@@ -77,20 +77,29 @@ class RunStore:
 
     def create_run(self, run: RunLike, job_id: int) -> None:
         """Insert a run and its task runs; their database ids become the run's ids."""
-        stamp = now_ms()
         with self.sessions.begin() as db:
-            result = db.execute(RunRow.__table__.insert().values(
-                job_id=job_id, job_key=run.job_key, run_name=run.job.name or run.job_key,
-                params_json=json.dumps(run.params), trigger=run.trigger, life=run.life.value,
-                message=run.message, owner_host=HOST, owner_pid=os.getpid(),
-                heartbeat_ms=stamp, cancel_requested=False, repair_count=0,
-                created_ms=stamp))
-            run.run_id = int(result.inserted_primary_key[0])
-            for position, tr in enumerate(run.task_runs.values()):
-                inserted = db.execute(TaskRunRow.__table__.insert().values(
-                    run_id=run.run_id, task_key=tr.key, position=position, life=tr.life.value,
-                    message=tr.message))
-                tr.run_id = int(inserted.inserted_primary_key[0])
+            self.insert_run(db, run, job_id, run.life.value, run.message)
+
+    @staticmethod
+    def insert_run(db: Any, run: RunLike, job_id: int, life: str, message: str) -> None:
+        """Insert a run in state `life` (inside the caller's transaction); the database
+        ids become the run's and its task runs' ids."""
+        stamp = now_ms()
+        parent = getattr(run, "parent", None)
+        result = db.execute(RunRow.__table__.insert().values(
+            job_id=job_id, job_key=run.job_key, run_name=run.job.name or run.job_key,
+            params_json=json.dumps(run.params), trigger=run.trigger, life=life,
+            message=message, owner_host=HOST, owner_pid=os.getpid(), heartbeat_ms=stamp,
+            cancel_requested=False, repair_count=0, created_ms=stamp,
+            parent_run_id=parent[0] if parent else None,
+            parent_task_key=parent[1] if parent else None))
+        run.run_id = int(result.inserted_primary_key[0])
+        run.message = message
+        for position, tr in enumerate(run.task_runs.values()):
+            inserted = db.execute(TaskRunRow.__table__.insert().values(
+                run_id=run.run_id, task_key=tr.key, position=position, life=tr.life.value,
+                message=tr.message))
+            tr.run_id = int(inserted.inserted_primary_key[0])
 
     def save_run(self, run: RunLike) -> None:
         """Write a run's state and times."""

@@ -52,6 +52,8 @@ class RunRow(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     repair_count: Mapped[int] = mapped_column(Integer, default=0)
     created_ms: Mapped[int] = mapped_column(BigInteger)
+    parent_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    parent_task_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class TaskRunRow(Base):
@@ -146,6 +148,19 @@ class RepairRow(Base):
     created_ms: Mapped[int] = mapped_column(BigInteger)
     rerun_tasks_json: Mapped[str] = mapped_column(Text)
     params_json: Mapped[str] = mapped_column(Text)
+
+
+class TaskOutputRow(Base):
+    """A table or path a running task declared it writes; no two running tasks may hold
+    the same one."""
+
+    __tablename__ = "task_outputs"
+    name: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer, index=True)
+    task_key: Mapped[str] = mapped_column(String(255))
+    job_key: Mapped[str] = mapped_column(String(255))
+    owner_pid: Mapped[int] = mapped_column(Integer)
+    since_ms: Mapped[int] = mapped_column(BigInteger)
 
 
 metadata = Base.metadata

@@ -29,7 +29,8 @@ def load_callable(target: str, root: str) -> Any:
 def execute(task: Task, ctx: TaskContext, render: Any) -> str | None:
     """Call the function with rendered keyword parameters."""
     function = load_callable(task.python_task.function, str(ctx.bundle_root))
-    kwargs = {k: render(v) for k, v in task.python_task.parameters.items()}
+    kwargs = {k: render(v) for k, v in task.python_task.parameters.items()
+              if not k.startswith("podium.")}
     result = function(**kwargs)
     if result is None:
         return None
