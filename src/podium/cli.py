@@ -149,14 +149,27 @@ def run(
     target: TargetOpt = None,
     var: VarOpt = None,
     param: ParamOpt = None,
+    params_file: Annotated[Path | None, typer.Option(
+        "--params-file", help="One run per parameter set: a .jsonl file (one JSON object "
+        "a line), a .json array of objects, or a .csv file with a header.")] = None,
+    param_set: Annotated[list[str] | None, typer.Option(
+        "--param-set", help="One run with these parameters, as a JSON object "
+        "(repeatable).")] = None,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="Submit, print the run id(s) "
+                                          "and return; a background process runs them.")]
+    = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run one job to the end on reused Spark compute, recorded in the run history.
+    """Run a job on reused Spark compute, recorded in the run history; several parameter
+    sets start one run each, sharing the job's clusters.
 
-    Exits 0 on SUCCESS, 1 on any other result, 2 on bad input, 130 when interrupted.
+    Exits 0 when every run succeeds, 1 otherwise, 2 on bad input, 130 when interrupted.
     """
     from podium.engine.model import Run
     from podium.engine.restore import job_snapshot
+    from podium.engine.states import LifeCycle, Result
+    from podium.spec.param_sets import ParamSetError, read_param_sets
+    from podium.store.admission import admit
     from podium.store.maintenance import sweep_orphans
 
     loaded = load(bundle, target, var)
@@ -165,14 +178,47 @@ def run(
     except BundleError as exc:
         fail(exc.problems)
     key = next(k for k, j in loaded.jobs.items() if j is job)
-    params = job_params(job, parse_pairs(param, "--param"))
+    base = parse_pairs(param, "--param")
+    try:
+        sets = read_param_sets(params_file, param_set or [])
+    except ParamSetError as exc:
+        fail([exc.problem])
+    all_params = [job_params(job, {**base, **one}) for one in sets or [{}]]
     store = open_history()
     sweep_orphans(store)
     job_id = store.record_job(key, job.name or key, loaded.name, str(loaded.root),
                               loaded.target, job_snapshot(job))
-    the_run = Run(key, job, loaded.root, params, loaded.clusters)
-    store.create_run(the_run, job_id)
-    drive(store, [the_run], as_json)
+    runs = []
+    for index, params in enumerate(all_params):
+        one = Run(key, job, loaded.root, params, loaded.clusters, jobs=loaded.jobs)
+        life = admit(store, one, job_id, job.max_concurrent_runs,
+                     queue=bool(job.queue and job.queue.enabled), wait=index > 0)
+        one.life = LifeCycle(life)
+        if one.life is LifeCycle.SKIPPED:
+            one.result = Result.MAXIMUM_CONCURRENT_RUNS_REACHED
+        runs.append(one)
+    if no_wait:
+        detach(runs)
+    drive(store, runs, as_json, (loaded.name, str(loaded.root), loaded.target))
+
+
+def detach(runs: list) -> NoReturn:
+    """Hand runs to a background `podium runs resume` and print their ids."""
+    import subprocess
+
+    from podium import defaults
+
+    ids = [str(r.run_id) for r in runs if not r.final]
+    if ids:
+        log = defaults.logs_dir() / f"detached-{ids[0]}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as sink:
+            subprocess.Popen([sys.executable, "-m", "podium", "runs", "resume", *ids],
+                             stdout=sink, stderr=sink, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+    out.print_json(json.dumps({"run_ids": [r.run_id for r in runs],
+                               "states": [r.life.value for r in runs]}))
+    raise typer.Exit(0)
 
 
 def open_history():
@@ -190,9 +236,10 @@ def open_history():
                       "is running")])
 
 
-def drive(store, runs: list, as_json: bool) -> NoReturn:
+def drive(store, runs: list, as_json: bool, bundle: tuple[str, str, str] = ("", "", "")
+          ) -> NoReturn:
     """Run the given runs to the end with progress, history and Ctrl-C handling; exit
-    with podium run's exit code."""
+    with podium run's exit code. Queued runs start when the store admits them."""
     import signal
 
     from podium.engine.executor import Executor
@@ -203,12 +250,19 @@ def drive(store, runs: list, as_json: bool) -> NoReturn:
 
     output.install()
     executor = Executor()
-    recorder = Recorder(store, executor)
+    recorder = Recorder(store, executor, bundle)
     # The orchestrator's own view goes to the terminal, around the per-task routing.
     view = Console(file=output.original_stdout() if not as_json else output.original_stderr(),
                    highlight=False)
-    progress = Progress(executor, runs, view)
+    progress = Progress(executor, list(runs), view)
     executor.listeners.append(progress.listener)
+    record_child = executor.on_child_run
+
+    def on_child_run(child, parent, tr) -> None:
+        record_child(child, parent, tr)
+        progress.runs.append(child)
+
+    executor.on_child_run = on_child_run
     interrupted: list[int] = []
 
     def on_signal(signum: int, frame: object) -> None:
@@ -224,7 +278,10 @@ def drive(store, runs: list, as_json: bool) -> NoReturn:
 
     try:
         for one in runs:
-            executor.submit(one)
+            if one.life.value == "QUEUED":
+                recorder.queued.append(one)
+            elif not one.final:
+                executor.submit(one)
         executor.run_until_done(runs, tick)
     finally:
         progress.close()

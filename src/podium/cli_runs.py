@@ -196,6 +196,17 @@ def runs_repair(
     cli.drive(store, [run], as_json)
 
 
+@runs_app.command("resume", hidden=True)
+def runs_resume(run_ids: Annotated[list[int], typer.Argument()]) -> None:
+    """Run stored runs that no process runs yet (what `podium run --no-wait` starts)."""
+    from podium.engine.restore import restore
+
+    store = _store()
+    runs = [restore(store, run_id) for run_id in run_ids]
+    row = store.job_spec(store.run_row(run_ids[0]).job_id)[0]
+    _cli().drive(store, runs, False, (row.bundle_name, row.bundle_root, row.target))
+
+
 DURATION = re.compile(r"^(\d+)([smhdw])$")
 
 

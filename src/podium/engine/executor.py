@@ -225,6 +225,8 @@ class Executor:
             return
         cluster = None
         if tr.cluster_key:
+            if self.clusters.state(tr.cluster_key) == "STOPPED":
+                self._register(run, tr)  # stopped after earlier use: start it anew
             state = self.clusters.state(tr.cluster_key)
             if state in ("NEW", "STARTING"):
                 if tr.message != "Waiting for cluster":
@@ -491,9 +493,16 @@ class Executor:
                 self.transition(run, tr, LifeCycle.TERMINATED, Result.CANCELED, message)
 
     def _maybe_finish(self, run: Run) -> None:
-        for key in {tr.cluster_key for tr in run.task_runs.values() if tr.cluster_key}:
-            if all(tr.final for tr in run.task_runs.values() if tr.cluster_key == key):
-                self.clusters.done_with(key, run.run_id)
+        used, needed = set(), set()
+        for tr in run.task_runs.values():
+            keys = {tr.cluster_key}
+            if tr.task.for_each_task is not None:
+                keys.add(self._cluster_key(run, TaskRun(tr.task.for_each_task.task, parent=tr)))
+            used |= keys
+            if not tr.final:
+                needed |= keys
+        for key in used - needed - {None}:
+            self.clusters.done_with(key, run.run_id)
         if all(tr.final for tr in run.task_runs.values()):
             result = decide.run_result(run)
             message = run.message if run.stop_reason else ""

@@ -23,9 +23,11 @@ def restore(store: RunStore, run_id: int) -> Run:
     row = store.run_row(run_id)
     job_row, spec = store.job_spec(row.job_id)
     job = Job.model_validate(spec)
-    run = Run(row.job_key, job, Path(job_row.bundle_root), json.loads(row.params_json), {},
-              run_id=row.id, trigger=row.trigger, life=LifeCycle(row.life),
-              message=row.message, start_ms=row.start_ms, repair_count=row.repair_count)
+    bundle = _bundle(job_row.bundle_root, job_row.target)
+    run = Run(row.job_key, job, Path(job_row.bundle_root), json.loads(row.params_json),
+              bundle.clusters if bundle else {}, run_id=row.id, trigger=row.trigger,
+              life=LifeCycle(row.life), message=row.message, start_ms=row.start_ms,
+              repair_count=row.repair_count, jobs=bundle.jobs if bundle else {})
     run.values.values.update(store.task_values(run_id))
     for task_row, attempts, _children in store.task_rows(run_id):
         tr: TaskRun = run.task_runs[task_row.task_key]
@@ -40,6 +42,17 @@ def restore(store: RunStore, run_id: int) -> Run:
                        for a in attempts]
         tr.attempt_base = len(tr.attempts)
     return run
+
+
+def _bundle(root: str, target: str) -> Any:
+    """The bundle as it is now, for the shared clusters and the jobs a run_job_task names;
+    None if it no longer loads (those tasks then fail with a clear message)."""
+    from podium.spec import BundleError, load_bundle
+
+    try:
+        return load_bundle(root, target if target != "default" else None)
+    except BundleError:
+        return None
 
 
 def rerun_set(run: Run, tasks: list[str], all_failed: bool, dependents: bool) -> list[str]:

@@ -50,8 +50,11 @@ class Progress:
         self._last = 0.0
 
     def listener(self, run: Run, tr: TaskRun | None) -> None:
-        """Executor listener: a plain line per state change when not on a terminal."""
+        """Executor listener: a plain line per state change when not on a terminal
+        (for_each iterations only when they fail)."""
         if self.live is not None or tr is None:
+            return
+        if tr.parent is not None and (not tr.final or tr.result is Result.SUCCESS):
             return
         state = tr.result.value if tr.final and tr.result else tr.life.value
         key = (run.run_id, tr.key)
@@ -63,6 +66,8 @@ class Progress:
                                markup=False, highlight=False, soft_wrap=True)
 
     def _spark(self, tr: TaskRun) -> str:
+        if tr.iterations:
+            return bar(tr.done, len(tr.iterations), tr.failed)
         if tr.ctx is None or tr.cluster_key is None or not tr.spark_context_id:
             return ""
         slot = self.executor.clusters.slots.get(tr.cluster_key)
@@ -78,7 +83,7 @@ class Progress:
                 table.add_row(str(run.run_id), escape(tr.key), _state_text(tr),
                               str(tr.attempt_number) if tr.attempts else "",
                               _duration(tr), escape((tr.cluster_key or "-").split(":")[-1]),
-                              self._spark(tr) if not tr.final else "")
+                              self._spark(tr) if not tr.final or tr.iterations else "")
         return table
 
     def update(self) -> None:
@@ -97,6 +102,13 @@ class Progress:
             summarize(run, self.executor, self.console)
 
 
+def bar(done: int, total: int, failed: int = 0, width: int = 20) -> str:
+    """`█████░░░░░ 12/50` (with the failures counted)."""
+    filled = int(width * done / total) if total else width
+    return "█" * filled + "░" * (width - filled) + f" {done}/{total}" + (
+        f" ({failed} failed)" if failed else "")
+
+
 def summarize(run: Run, executor: Executor, console: Console) -> None:
     """The end-of-run summary: result, each task's duration, start-up, failures' logs."""
     result = run.result.value if run.result else run.life.value
@@ -106,7 +118,9 @@ def summarize(run: Run, executor: Executor, console: Console) -> None:
                   f"in {seconds:.1f}s" + (f" — {escape(run.message)}" if run.message else ""))
     for tr in run.task_runs.values():
         state = tr.result.value if tr.result else tr.life.value
-        console.print(f"  {escape(tr.key)}: {state} {_duration(tr)}", highlight=False)
+        extra = f" {tr.done}/{len(tr.iterations)} iterations" if tr.iterations else ""
+        extra += f" (child run {tr.child_run.run_id})" if tr.child_run is not None else ""
+        console.print(f"  {escape(tr.key)}: {state} {_duration(tr)}{extra}", highlight=False)
     for key in sorted({tr.cluster_key for tr in run.task_runs.values() if tr.cluster_key}):
         slot = executor.clusters.slots.get(key)
         startup = getattr(slot.cluster, "startup_seconds", None) if slot else None

@@ -229,6 +229,25 @@ class RunStore:
             db.expunge_all()
             return out
 
+    def iterations(self, task_run_id: int) -> list[Any]:
+        """A for_each task's iterations in index order."""
+        from podium.store.schema import ForEachIterationRow
+
+        with self.sessions.begin() as db:
+            rows = list(db.scalars(select(ForEachIterationRow).where(
+                ForEachIterationRow.task_run_id == task_run_id).order_by(
+                ForEachIterationRow.idx)))
+            db.expunge_all()
+            return rows
+
+    def children(self, run_id: int) -> list[RunRow]:
+        """Runs started by run_job_tasks of this run."""
+        with self.sessions.begin() as db:
+            rows = list(db.scalars(select(RunRow).where(RunRow.parent_run_id == run_id)
+                                   .order_by(RunRow.id)))
+            db.expunge_all()
+            return rows
+
     def task_values(self, run_id: int) -> dict[str, dict[str, Any]]:
         """Every stored task value of a run: `{task_key: {key: value}}`."""
         with self.sessions.begin() as db:

@@ -82,6 +82,24 @@ def task_view(task: TaskRunRow, attempts: list[AttemptRow], children: list[Noteb
     return out
 
 
+def for_each_view(rows: list[Any]) -> dict[str, Any]:
+    """A for_each task's iteration counts (Databricks' names) and each iteration."""
+    done = [r for r in rows if r.life in ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")]
+    return {
+        "stats": {"task_run_stats": {
+            "total_iterations": len(rows),
+            "completed_iterations": len(done),
+            "succeeded_iterations": sum(r.result == "SUCCESS" for r in done),
+            "failed_iterations": sum(r.result not in ("SUCCESS", None) for r in done),
+            "active_iterations": len(rows) - len(done),
+        }},
+        "iterations": [{"index": r.idx, "input": json.loads(r.input_json),
+                        "state": _state(r.life, r.result, r.error or ""),
+                        "start_time": r.start_ms or 0, "end_time": r.end_ms or 0,
+                        "error": r.error, "log_path": r.log_path} for r in rows],
+    }
+
+
 def run_view(store: RunStore, run_id: int) -> dict[str, Any]:
     """The whole run in the runs/get shape, plus podium's own section."""
     row = store.run_row(run_id)
@@ -90,6 +108,15 @@ def run_view(store: RunStore, run_id: int) -> dict[str, Any]:
     out = run_summary(row)
     out["tasks"] = [task_view(t, a, c, specs.get(t.task_key))
                     for t, a, c in store.task_rows(run_id)]
+    children = {r.parent_task_key: r for r in store.children(run_id)}
+    for task in out["tasks"]:
+        spec_task = specs.get(task["task_key"], {})
+        if "for_each_task" in spec_task:
+            task["for_each_task"] = for_each_view(store.iterations(task["run_id"]))
+        if task["task_key"] in children:
+            child = children[task["task_key"]]
+            task["run_job_task"] = {"run_id": child.id, "job_id": child.job_key,
+                                    "result_state": child.result}
     out["repair_history"] = [{"type": "ORIGINAL", "id": row.id, "start_time": row.start_ms or 0}]
     out["repair_history"] += [{"type": "REPAIR", "id": r.number, "start_time": r.created_ms,
                                "rerun_tasks": json.loads(r.rerun_tasks_json)}
