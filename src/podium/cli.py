@@ -198,11 +198,11 @@ def run(
             one.result = Result.MAXIMUM_CONCURRENT_RUNS_REACHED
         runs.append(one)
     if no_wait:
-        detach(runs)
+        detach(store, runs)
     drive(store, runs, as_json, (loaded.name, str(loaded.root), loaded.target))
 
 
-def detach(runs: list) -> NoReturn:
+def detach(store, runs: list) -> NoReturn:
     """Hand runs to a background `podium runs resume` and print their ids."""
     import subprocess
 
@@ -213,9 +213,10 @@ def detach(runs: list) -> NoReturn:
         log = defaults.logs_dir() / f"detached-{ids[0]}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as sink:
-            subprocess.Popen([sys.executable, "-m", "podium", "runs", "resume", *ids],
-                             stdout=sink, stderr=sink, stdin=subprocess.DEVNULL,
-                             start_new_session=True)
+            child = subprocess.Popen([sys.executable, "-m", "podium", "runs", "resume", *ids],
+                                     stdout=sink, stderr=sink, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        store.set_owner([int(i) for i in ids], child.pid)  # before this process exits
     out.print_json(json.dumps({"run_ids": [r.run_id for r in runs],
                                "states": [r.life.value for r in runs]}))
     raise typer.Exit(0)

@@ -49,3 +49,16 @@ def wait_for(marker: str, seconds: str = "120") -> str:
             raise TimeoutError(f"{marker} never appeared")
         time.sleep(0.05)
     return "released"
+
+
+def nap(v: str, seconds: str = "0.1") -> str:
+    """Sleep a little and echo the input (for-each iterations that overlap)."""
+    print(f"iteration {v}")
+    time.sleep(float(seconds))
+    if v == "fail-me":
+        raise ValueError("this input fails")
+    return f"done {v}"
+
+
+def noop(**kwargs: str) -> None:
+    """Do nothing (overhead and scale benchmarks)."""

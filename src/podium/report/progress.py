@@ -62,7 +62,8 @@ class Progress:
             self.seen[key] = state
             attempt = f" attempt {tr.attempt_number}" if tr.attempts else ""
             self.console.print(f"{run.run_id} {tr.key}{attempt}: {state}"
-                               + (f" ({tr.message})" if tr.message and tr.final else ""),
+                               + (f" ({tr.message})" if tr.message and
+                                  (tr.final or tr.life.value == "BLOCKED") else ""),
                                markup=False, highlight=False, soft_wrap=True)
 
     def _spark(self, tr: TaskRun) -> str:

@@ -104,12 +104,13 @@ def save_iteration(store: RunStore, it: Any) -> None:
                   start_ms=it.attempts[0].start_ms if it.attempts else None,
                   end_ms=attempt.end_ms if attempt else None, error=it.error,
                   log_path=str(attempt.log_path) if attempt else None)
-    with store.sessions.begin() as db:
-        changed = db.execute(update(ForEachIterationRow).where(
-            ForEachIterationRow.task_run_id == it.parent.run_id,
-            ForEachIterationRow.idx == it.index).values(**values)).rowcount
+    table = ForEachIterationRow.__table__
+    with store.engine.begin() as db:  # Core, not the ORM: this runs for every iteration
+        changed = db.execute(table.update().where(
+            table.c.task_run_id == it.parent.run_id, table.c.idx == it.index
+        ).values(**values)).rowcount
         if not changed:
-            db.execute(ForEachIterationRow.__table__.insert().values(
+            db.execute(table.insert().values(
                 task_run_id=it.parent.run_id, idx=it.index,
                 input_json=json.dumps(it.input_value, default=str), **values))
 

@@ -163,6 +163,14 @@ class RunStore:
                 db.execute(update(RunRow).where(RunRow.id.in_(ids)).values(
                     heartbeat_ms=now_ms()))
 
+    def set_owner(self, run_ids: Iterable[int], pid: int) -> None:
+        """Hand runs to another process of this host (`podium run --no-wait`)."""
+        ids = list(run_ids)
+        if ids:
+            with self.sessions.begin() as db:
+                db.execute(update(RunRow).where(RunRow.id.in_(ids)).values(
+                    owner_host=HOST, owner_pid=pid, heartbeat_ms=now_ms()))
+
     def cancel_requests(self, run_ids: Iterable[int]) -> list[int]:
         """Which of these runs someone asked to cancel."""
         ids = list(run_ids)
