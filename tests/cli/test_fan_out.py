@@ -37,7 +37,9 @@ resources:
             task:
               task_key: one
               max_retries: 1
-              python_task: {{function: 'tests.engine.funcs:nap', parameters: {{v: '{{{{input}}}}'}}}}
+              python_task:
+                function: 'tests.engine.funcs:nap'
+                parameters: {{v: '{{{{input}}}}'}}
 """)
     done = cli("run", "j", "--bundle", str(tmp_path), "--json", home=tmp_path / "h")
     view = json.loads(done.stdout)

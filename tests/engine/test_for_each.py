@@ -27,7 +27,9 @@ resources:
             concurrency: 100
             task:
               task_key: one
-{task_extra}              python_task: {{function: 'tests.engine.funcs:noop', parameters: {{v: '{{{{input}}}}'}}}}
+{task_extra}              python_task:
+                function: 'tests.engine.funcs:noop'
+                parameters: {{v: '{{{{input}}}}'}}
 """)
     job = load_bundle(root).jobs["j"]
     store = open_store()
@@ -51,9 +53,9 @@ def test_ten_thousand_trivial_inputs_complete(write_bundle) -> None:
 def test_inputs_from_an_upstream_task_value_with_fields(write_bundle) -> None:
     before = ("        - {task_key: make, python_task: {function: 'tests.engine.funcs:publish',"
               " parameters: {key: items, value: '[{\"id\": 1}, {\"id\": 2}]'}}}\n")
-    root_run, view = run_loop(write_bundle, "{{tasks.make.values.items}}",
-                              extra="          depends_on: [{task_key: make}]\n",
-                              before=before)
+    _, view = run_loop(write_bundle, "{{tasks.make.values.items}}",
+                       extra="          depends_on: [{task_key: make}]\n",
+                       before=before)
     iterations = view["tasks"][1]["for_each_task"]["iterations"]
     assert [i["input"] for i in iterations] == [{"id": 1}, {"id": 2}]
 
