@@ -196,6 +196,8 @@ def run(
         one.life = LifeCycle(life)
         if one.life is LifeCycle.SKIPPED:
             one.result = Result.MAXIMUM_CONCURRENT_RUNS_REACHED
+            for tr in one.task_runs.values():
+                tr.life, tr.message = LifeCycle.SKIPPED, "The run was skipped"
         runs.append(one)
     if no_wait:
         detach(store, runs)

@@ -93,7 +93,8 @@ def test_four_processes_share_one_sqlite_history(tmp_path: Path) -> None:
                     f"'tests.engine.funcs:wait_for', parameters: {{marker: '{marker}'}}}}}}\n"
                     for i in range(12))
     (bundle / "databricks.yml").write_text(
-        "bundle: {name: many}\nresources:\n  jobs:\n    j:\n      tasks:\n" + tasks)
+        "bundle: {name: many}\nresources:\n  jobs:\n    j:\n      max_concurrent_runs: 4\n"
+        "      tasks:\n" + tasks)
     procs = [subprocess.Popen([*PODIUM, "run", "j", "--bundle", str(bundle), "--json"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env={**ENV, "PODIUM_HOME": str(home)}) for _ in range(4)]

@@ -43,6 +43,15 @@ resources:
     return run, run_view(store, run.run_id)
 
 
+def run_in_memory(root) -> Run:
+    """Run a bundle's job `j` on a fresh executor, without a history."""
+    run = Run("j", load_bundle(root).jobs["j"], root, {}, {})
+    executor = Executor()
+    executor.submit(run)
+    executor.run_until_done([run])
+    return run
+
+
 def test_ten_thousand_trivial_inputs_complete(write_bundle) -> None:
     run, view = run_loop(write_bundle, json.dumps(list(range(10_000))))
     assert run.result is Result.SUCCESS
@@ -86,12 +95,31 @@ resources:
                 function: 'tests.engine.funcs:flaky'
                 parameters: {{marker: '{tmp_path}/count-{{{{input}}}}', failures: '1'}}
 """)
-    run = Run("j", load_bundle(root).jobs["j"], root, {}, {})
-    executor = Executor()
-    executor.submit(run)
-    executor.run_until_done([run])
+    run = run_in_memory(root)
     loop = run.task_runs["loop"]
     assert loop.result is Result.SUCCESS
     assert [[a.result for a in it.attempts] for it in loop.iterations] == \
         [[Result.FAILED, Result.SUCCESS]] * 3
     assert [it.exit_value for it in loop.iterations] == ["succeeded after 1 failures"] * 3
+
+
+def test_fail_fast_tag_cancels_the_run_at_the_first_failed_iteration(write_bundle) -> None:
+    root = write_bundle("""bundle: {name: fe}
+resources:
+  jobs:
+    j:
+      tags: {podium.fail_fast: "true"}
+      tasks:
+        - task_key: loop
+          for_each_task:
+            inputs: '["fail-me", "a", "b", "c", "d", "e"]'
+            concurrency: 1
+            task:
+              task_key: one
+              python_task: {function: 'tests.engine.funcs:nap', parameters: {v: '{{input}}'}}
+""")
+    run = run_in_memory(root)
+    loop = run.task_runs["loop"]
+    assert run.result is Result.CANCELED
+    assert "fails fast" in run.message
+    assert loop.done == 1 and len([it for it in loop.iterations if it.attempts]) == 1

@@ -14,11 +14,17 @@ import time
 from typing import Any
 
 from podium import defaults
+from podium.compute import spark_mode
 from podium.compute.errors import ClusterError
 from podium.spec.models import ClusterSpec
 
 _driver_lock = threading.Lock()
 _driver_owner: ClassicCluster | None = None
+
+
+def driver_in_use() -> bool:
+    """Whether this process already runs its one classic Spark driver."""
+    return _driver_owner is not None
 
 
 def cores_of(master: str) -> int:
@@ -84,6 +90,7 @@ class ClassicCluster:
     def _launch(self, conf: dict[str, str]) -> Any:
         """Start the JVM with its own output in the cluster's log (not on the terminal),
         then the application and its root session."""
+        spark_mode.set_thread(remote=False)
         from pyspark import SparkConf, SparkContext
         from pyspark.java_gateway import launch_gateway
         from pyspark.sql import SparkSession
@@ -105,8 +112,12 @@ class ClassicCluster:
         """An isolated session on the shared application."""
         return self.root.newSession()
 
+    def release(self, session: Any) -> None:
+        """Nothing to close: a `newSession()` holds no resources of its own."""
+
     def bind_thread(self, session: Any, group: str, tags: list[str]) -> None:
         """Give the calling thread's Spark jobs this task's group, tags and FAIR pool."""
+        spark_mode.set_thread(remote=False)
         sc = session.sparkContext
         sc.setJobGroup(group, f"podium task {group}", interruptOnCancel=True)
         sc.setInterruptOnCancel(True)

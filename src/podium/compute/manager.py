@@ -12,7 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from podium.compute import classic
 from podium.compute.classic import ClassicCluster
+from podium.compute.connect import ConnectCluster
 from podium.compute.errors import ClusterError
 from podium.spec.models import ClusterSpec
 
@@ -46,8 +48,19 @@ class ClusterManager:
         if key not in self.slots or self.slots[key].state in ("STOPPED", "FAILED"):
             same = [s for s in self.slots.values() if s.state not in ("STOPPED", "FAILED")
                     and fingerprint(s.cluster.spec) == fingerprint(spec)]
-            self.slots[key] = same[0] if same else Slot(ClassicCluster(key, spec))
+            self.slots[key] = same[0] if same else Slot(self._new_cluster(key, spec))
         self.slots[key].users.add(run_id)
+
+    def _new_cluster(self, key: str, spec: ClusterSpec) -> Any:
+        """Classic for the first cluster of the process; Spark Connect for an `sc://`
+        address and for every other differently configured cluster."""
+        if spec.remote:
+            return ConnectCluster(key, spec)
+        classic_here = any(s.cluster.kind == "classic" and s.state not in ("STOPPED", "FAILED")
+                           for s in self.slots.values())
+        if classic_here or classic.driver_in_use():
+            return ConnectCluster(key, spec)
+        return ClassicCluster(key, spec)
 
     def state(self, key: str) -> str:
         """NEW, STARTING, READY, FAILED or STOPPED."""

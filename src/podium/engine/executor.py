@@ -441,6 +441,7 @@ class Executor:
         finally:
             context_mod.bind(None)
             forget(ctx)
+            ctx.close_spark()
             self.events.put(Finished(run.run_id, tr.key, number, error, exit_value))
 
     # ---- ending attempts, tasks and runs ---------------------------------------------

@@ -28,6 +28,9 @@ class Sessions(Protocol):
     def cancel(self, tag: str) -> None:
         """Stop every Spark job carrying `tag` now."""
 
+    def release(self, session: Any) -> None:
+        """The task is done with `session`."""
+
 
 @dataclass
 class TaskValues:
@@ -103,6 +106,12 @@ class TaskContext:
             self.spark = self.sessions.new_session()
         self.sessions.bind_thread(self.spark, self.tag, [*self.parent_tags, self.tag])
         return self.spark
+
+    def close_spark(self) -> None:
+        """Give this task's session back to its cluster (called when the task ends)."""
+        if self.spark is not None and self.sessions is not None:
+            self.sessions.release(self.spark)
+            self.spark = None
 
     def check_cancelled(self) -> None:
         """Cooperative cancel point, called from dbutils: raise if the task was stopped."""

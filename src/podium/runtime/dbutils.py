@@ -180,6 +180,7 @@ class Notebook:
                 timer.cancel()
             record.end_time = time.time()
             context_mod.bind(previous)
+            child.close_spark()
 
 
 @dataclass
@@ -382,14 +383,22 @@ def display(obj: Any, *args: Any, **kwargs: Any) -> None:
         print(obj)
 
 
+def spark_context(spark: Any) -> Any:
+    """`sc` for a notebook: the SparkContext of a classic session; None on Spark Connect,
+    which has none."""
+    try:
+        return spark.sparkContext if spark is not None else None
+    except Exception:
+        return None
+
+
 def run_notebook(path: Path, ctx: TaskContext) -> str | None:
     """Run a notebook in a fresh namespace with spark, sc, dbutils and display."""
     spark = ctx.start_spark()
     utils = for_context(ctx)
     namespace: dict[str, Any] = {
         "__name__": "__main__", "__file__": str(path), "spark": spark,
-        "sc": spark.sparkContext if spark is not None and hasattr(spark, "sparkContext")
-        else None,
+        "sc": spark_context(spark),
         "dbutils": utils, "display": display, "displayHTML": print,
     }
     ctx.notebook_dir = path.parent

@@ -1,0 +1,195 @@
+"""Clusters reached through Spark Connect: a server podium starts for a job cluster
+(the second, third… differently configured cluster of a process, since only one classic
+driver fits in a process), or an existing `sc://` server it attaches to and never stops.
+
+Each task gets its own Spark Connect session (isolated like `newSession()`); its work is
+tagged with `addTag`, and a cancel or timeout calls `interruptTag` on every session that
+carries the tag.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from podium import defaults
+from podium.compute import spark_mode
+from podium.compute.errors import ClusterError
+from podium.spec.models import ClusterSpec
+
+SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+START_TIMEOUT_SECONDS = 180
+LOCAL_ONLY = ("spark.master", "spark.remote", defaults.MAX_CONCURRENT_TASKS_CONF)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def spark_home() -> Path:
+    """The pip package's Spark: its bin/spark-submit and jars."""
+    import pyspark
+
+    return Path(pyspark.__file__).parent
+
+
+def _close(session: Any) -> None:
+    """Stop a Spark Connect session; one whose server is already gone is fine."""
+    with contextlib.suppress(Exception):
+        session.stop()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class ConnectCluster:
+    """A Spark Connect server for one cluster spec (started here, or attached to)."""
+
+    kind = "connect"
+
+    def __init__(self, key: str, spec: ClusterSpec):
+        self.key, self.spec = key, spec
+        self.url: str | None = spec.remote
+        self.attached = spec.remote is not None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.application_id: str | None = None
+        self.startup_seconds: float | None = None
+        self._sessions: dict[str, list[Any]] = {}  # tag -> sessions carrying it
+        self._open: list[Any] = []  # every session not yet released
+        self._lock = threading.Lock()
+        from podium.compute.classic import cores_of
+
+        self.slots = int(spec.spark_conf.get(defaults.MAX_CONCURRENT_TASKS_CONF, 0)) or \
+            max(2, cores_of(spec.master) * 2)
+
+    @property
+    def log_path(self) -> Path:
+        """Where the server's own output goes."""
+        return defaults.logs_dir() / "clusters" / f"{self.key.replace(':', '.')}.log"
+
+    def start(self) -> None:
+        """Start the server (or check the one to attach to) and learn its application id."""
+        began = time.monotonic()
+        if not self.attached:
+            self._start_server()
+        try:
+            session = self.new_session()
+            self.application_id = session.conf.get("spark.app.id")
+            session.stop()
+        except Exception as exc:
+            self.stop()
+            raise ClusterError(f"cluster '{self.key}': cannot open a Spark Connect session at "
+                               f"{self.url}: {str(exc).splitlines()[0]}") from exc
+        self.startup_seconds = time.monotonic() - began
+
+    def _start_server(self) -> None:
+        port = free_port()
+        home = spark_home()
+        conf = {
+            "spark.connect.grpc.binding.port": str(port),
+            "spark.scheduler.mode": "FAIR",
+            "spark.sql.warehouse.dir": str(defaults.warehouse_dir()),
+            "spark.ui.showConsoleProgress": "false",
+            **{str(k): str(v) for k, v in self.spec.spark_conf.items() if k not in LOCAL_ONLY},
+        }
+        command = [str(home / "bin" / "spark-submit"), "--class", SERVER_CLASS,
+                   "--master", self.spec.master, "--name", f"podium:{self.key}"]
+        for name, value in conf.items():
+            command += ["--conf", f"{name}={value}"]
+        command.append("spark-internal")
+        env = {**os.environ, "SPARK_HOME": str(home),
+               **{str(k): str(v) for k, v in self.spec.spark_env_vars.items()}}
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=log,
+                                            stdin=subprocess.DEVNULL, env=env,
+                                            start_new_session=True)
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not _listening(port):
+            if self.process.poll() is not None:
+                raise ClusterError(f"cluster '{self.key}': the Spark Connect server exited "
+                                   f"with code {self.process.returncode}: {self._log_tail()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ClusterError(f"cluster '{self.key}': the Spark Connect server did not "
+                                   f"listen within {START_TIMEOUT_SECONDS}s; see {self.log_path}")
+            time.sleep(0.2)
+        self.url = f"sc://127.0.0.1:{port}"
+
+    def _log_tail(self) -> str:
+        try:
+            lines = [ln for ln in self.log_path.read_text(errors="replace").splitlines()
+                     if ln.strip()]
+        except OSError:
+            return "no log"
+        errors = [ln for ln in lines if "Exception" in ln or "Error" in ln]
+        return (errors or lines or ["no output"])[-1].strip()
+
+    def new_session(self) -> Any:
+        """A new Spark Connect session: its own conf, temp views and current database."""
+        # The Connect class itself: the generic builder picks a kind from process state.
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+        spark_mode.set_thread(remote=True)
+        session = ConnectSession.builder.remote(self.url).create()
+        with self._lock:
+            self._open.append(session)
+        return session
+
+    def release(self, session: Any) -> None:
+        """Close a task's session when the task is done with it."""
+        with self._lock:
+            if session in self._open:
+                self._open.remove(session)
+            for tagged in self._sessions.values():
+                if session in tagged:
+                    tagged.remove(session)
+        _close(session)
+
+    def bind_thread(self, session: Any, group: str, tags: list[str]) -> None:
+        """Tag the session's operations from this thread, for cancel."""
+        spark_mode.set_thread(remote=True)
+        for tag in tags:
+            session.addTag(tag)
+            with self._lock:
+                self._sessions.setdefault(tag, []).append(session)
+
+    def cancel(self, tag: str) -> None:
+        """Interrupt every operation tagged `tag`, in every session carrying it."""
+        with self._lock:
+            sessions = self._sessions.pop(tag, [])
+        for session in sessions:
+            with contextlib.suppress(Exception):  # a closed session has nothing to stop
+                session.interruptTag(tag)
+
+    def progress(self, group: str) -> tuple[int, int, int, int]:
+        """Spark Connect exposes no status tracker to clients; shown as unknown."""
+        return (0, 0, 0, 0)
+
+    def stop(self) -> None:
+        """Close open sessions, then stop a server podium started (an attached one is
+        left running). Sessions go first: a client whose server is gone retries for a
+        long time when the interpreter exits."""
+        with self._lock:
+            still_open, self._open = self._open, []
+        for session in still_open:
+            _close(session)
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process = None

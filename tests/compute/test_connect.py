@@ -1,0 +1,130 @@
+"""Clusters on Spark Connect: a second cluster in one process, timeouts and cancels by
+tag, a server that cannot start, and attaching to a server podium did not start."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+from podium.compute.connect import ConnectCluster
+from podium.engine.states import Result
+from podium.spec.models import ClusterSpec
+from tests.cli.test_runs import cli
+from tests.conftest import CLUSTER, EXAMPLES
+
+LONG = "# Databricks notebook source\nspark.range(10**12).count()\n"
+SHORT = ("# Databricks notebook source\n"
+         "dbutils.notebook.exit(str(spark.range(100).count()) + ':' + "
+         "spark.conf.get('spark.podium.flavour', 'none'))\n")
+
+
+def test_two_job_clusters_run_as_two_applications(tmp_path: Path) -> None:
+    done = cli("run", "recommender", "--bundle", str(EXAMPLES / "seed000_two_clusters"),
+               "--json", home=tmp_path)
+    view = json.loads(done.stdout)
+    assert view["state"]["result_state"] == "SUCCESS", done.stderr
+    by_task = {t["task_key"]: t for t in view["tasks"]}
+    ingest = {by_task[k]["cluster_instance"]["spark_context_id"]
+              for k in ("ingestion_silver", "ingestion_gold")}
+    ml = {by_task[k]["cluster_instance"]["spark_context_id"]
+          for k in ("ml_feature_engineering", "ml_batch_scoring")}
+    assert len(ingest) == len(ml) == 1 and ingest != ml
+    assert [by_task[k]["podium_exit_value"] for k in by_task] == ["ingestion", "ingestion",
+                                                                  "ml", "ml"]
+    assert done.stderr.count("cluster ingestion_job_cluster: started in") == 1
+    assert done.stderr.count("cluster ml_job_cluster: started in") == 1
+
+
+def take_classic_driver(run_job) -> None:
+    """Run a task on the session's classic cluster, so any other spec goes to Connect."""
+    done = run_job(CLUSTER + "      tasks:\n        - {task_key: t, job_cluster_key: main, "
+                   "notebook_task: {notebook_path: short.py}}\n", files={"short.py": SHORT})
+    assert done.result is Result.SUCCESS
+
+
+def test_timeout_on_a_connect_cluster_interrupts_its_job(run_job, executor) -> None:
+    # The session's classic driver is taken, so this differently configured cluster runs
+    # as a Spark Connect server; with one core, `after` only runs if `long` was stopped.
+    take_classic_driver(run_job)
+    cluster = ("      job_clusters:\n        - job_cluster_key: one_core\n          new_cluster:"
+               " {spark_conf: {spark.master: 'local[1]', spark.podium.flavour: connect}}\n")
+    run = run_job(cluster + "      tasks:\n"
+                  "        - {task_key: long, job_cluster_key: one_core, timeout_seconds: 5,\n"
+                  "           notebook_task: {notebook_path: long.py}}\n"
+                  "        - {task_key: after, depends_on: [{task_key: long}], run_if: ALL_DONE,"
+                  " job_cluster_key: one_core, timeout_seconds: 60,\n"
+                  "           notebook_task: {notebook_path: short.py}}\n",
+                  files={"long.py": LONG, "short.py": SHORT})
+    assert executor.clusters.slots["j:one_core"].cluster.kind == "connect"
+    assert run.task_runs["long"].result is Result.TIMEDOUT
+    assert run.task_runs["after"].result is Result.SUCCESS, run.task_runs["after"].error
+    assert run.task_runs["after"].exit_value == "100:connect"
+    ids = {tr.spark_context_id for tr in run.task_runs.values()}
+    assert len(ids) == 1 and None not in ids
+
+
+def test_a_server_that_cannot_start_fails_its_tasks_with_the_reason(run_job) -> None:
+    take_classic_driver(run_job)
+    cluster = ("      job_clusters:\n        - job_cluster_key: broken\n          new_cluster:"
+               " {spark_conf: {spark.master: 'nonsense://nowhere'}}\n")
+    started = time.monotonic()
+    run = run_job(cluster + "      tasks:\n        - {task_key: t, job_cluster_key: broken, "
+                  "notebook_task: {notebook_path: short.py}}\n", files={"short.py": SHORT})
+    tr = run.task_runs["t"]
+    assert tr.result is Result.FAILED
+    assert tr.error.startswith("cluster 'j:broken': the Spark Connect server exited with code")
+    assert "Master must either be yarn or start with spark, k8s, or local" in tr.error
+    assert time.monotonic() - started < 120
+
+
+def test_attaching_to_an_existing_server_which_podium_never_stops(run_job) -> None:
+    server = ConnectCluster("external", ClusterSpec.model_validate(
+        {"spark_conf": {"spark.master": "local[1]", "spark.podium.flavour": "external"}}))
+    server.start()
+    try:
+        cluster = ("      job_clusters:\n        - job_cluster_key: ext\n          new_cluster:"
+                   f" {{spark_conf: {{spark.remote: '{server.url}'}}}}\n")
+        run = run_job(cluster + "      tasks:\n        - {task_key: t, job_cluster_key: ext, "
+                      "notebook_task: {notebook_path: short.py}}\n", files={"short.py": SHORT})
+        tr = run.task_runs["t"]
+        assert tr.result is Result.SUCCESS, tr.error
+        assert tr.exit_value == "100:external"
+        assert tr.spark_context_id == server.application_id
+        port = int(server.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass  # still listening after the run
+    finally:
+        server.stop()
+
+
+MIXED = """# Databricks notebook source
+from multiprocessing.pool import ThreadPool
+from pyspark.sql import functions as F
+
+def total(n):
+    return spark.range(n).select(F.sum(F.col("id")).alias("s")).first()["s"]
+
+sums = ThreadPool(2).map(total, [10, 100])
+kind = "connect" if spark.conf.get("spark.podium.flavour", "none") == "connect" else "classic"
+dbutils.notebook.exit(f"{kind}:{sums[0]}:{sums[1]}")
+"""
+
+
+def test_classic_and_connect_tasks_alternate_in_one_process(run_job) -> None:
+    take_classic_driver(run_job)
+    cluster = ("      job_clusters:\n"
+               "        - {job_cluster_key: main, new_cluster: {spark_conf: "
+               "{spark.master: 'local[2]', spark.ui.enabled: 'false'}}}\n"
+               "        - {job_cluster_key: other, new_cluster: {spark_conf: "
+               "{spark.master: 'local[1]', spark.podium.flavour: connect}}}\n")
+    chain = ["other", "main", "other", "main"]
+    tasks = "".join(
+        f"        - {{task_key: t{i}, job_cluster_key: {c}, "
+        + (f"depends_on: [{{task_key: t{i - 1}}}], " if i else "")
+        + "notebook_task: {notebook_path: mixed.py}}\n" for i, c in enumerate(chain))
+    run = run_job(cluster + "      tasks:\n" + tasks, files={"mixed.py": MIXED})
+    assert [run.task_runs[f"t{i}"].exit_value for i in range(4)] == [
+        "connect:45:4950", "classic:45:4950", "connect:45:4950", "classic:45:4950"], \
+        {k: t.error for k, t in run.task_runs.items()}
