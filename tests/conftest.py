@@ -90,3 +90,10 @@ def run_job(executor: Executor, write_bundle):
         return the_run
 
     return run
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the Spark Connect tests last: they leave Connect servers and sessions in the
+    process, and the other tests should meet the classic session as a user's first run
+    does."""
+    items.sort(key=lambda item: "tests/compute/test_connect.py" in str(item.fspath))

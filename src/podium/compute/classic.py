@@ -110,6 +110,7 @@ class ClassicCluster:
 
     def new_session(self) -> Any:
         """An isolated session on the shared application."""
+        spark_mode.set_thread(remote=False)
         return self.root.newSession()
 
     def release(self, session: Any) -> None:
