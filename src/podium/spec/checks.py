@@ -54,8 +54,6 @@ def extra_fields(node: Node, where: str) -> Iterator[Problem]:
                 label = getattr(child, "task_key", None) or getattr(child, "job_cluster_key", None)
                 suffix = f"[{label}]" if label else (f"[{i}]" if isinstance(value, list) else "")
                 yield from extra_fields(child, f"{where}.{name}{suffix}")
-        if isinstance(value, BaseModel) and not isinstance(value, Node):
-            continue
 
 
 def task_types(task: Task) -> Iterator[Problem]:
