@@ -18,6 +18,10 @@ java: $(STAMP)
 demo: $(STAMP) java
 	$(VENV)/bin/podium validate examples/quickstart
 	$(VENV)/bin/podium run daily_sales --bundle examples/quickstart
+	@echo "--- the report task's log (podium runs logs RUN_ID --task report):"
+	@$(VENV)/bin/podium runs logs $$($(VENV)/bin/podium runs list --job daily_sales --limit 1 \
+		--json | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["runs"][0]["run_id"])') \
+		--task report
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
