@@ -19,6 +19,7 @@ from podium.spec import checks, merge
 from podium.spec.errors import BundleError, Location, Problem, relative
 from podium.spec.models import ClusterSpec, Job
 from podium.spec.pydantic_errors import problems_from
+from podium.spec.python_resources import load_python_jobs
 from podium.spec.variables import Context, interpolate, resolve_values
 from podium.spec.yaml_source import YList, YMap, load_yaml_file
 
@@ -124,6 +125,15 @@ def load_bundle(
     warnings = _ignored_resources(resources)
     mode = target_node.get("mode") if target_node else None
     jobs_raw = resources.get("jobs") or YMap()
+    python_jobs = load_python_jobs(config, root_dir, name, target_name, values, problems)
+    for key, job in python_jobs.items():
+        if key in jobs_raw:
+            problems.append(Problem(job.loc, f"job '{key}' is defined in YAML (at "
+                                    f"{jobs_raw.loc_of(key)}) and in Python; keep one"))
+        else:
+            jobs_raw[key] = job
+            jobs_raw.key_locs[key] = job.loc
+    _raise_errors(problems)
     _apply_mode_and_presets(jobs_raw, mode, presets)
 
     jobs: dict[str, Job] = {}
