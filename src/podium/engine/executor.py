@@ -337,8 +337,9 @@ class Executor:
             return
         tr.iterations = [TaskRun(spec.task, parent=tr, index=i, input_value=value)
                          for i, value in enumerate(inputs)]
+        nested_key = self._cluster_key(run, spec.task)
         for it in tr.iterations:
-            it.cluster_key = self._cluster_key(run, it)
+            it.cluster_key = nested_key
         tr.waiting, tr.active, tr.done, tr.failed = deque(range(len(inputs))), set(), 0, 0
         if not inputs:
             self._end_attempt(run, tr, Result.SUCCESS, None, now)
@@ -498,7 +499,7 @@ class Executor:
         for tr in run.task_runs.values():
             keys = {tr.cluster_key}
             if tr.task.for_each_task is not None:
-                keys.add(self._cluster_key(run, TaskRun(tr.task.for_each_task.task, parent=tr)))
+                keys.add(self._cluster_key(run, tr.task.for_each_task.task))
             used |= keys
             if not tr.final:
                 needed |= keys
@@ -512,7 +513,7 @@ class Executor:
     # ---- compute lookup --------------------------------------------------------------
 
     def _register(self, run: Run, tr: TaskRun) -> None:
-        tr.cluster_key = self._cluster_key(run, tr)
+        tr.cluster_key = self._cluster_key(run, tr.task)
         if tr.cluster_key and not tr.final:
             spec = (run.clusters.get(tr.task.existing_cluster_id) if tr.task.existing_cluster_id
                     else run.job.cluster(tr.task.job_cluster_key) if tr.task.job_cluster_key
@@ -520,8 +521,9 @@ class Executor:
             self.clusters.register(tr.cluster_key, spec, run.run_id)
 
     @staticmethod
-    def _cluster_key(run: Run, tr: TaskRun) -> str | None:
-        task = tr.task
+    def _cluster_key(run: Run, task: Any) -> str | None:
+        """Which cluster a task runs on: shared by id, the job's cluster by key, the job's
+        default cluster for Spark tasks, none for the others."""
         if task.existing_cluster_id:
             return f"shared:{task.existing_cluster_id}"
         if task.job_cluster_key:
