@@ -8,14 +8,15 @@ so a cancel or timeout stops exactly its jobs.
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from podium import defaults
 from podium.compute import spark_mode
 from podium.compute.errors import ClusterError
+from podium.compute.sizing import cluster_log_path, task_slots
 from podium.spec.models import ClusterSpec
 
 _driver_lock = threading.Lock()
@@ -25,16 +26,6 @@ _driver_owner: ClassicCluster | None = None
 def driver_in_use() -> bool:
     """Whether this process already runs its one classic Spark driver."""
     return _driver_owner is not None
-
-
-def cores_of(master: str) -> int:
-    """How many cores a `local[N]`/`local[*]` master uses (the machine's for others)."""
-    match = re.fullmatch(r"local\[(\d+|\*)(?:,\s*\d+)?\]", master.strip())
-    if match and match.group(1) != "*":
-        return int(match.group(1))
-    if master.strip() == "local":
-        return 1
-    return os.cpu_count() or 1
 
 
 class ClassicCluster:
@@ -48,8 +39,7 @@ class ClassicCluster:
         self.application_id: str | None = None
         self.started_at: float | None = None
         self.startup_seconds: float | None = None
-        self.slots = int(spec.spark_conf.get(defaults.MAX_CONCURRENT_TASKS_CONF, 0)) or \
-            max(2, cores_of(spec.master) * 2)
+        self.slots = task_slots(spec)
 
     def start(self) -> None:
         """Start the Spark application (blocking; the manager calls it off the loop)."""
@@ -104,9 +94,9 @@ class ClassicCluster:
         return SparkSession(context)
 
     @property
-    def log_path(self) -> Any:
-        """Where the JVM's own output goes: `<home>/logs/clusters/<key>.log`."""
-        return defaults.logs_dir() / "clusters" / f"{self.key.replace(':', '.')}.log"
+    def log_path(self) -> Path:
+        """Where the JVM's own output goes."""
+        return cluster_log_path(self.key)
 
     def new_session(self) -> Any:
         """An isolated session on the shared application."""

@@ -21,6 +21,7 @@ from typing import Any
 from podium import defaults
 from podium.compute import spark_mode
 from podium.compute.errors import ClusterError
+from podium.compute.sizing import cluster_log_path, task_slots
 from podium.spec.models import ClusterSpec
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
@@ -69,15 +70,12 @@ class ConnectCluster:
         self._sessions: dict[str, list[Any]] = {}  # tag -> sessions carrying it
         self._open: list[Any] = []  # every session not yet released
         self._lock = threading.Lock()
-        from podium.compute.classic import cores_of
-
-        self.slots = int(spec.spark_conf.get(defaults.MAX_CONCURRENT_TASKS_CONF, 0)) or \
-            max(2, cores_of(spec.master) * 2)
+        self.slots = task_slots(spec)
 
     @property
     def log_path(self) -> Path:
         """Where the server's own output goes."""
-        return defaults.logs_dir() / "clusters" / f"{self.key.replace(':', '.')}.log"
+        return cluster_log_path(self.key)
 
     def start(self) -> None:
         """Start the server (or check the one to attach to) and learn its application id."""

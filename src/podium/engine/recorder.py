@@ -34,7 +34,7 @@ class Recorder:
         if tr is None:
             self.store.save_run(run)
         elif tr.parent is not None:
-            admission.save_iteration(self.store, tr)
+            self.store.save_iteration(tr)
         else:
             self.store.save_task(run, tr)
             if tr.final:

@@ -7,7 +7,6 @@ lock on PostgreSQL, so two processes never both take the last slot.
 
 from __future__ import annotations
 
-import json
 import os
 import zlib
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 
 from podium.store.runs import ACTIVE, RunStore, now_ms
-from podium.store.schema import ForEachIterationRow, RunRow, TaskOutputRow, TaskRunRow
+from podium.store.schema import RunRow, TaskOutputRow, TaskRunRow
 
 RUNNING_LIKE = tuple(s for s in ACTIVE if s != "QUEUED")
 
@@ -95,22 +94,3 @@ def release_outputs(store: RunStore, run_id: int, task_key: str) -> None:
         for row in db.scalars(select(TaskOutputRow).where(TaskOutputRow.run_id == run_id,
                                                           TaskOutputRow.task_key == task_key)):
             db.delete(row)
-
-
-def save_iteration(store: RunStore, it: Any) -> None:
-    """Write one for_each iteration (index, input, state, times, log)."""
-    attempt = it.attempts[-1] if it.attempts else None
-    values = dict(life=it.life.value, result=it.result.value if it.result else None,
-                  start_ms=it.attempts[0].start_ms if it.attempts else None,
-                  end_ms=attempt.end_ms if attempt else None, error=it.error,
-                  log_path=str(attempt.log_path) if attempt else None)
-    table = ForEachIterationRow.__table__
-    with store.engine.begin() as db:  # Core, not the ORM: this runs for every iteration
-        changed = db.execute(table.update().where(
-            table.c.task_run_id == it.parent.run_id, table.c.idx == it.index
-        ).values(**values)).rowcount
-        if not changed:
-            db.execute(table.insert().values(
-                task_run_id=it.parent.run_id, idx=it.index,
-                input_json=json.dumps(it.input_value, default=str), **values))
-

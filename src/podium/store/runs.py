@@ -20,6 +20,7 @@ from sqlalchemy.orm import sessionmaker
 from podium.store.errors import RunNotFound
 from podium.store.schema import (
     AttemptRow,
+    ForEachIterationRow,
     JobRow,
     NotebookRunRow,
     RepairRow,
@@ -127,6 +128,23 @@ class RunStore:
             if tr.final and tr.ctx is not None:
                 self._save_children(db, tr)
 
+    def save_iteration(self, it: TaskRunLike) -> None:
+        """Write one for_each iteration (index, input, state, times, log)."""
+        attempt = it.attempts[-1] if it.attempts else None
+        values = dict(life=it.life.value, result=it.result.value if it.result else None,
+                      start_ms=it.attempts[0].start_ms if it.attempts else None,
+                      end_ms=attempt.end_ms if attempt else None, error=it.error,
+                      log_path=str(attempt.log_path) if attempt else None)
+        table = ForEachIterationRow.__table__
+        with self.engine.begin() as db:  # Core, not the ORM: this runs for every iteration
+            changed = db.execute(table.update().where(
+                table.c.task_run_id == it.parent.run_id, table.c.idx == it.index
+            ).values(**values)).rowcount
+            if not changed:
+                db.execute(table.insert().values(
+                    task_run_id=it.parent.run_id, idx=it.index,
+                    input_json=json.dumps(it.input_value, default=str), **values))
+
     @staticmethod
     def _save_attempt(db: Any, tr: TaskRunLike, attempt: Any, repair: int) -> None:
         values = dict(start_ms=attempt.start_ms, end_ms=attempt.end_ms,
@@ -197,6 +215,13 @@ class RunStore:
 
     # ---- reading ---------------------------------------------------------------------
 
+    def _rows(self, query: Any) -> list[Any]:
+        """The rows a query selects, detached so they outlive the session."""
+        with self.sessions.begin() as db:
+            rows = list(db.scalars(query))
+            db.expunge_all()
+            return rows
+
     def run_row(self, run_id: int) -> RunRow:
         """One run's row, or RunNotFound."""
         with self.sessions.begin() as db:
@@ -214,11 +239,7 @@ class RunStore:
             query = query.where(RunRow.job_key == job_key)
         if active:
             query = query.where(RunRow.life.in_(ACTIVE))
-        with self.sessions.begin() as db:
-            rows = list(db.scalars(query))
-            for row in rows:
-                db.expunge(row)
-            return rows
+        return self._rows(query)
 
     def task_rows(self, run_id: int) -> list[tuple[TaskRunRow, list[AttemptRow],
                                                    list[NotebookRunRow]]]:
@@ -239,22 +260,13 @@ class RunStore:
 
     def iterations(self, task_run_id: int) -> list[Any]:
         """A for_each task's iterations in index order."""
-        from podium.store.schema import ForEachIterationRow
-
-        with self.sessions.begin() as db:
-            rows = list(db.scalars(select(ForEachIterationRow).where(
-                ForEachIterationRow.task_run_id == task_run_id).order_by(
-                ForEachIterationRow.idx)))
-            db.expunge_all()
-            return rows
+        return self._rows(select(ForEachIterationRow).where(
+            ForEachIterationRow.task_run_id == task_run_id).order_by(ForEachIterationRow.idx))
 
     def children(self, run_id: int) -> list[RunRow]:
         """Runs started by run_job_tasks of this run."""
-        with self.sessions.begin() as db:
-            rows = list(db.scalars(select(RunRow).where(RunRow.parent_run_id == run_id)
-                                   .order_by(RunRow.id)))
-            db.expunge_all()
-            return rows
+        return self._rows(select(RunRow).where(RunRow.parent_run_id == run_id)
+                          .order_by(RunRow.id))
 
     def task_values(self, run_id: int) -> dict[str, dict[str, Any]]:
         """Every stored task value of a run: `{task_key: {key: value}}`."""
@@ -267,11 +279,8 @@ class RunStore:
 
     def repairs(self, run_id: int) -> list[RepairRow]:
         """A run's repair history, oldest first."""
-        with self.sessions.begin() as db:
-            rows = list(db.scalars(select(RepairRow).where(RepairRow.run_id == run_id)
-                                   .order_by(RepairRow.number)))
-            db.expunge_all()
-            return rows
+        return self._rows(select(RepairRow).where(RepairRow.run_id == run_id)
+                          .order_by(RepairRow.number))
 
 
 ACTIVE = ("PENDING", "QUEUED", "BLOCKED", "RUNNING", "WAITING_FOR_RETRY", "TERMINATING")

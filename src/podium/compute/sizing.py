@@ -1,0 +1,31 @@
+"""How big a cluster is and where its own output goes, the same for every kind."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from podium import defaults
+from podium.spec.models import ClusterSpec
+
+
+def cores_of(master: str) -> int:
+    """How many cores a `local[N]`/`local[*]` master uses (the machine's for others)."""
+    match = re.fullmatch(r"local\[(\d+|\*)(?:,\s*\d+)?\]", master.strip())
+    if match and match.group(1) != "*":
+        return int(match.group(1))
+    if master.strip() == "local":
+        return 1
+    return os.cpu_count() or 1
+
+
+def task_slots(spec: ClusterSpec) -> int:
+    """Task slots of a cluster: `spark.podium.maxConcurrentTasks`, else twice its cores."""
+    return int(spec.spark_conf.get(defaults.MAX_CONCURRENT_TASKS_CONF, 0)) or \
+        max(2, cores_of(spec.master) * 2)
+
+
+def cluster_log_path(key: str) -> Path:
+    """Where a cluster's JVM or server writes: `<home>/logs/clusters/<key>.log`."""
+    return defaults.logs_dir() / "clusters" / f"{key.replace(':', '.')}.log"
