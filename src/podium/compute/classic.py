@@ -15,6 +15,7 @@ from typing import Any
 
 from podium import defaults
 from podium.compute import spark_mode
+from podium.compute.catalog import WarehouseCatalog
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, task_slots
 from podium.spec.models import ClusterSpec
@@ -40,6 +41,7 @@ class ClassicCluster:
         self.started_at: float | None = None
         self.startup_seconds: float | None = None
         self.slots = task_slots(spec)
+        self.catalog = WarehouseCatalog(defaults.warehouse_dir(), make_managed=self._make_managed)
 
     def start(self) -> None:
         """Start the Spark application (blocking; the manager calls it off the loop)."""
@@ -57,12 +59,8 @@ class ClassicCluster:
         conf = {
             "spark.scheduler.mode": "FAIR",
             "spark.sql.warehouse.dir": str(defaults.warehouse_dir()),
-            # Tables outlive the application, as in a Databricks metastore.
-            "spark.sql.catalogImplementation": "hive",
-            "spark.hadoop.javax.jdo.option.ConnectionURL":
-                f"jdbc:derby:;databaseName={defaults.home() / 'metastore_db'};create=true",
+            "spark.sql.catalogImplementation": "in-memory",  # the warehouse is the catalog
             "spark.ui.showConsoleProgress": "false",
-            "spark.driver.extraJavaOptions": f"-Dderby.system.home={defaults.home()}",
             **{str(k): str(v) for k, v in self.spec.spark_conf.items()
                if k not in ("spark.master", "spark.remote")},
         }
@@ -101,7 +99,22 @@ class ClassicCluster:
     def new_session(self) -> Any:
         """An isolated session on the shared application."""
         spark_mode.set_thread(remote=False)
-        return self.root.newSession()
+        session = self.root.newSession()
+        self.catalog.sync(session)
+        return session
+
+    def _make_managed(self, database: str, table: str) -> None:
+        """Mark a registered table managed in the driver's catalog (SQL cannot create a
+        managed table over existing files): a copy of its entry with only the type changed."""
+        jvm = self.root._jvm
+        catalog = self.root._jsparkSession.sharedState().externalCatalog()
+        entry = catalog.getTable(database, table)
+        fields = self.root.sparkContext._gateway.new_array(jvm.java.lang.Object,
+                                                            entry.productArity())
+        for i in range(entry.productArity()):
+            fields[i] = entry.productElement(i)
+        fields[1] = jvm.org.apache.spark.sql.catalyst.catalog.CatalogTableType.MANAGED()
+        catalog.alterTable(entry.getClass().getConstructors()[0].newInstance(fields))
 
     def release(self, session: Any) -> None:
         """Nothing to close: a `newSession()` holds no resources of its own."""

@@ -20,6 +20,7 @@ from typing import Any
 
 from podium import defaults
 from podium.compute import spark_mode
+from podium.compute.catalog import WarehouseCatalog
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, task_slots
 from podium.spec.models import ClusterSpec
@@ -71,6 +72,7 @@ class ConnectCluster:
         self._open: list[Any] = []  # every session not yet released
         self._lock = threading.Lock()
         self.slots = task_slots(spec)
+        self.catalog = WarehouseCatalog(defaults.warehouse_dir())
 
     @property
     def log_path(self) -> Path:
@@ -99,6 +101,7 @@ class ConnectCluster:
             "spark.connect.grpc.binding.port": str(port),
             "spark.scheduler.mode": "FAIR",
             "spark.sql.warehouse.dir": str(defaults.warehouse_dir()),
+            "spark.sql.catalogImplementation": "in-memory",  # the warehouse is the catalog
             "spark.ui.showConsoleProgress": "false",
             **{str(k): str(v) for k, v in self.spec.spark_conf.items() if k not in LOCAL_ONLY},
         }
@@ -144,6 +147,7 @@ class ConnectCluster:
         session = ConnectSession.builder.remote(self.url).create()
         with self._lock:
             self._open.append(session)
+        self.catalog.sync(session)
         return session
 
     def release(self, session: Any) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 
 from podium.store.runs import ACTIVE, RunStore, now_ms
-from podium.store.schema import RunRow, TaskOutputRow, TaskRunRow
+from podium.store.schema import JobRow, RunRow, TaskOutputRow, TaskRunRow
 
 RUNNING_LIKE = tuple(s for s in ACTIVE if s != "QUEUED")
 
@@ -25,9 +25,18 @@ def _lock(db: Any, name: str) -> None:
                    {"k": zlib.crc32(name.encode())})
 
 
-def _active_count(db: Any, job_key: str) -> int:
+def _same_job(db: Any, job_id: int) -> Any:
+    """Runs of the job whose version is `job_id`: same bundle, target and key (jobs of
+    different bundles are different jobs, even with one key)."""
+    job = db.get(JobRow, job_id)
+    versions = select(JobRow.id).where(JobRow.bundle_root == job.bundle_root,
+                                       JobRow.target == job.target, JobRow.key == job.key)
+    return RunRow.job_id.in_(versions)
+
+
+def _active_count(db: Any, job_id: int) -> int:
     return db.scalar(select(func.count()).select_from(RunRow).where(
-        RunRow.job_key == job_key, RunRow.life.in_(RUNNING_LIKE)))
+        _same_job(db, job_id), RunRow.life.in_(RUNNING_LIKE)))
 
 
 def admit(store: RunStore, run: Any, job_id: int, limit: int, queue: bool,
@@ -36,7 +45,7 @@ def admit(store: RunStore, run: Any, job_id: int, limit: int, queue: bool,
     or `wait` for runs of one invocation), else SKIPPED. Returns the life-cycle state."""
     with store.sessions.begin() as db:
         _lock(db, f"job:{run.job_key}")
-        if _active_count(db, run.job_key) < limit:
+        if _active_count(db, job_id) < limit:
             life, message = "PENDING", ""
         elif queue or wait:
             life, message = "QUEUED", (f"Queued: job '{run.job_key}' already has {limit} "
@@ -59,9 +68,10 @@ def promote(store: RunStore, run_id: int, job_key: str, limit: int) -> bool:
     """Start a queued run if it is the job's oldest queued run and a slot is free."""
     with store.sessions.begin() as db:
         _lock(db, f"job:{job_key}")
+        job_id = db.scalar(select(RunRow.job_id).where(RunRow.id == run_id))
         oldest = db.scalar(select(func.min(RunRow.id)).where(
-            RunRow.job_key == job_key, RunRow.life == "QUEUED"))
-        if oldest != run_id or _active_count(db, job_key) >= limit:
+            _same_job(db, job_id), RunRow.life == "QUEUED"))
+        if oldest != run_id or _active_count(db, job_id) >= limit:
             return False
         db.execute(update(RunRow).where(RunRow.id == run_id).values(
             life="PENDING", message="", heartbeat_ms=now_ms()))
