@@ -158,6 +158,9 @@ def run(
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Submit, print the run id(s) "
                                           "and return; a background process runs them.")]
     = False,
+    start_clusters: Annotated[bool, typer.Option(
+        "--start-clusters", help="Start the shared clusters (existing_cluster_id) the job "
+        "needs when they are not running; they keep running afterwards.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a job on reused Spark compute, recorded in the run history; several parameter
@@ -201,7 +204,8 @@ def run(
         runs.append(one)
     if no_wait:
         detach(store, runs)
-    drive(store, runs, as_json, (loaded.name, str(loaded.root), loaded.target))
+    drive(store, runs, as_json, (loaded.name, str(loaded.root), loaded.target),
+          start_clusters)
 
 
 def detach(store, runs: list) -> NoReturn:
@@ -239,12 +243,13 @@ def open_history():
                       "is running")])
 
 
-def drive(store, runs: list, as_json: bool, bundle: tuple[str, str, str] = ("", "", "")
-          ) -> NoReturn:
+def drive(store, runs: list, as_json: bool, bundle: tuple[str, str, str] = ("", "", ""),
+          start_clusters: bool = False) -> NoReturn:
     """Run the given runs to the end with progress, history and Ctrl-C handling; exit
     with podium run's exit code. Queued runs start when the store admits them."""
     import signal
 
+    from podium.engine import shared_clusters
     from podium.engine.executor import Executor
     from podium.engine.recorder import Recorder
     from podium.report.progress import Progress
@@ -252,7 +257,8 @@ def drive(store, runs: list, as_json: bool, bundle: tuple[str, str, str] = ("", 
     from podium.store.views import run_view
 
     output.install()
-    executor = Executor()
+    executor = Executor(shared_clusters=lambda name, spec: shared_clusters.address(
+        store, name, spec, start_clusters))
     recorder = Recorder(store, executor, bundle)
     # The orchestrator's own view goes to the terminal, around the per-task routing.
     view = Console(file=output.original_stdout() if not as_json else output.original_stderr(),
@@ -302,6 +308,10 @@ def drive(store, runs: list, as_json: bool, bundle: tuple[str, str, str] = ("", 
 from podium import cli_runs  # noqa: E402  (registers the `runs` commands)
 
 app.add_typer(cli_runs.runs_app, name="runs")
+
+from podium import cli_clusters  # noqa: E402  (registers the `cluster` commands)
+
+app.add_typer(cli_clusters.cluster_app, name="cluster")
 
 
 def main() -> None:

@@ -172,7 +172,8 @@ def test_controller_runs_children_in_parallel_or_in_sequence(tmp_path: Path) -> 
     for target, overlapping in (("parallel", True), ("sequential", False)):
         home = tmp_path / target
         done = cli("run", "controller", "--bundle", str(EXAMPLES / "seed002_controller"),
-                   "-t", target, "--json", home=home)
+                   "-t", target, "--start-clusters", "--json", home=home)
+        cli("cluster", "stop", "shared_compute", home=home)
         view = json.loads(done.stdout)
         assert view["state"]["result_state"] == "SUCCESS", done.stderr
         tasks = {t["task_key"]: t for t in view["tasks"]}

@@ -80,7 +80,7 @@ def partition_columns(path: Path) -> list[str]:
 def data_format(path: Path) -> str | None:
     """The file format of a complete table folder, or None while it is being written (or
     holds no data files, so its schema cannot be read)."""
-    for root, dirs, files in os.walk(path):
+    for _root, dirs, files in os.walk(path):
         if "_temporary" in dirs:
             return None
         dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +62,12 @@ class ConnectCluster:
 
     kind = "connect"
 
-    def __init__(self, key: str, spec: ClusterSpec):
+    def __init__(self, key: str, spec: ClusterSpec,
+                 address: Callable[[], str] | None = None):
         self.key, self.spec = key, spec
         self.url: str | None = spec.remote
-        self.attached = spec.remote is not None
+        self.attached = spec.remote is not None or address is not None
+        self.address = address  # where a server started elsewhere is, asked at start
         self.process: subprocess.Popen[bytes] | None = None
         self.application_id: str | None = None
         self.startup_seconds: float | None = None
@@ -82,7 +85,9 @@ class ConnectCluster:
     def start(self) -> None:
         """Start the server (or check the one to attach to) and learn its application id."""
         began = time.monotonic()
-        if not self.attached:
+        if self.address is not None:
+            self.url = self.address()
+        elif not self.attached:
             self._start_server()
         try:
             session = self.new_session()

@@ -19,6 +19,7 @@ from podium.compute.errors import ClusterError
 from podium.spec.models import ClusterSpec
 
 DEFAULT_KEY = "default"
+SHARED_PREFIX = "shared:"
 
 
 @dataclass
@@ -35,21 +36,42 @@ class Slot:
 class ClusterManager:
     """Clusters of this process, by key; concurrency is a property of each cluster."""
 
-    def __init__(self, notify: Callable[[str, str | None], None], keep_alive: bool = False):
+    def __init__(self, notify: Callable[[str, str | None], None], keep_alive: bool = False,
+                 shared: Callable[[str, ClusterSpec | None], str] | None = None):
         self.notify = notify  # (cluster key, error or None) once a start finishes
         self.keep_alive = keep_alive  # never stop clusters (tests, long-lived servers)
+        # The address of a shared cluster by name (and its spec, if the bundle has it);
+        # without it, shared clusters run in this process like job clusters.
+        self.shared = shared
         self.slots: dict[str, Slot] = {}
         self._starting = threading.Semaphore(1)  # at most one cluster starts at a time
 
     def register(self, key: str, spec: ClusterSpec | None, run_id: int) -> None:
         """Note that `run_id` will need cluster `key`. A live cluster with the same spec
         is reused under the new key, so equal job clusters share one application."""
-        spec = spec or ClusterSpec()
         if key not in self.slots or self.slots[key].state in ("STOPPED", "FAILED"):
+            if key.startswith(SHARED_PREFIX) and self.shared is not None:
+                self.slots[key] = Slot(self._shared_cluster(key, spec))
+                self.slots[key].users.add(run_id)
+                return
+            spec = spec or ClusterSpec()
             same = [s for s in self.slots.values() if s.state not in ("STOPPED", "FAILED")
                     and fingerprint(s.cluster.spec) == fingerprint(spec)]
             self.slots[key] = same[0] if same else Slot(self._new_cluster(key, spec))
         self.slots[key].users.add(run_id)
+
+    def _shared_cluster(self, key: str, spec: ClusterSpec | None) -> ConnectCluster:
+        """A cluster that `podium cluster start` runs for every process: attach to it."""
+        name = key.removeprefix(SHARED_PREFIX)
+        shared = self.shared
+        assert shared is not None
+        return ConnectCluster(key, spec or ClusterSpec(), address=lambda: shared(name, spec))
+
+    def shared_in_use(self) -> list[str]:
+        """Names of the shared clusters this process has tasks on (or waiting for)."""
+        return [key.removeprefix(SHARED_PREFIX) for key, slot in self.slots.items()
+                if key.startswith(SHARED_PREFIX) and slot.state == "READY"
+                and (slot.in_use or slot.users)]
 
     def _new_cluster(self, key: str, spec: ClusterSpec) -> Any:
         """Classic for the first cluster of the process; Spark Connect for an `sc://`

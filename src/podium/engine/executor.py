@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from podium import defaults
-from podium.compute.manager import DEFAULT_KEY, ClusterManager
+from podium.compute.manager import DEFAULT_KEY, SHARED_PREFIX, ClusterManager
 from podium.engine import decide
 from podium.engine.model import Attempt, Run, TaskRun
 from podium.engine.references import UnresolvedReference, renderer
@@ -70,12 +70,13 @@ class Cancel:
 class Executor:
     """Runs jobs: one control loop, worker threads, clusters shared by every run."""
 
-    def __init__(self, listener: Listener | None = None, keep_clusters: bool = False):
+    def __init__(self, listener: Listener | None = None, keep_clusters: bool = False,
+                 shared_clusters: Callable[[str, Any], str] | None = None):
         self.events: queue.Queue[Any] = queue.Queue()
         self.runs: dict[int, Run] = {}
         self.listeners: list[Listener] = [listener] if listener else []
         self.clusters = ClusterManager(lambda k, e: self.events.put(ClusterStarted(k, e)),
-                                       keep_alive=keep_clusters)
+                                       keep_alive=keep_clusters, shared=shared_clusters)
         # Called with a child run (and its parent run and task) before it is submitted,
         # so the history can give it an id; the recorder sets this.
         self.on_child_run: Callable[[Run, Run, TaskRun], None] = lambda child, run, tr: None
@@ -515,7 +516,8 @@ class Executor:
     def _register(self, run: Run, tr: TaskRun) -> None:
         tr.cluster_key = self._cluster_key(run, tr.task)
         if tr.cluster_key and not tr.final:
-            spec = (run.clusters.get(tr.task.existing_cluster_id) if tr.task.existing_cluster_id
+            spec = (shared_spec(run.clusters, tr.task.existing_cluster_id)
+                    if tr.task.existing_cluster_id
                     else run.job.cluster(tr.task.job_cluster_key) if tr.task.job_cluster_key
                     else None)
             self.clusters.register(tr.cluster_key, spec, run.run_id)
@@ -525,10 +527,16 @@ class Executor:
         """Which cluster a task runs on: shared by id, the job's cluster by key, the job's
         default cluster for Spark tasks, none for the others."""
         if task.existing_cluster_id:
-            return f"shared:{task.existing_cluster_id}"
+            return f"{SHARED_PREFIX}{task.existing_cluster_id}"
         if task.job_cluster_key:
             return f"{run.job_key}:{task.job_cluster_key}"
         return f"{run.job_key}:{DEFAULT_KEY}" if task.uses_spark else None
+
+
+def shared_spec(clusters: dict[str, Any], name: str) -> Any | None:
+    """A bundle's shared cluster by key, or else by `cluster_name`."""
+    return clusters.get(name) or next(
+        (spec for spec in clusters.values() if spec.cluster_name == name), None)
 
 
 def declared_outputs(task: Any) -> str | None:

@@ -10,7 +10,7 @@ import time
 from podium.engine.executor import Executor
 from podium.engine.model import Run, TaskRun
 from podium.engine.restore import job_snapshot
-from podium.store import RunStore, admission
+from podium.store import RunStore, admission, clusters
 
 HEARTBEAT_SECONDS = 2.0
 POLL_SECONDS = 0.5
@@ -73,6 +73,7 @@ class Recorder:
             self._beat = now
             self.store.heartbeat([r.run_id for r in self.executor.runs.values()
                                   if not r.final] + [r.run_id for r in self.queued])
+            clusters.touch(self.store, self.executor.clusters.shared_in_use())
 
     def _skip_cancelled(self, run_id: int) -> None:
         from podium.engine.states import LifeCycle, Result

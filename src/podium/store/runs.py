@@ -215,7 +215,7 @@ class RunStore:
 
     # ---- reading ---------------------------------------------------------------------
 
-    def _rows(self, query: Any) -> list[Any]:
+    def rows(self, query: Any) -> list[Any]:
         """The rows a query selects, detached so they outlive the session."""
         with self.sessions.begin() as db:
             rows = list(db.scalars(query))
@@ -239,7 +239,7 @@ class RunStore:
             query = query.where(RunRow.job_key == job_key)
         if active:
             query = query.where(RunRow.life.in_(ACTIVE))
-        return self._rows(query)
+        return self.rows(query)
 
     def task_rows(self, run_id: int) -> list[tuple[TaskRunRow, list[AttemptRow],
                                                    list[NotebookRunRow]]]:
@@ -260,12 +260,12 @@ class RunStore:
 
     def iterations(self, task_run_id: int) -> list[Any]:
         """A for_each task's iterations in index order."""
-        return self._rows(select(ForEachIterationRow).where(
+        return self.rows(select(ForEachIterationRow).where(
             ForEachIterationRow.task_run_id == task_run_id).order_by(ForEachIterationRow.idx))
 
     def children(self, run_id: int) -> list[RunRow]:
         """Runs started by run_job_tasks of this run."""
-        return self._rows(select(RunRow).where(RunRow.parent_run_id == run_id)
+        return self.rows(select(RunRow).where(RunRow.parent_run_id == run_id)
                           .order_by(RunRow.id))
 
     def task_values(self, run_id: int) -> dict[str, dict[str, Any]]:
@@ -279,7 +279,7 @@ class RunStore:
 
     def repairs(self, run_id: int) -> list[RepairRow]:
         """A run's repair history, oldest first."""
-        return self._rows(select(RepairRow).where(RepairRow.run_id == run_id)
+        return self.rows(select(RepairRow).where(RepairRow.run_id == run_id)
                           .order_by(RepairRow.number))
 
 

@@ -164,3 +164,23 @@ class TaskOutputRow(Base):
 
 
 metadata = Base.metadata
+
+
+class SharedClusterRow(Base):
+    """A shared cluster (`resources.clusters`) started by `podium cluster start`: a Spark
+    Connect server that outlives runs, found by every process of the workspace."""
+
+    __tablename__ = "shared_clusters"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    cluster_name: Mapped[str | None] = mapped_column(String(512), nullable=True, index=True)
+    state: Mapped[str] = mapped_column(String(32))  # PENDING … TERMINATED, ERROR
+    message: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    application_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the supervising process
+    spec_json: Mapped[str] = mapped_column(Text)
+    autotermination_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    last_used_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

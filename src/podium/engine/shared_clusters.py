@@ -1,0 +1,172 @@
+"""Shared clusters that outlive runs: start, supervise, find, stop.
+
+`podium cluster start NAME` records the cluster as PENDING and hands it to a detached
+`podium cluster serve NAME` process, which starts the Spark Connect server, records its
+address, and stays beside it: it stops the server on `podium cluster stop`, on SIGTERM, or
+after `autotermination_minutes` without a task. Any process of the workspace finds the
+address in the store and attaches; tasks on it touch `last_used_ms`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from podium import defaults
+from podium.compute.connect import ConnectCluster
+from podium.compute.errors import ClusterError
+from podium.spec.models import ClusterSpec
+from podium.store import RunStore
+from podium.store import clusters as registry
+from podium.store.runs import HOST, now_ms
+
+START_TIMEOUT_SECONDS = 240
+STOP_TIMEOUT_SECONDS = 60
+WATCH_SECONDS = 1.0
+IDLE_SECONDS_CONF = "spark.podium.autoterminationSeconds"  # finer than minutes, for tests
+
+
+def idle_limit_seconds(spec: ClusterSpec) -> float | None:
+    """How long the cluster may sit without a task before it stops (None: never)."""
+    seconds = spec.spark_conf.get(IDLE_SECONDS_CONF)
+    if seconds is not None:
+        return float(seconds) or None
+    return (spec.autotermination_minutes or 0) * 60.0 or None
+
+
+def is_alive(row: Any) -> bool:
+    """Whether a shared cluster's supervising process still runs (same host only)."""
+    if row.pid is None or row.host != HOST:
+        return row.host != HOST  # another machine's cluster: trust its state
+    try:
+        os.kill(row.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def current(store: RunStore, name: str) -> Any | None:
+    """The registry row of `name` (key or cluster_name), with a dead supervisor's cluster
+    marked TERMINATED first."""
+    row = registry.find(store, name)
+    if row is not None and row.state in registry.LIVE and row.pid is not None and \
+            not is_alive(row):
+        registry.set_state(store, row.key, "TERMINATED", "Its podium process is gone")
+        row = registry.find(store, name)
+    return row
+
+
+def start(store: RunStore, key: str, spec: ClusterSpec) -> Any:
+    """Start shared cluster `key` in a detached supervisor and wait until it runs; an
+    already running cluster is returned as it is. Raises ClusterError on failure."""
+    row = current(store, key)
+    if row is not None and row.state == "RUNNING":
+        return row
+    spec_dump = spec.model_dump(mode="json", exclude_none=True)
+    if not registry.claim(store, key, spec.cluster_name, spec_dump,
+                          spec.autotermination_minutes or 0):
+        return wait_running(store, key)
+    log = defaults.logs_dir() / "clusters" / f"shared.{key}.supervisor.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as sink:
+        child = subprocess.Popen([sys.executable, "-m", "podium", "cluster", "serve", key],
+                                 stdout=sink, stderr=sink, stdin=subprocess.DEVNULL,
+                                 start_new_session=True)
+    registry.set_state(store, key, "PENDING", "Starting", pid=child.pid)
+    return wait_running(store, key)
+
+
+def wait_running(store: RunStore, key: str) -> Any:
+    """Wait for a starting shared cluster to run; its error as ClusterError."""
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while True:
+        row = current(store, key)
+        if row is None or row.state in ("ERROR", "TERMINATED"):
+            reason = row.message if row is not None else "it was never recorded"
+            raise ClusterError(f"shared cluster '{key}' did not start: {reason}")
+        if row.state == "RUNNING":
+            return row
+        if time.monotonic() > deadline:
+            raise ClusterError(f"shared cluster '{key}' did not start within "
+                               f"{START_TIMEOUT_SECONDS}s; see podium cluster list")
+        time.sleep(0.2)
+
+
+def serve(store: RunStore, key: str) -> None:
+    """Run shared cluster `key` until stopped or idle (the detached supervisor's body)."""
+    row = registry.find(store, key)
+    if row is None:
+        raise ClusterError(f"shared cluster '{key}' is not recorded; use podium cluster start")
+    spec = ClusterSpec.model_validate(json.loads(row.spec_json))
+    server = ConnectCluster(f"shared.{key}", spec)
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    try:
+        server.start()
+    except ClusterError as exc:
+        registry.set_state(store, key, "ERROR", str(exc))
+        return
+    registry.set_state(store, key, "RUNNING", f"Running at {server.url}", url=server.url,
+                       application_id=server.application_id, pid=os.getpid())
+    reason = _watch(store, key, idle_limit_seconds(spec), stopping)
+    registry.set_state(store, key, "TERMINATING", reason)
+    server.stop()
+    registry.set_state(store, key, "TERMINATED", reason)
+
+
+def _watch(store: RunStore, key: str, idle_limit: float | None, stopping: list[int]) -> str:
+    """Sleep beside the server until something ends it; say what did."""
+    while True:
+        time.sleep(WATCH_SECONDS)
+        if stopping:
+            return "Stopped by a signal"
+        row = registry.find(store, key)
+        if row is None or row.state == "TERMINATING":
+            return "Stopped by podium cluster stop"
+        if idle_limit is not None and now_ms() - row.last_used_ms > idle_limit * 1000:
+            return f"Auto-terminated after {idle_limit:g}s without a task"
+
+
+def stop(store: RunStore, name: str) -> Any:
+    """Ask a shared cluster's supervisor to stop it and wait until it has."""
+    row = current(store, name)
+    if row is None or row.state not in registry.LIVE:
+        return row
+    registry.set_state(store, row.key, "TERMINATING", "Stopping")
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        now = current(store, row.key)
+        if now is None or now.state not in registry.LIVE:
+            return now
+        time.sleep(0.2)
+    if row.pid is not None and row.host == HOST:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(row.pid, signal.SIGKILL)
+    registry.set_state(store, row.key, "TERMINATED", "Killed after it did not stop")
+    return current(store, row.key)
+
+
+def address(store: RunStore, name: str, spec: ClusterSpec | None, start_missing: bool) -> str:
+    """The Spark Connect address of shared cluster `name`, starting it when asked to;
+    a cluster that is not running is a ClusterError that says how to start it."""
+    row = current(store, name)
+    if row is not None and row.state == "PENDING":
+        row = wait_running(store, row.key)
+    if row is not None and row.state == "RUNNING" and row.url:
+        return row.url
+    if start_missing and spec is not None:
+        return start(store, row.key if row is not None else name, spec).url
+    where = ("" if spec is not None else
+             " (it is not in this bundle's resources.clusters; start it from the bundle "
+             "that defines it)")
+    raise ClusterError(f"shared cluster '{name}' is not running{where}; start it with "
+                       f"`podium cluster start {name} --bundle DIR`, or run with "
+                       "--start-clusters")

@@ -1,0 +1,72 @@
+"""The workspace's shared clusters: which are up, where, since when, last used when.
+
+Every process reads this table to find a shared cluster's Spark Connect address; the
+process that supervises a cluster writes its state; processes running tasks on it touch
+`last_used_ms`, which drives auto-termination.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from podium.store.runs import HOST, RunStore, now_ms
+from podium.store.schema import SharedClusterRow
+
+LIVE = ("PENDING", "RUNNING", "TERMINATING")
+
+
+def claim(store: RunStore, key: str, cluster_name: str | None, spec: dict[str, Any],
+          autotermination_minutes: int) -> bool:
+    """Record that `key` is starting; False when it is already live."""
+    with store.sessions.begin() as db:
+        row = db.get(SharedClusterRow, key, with_for_update=True)
+        if row is not None and row.state in LIVE:
+            return False
+        stamp = now_ms()
+        values = dict(cluster_name=cluster_name, state="PENDING", message="Starting",
+                      url=None, application_id=None, host=HOST, pid=None,
+                      spec_json=json.dumps(spec, sort_keys=True, default=str),
+                      autotermination_minutes=autotermination_minutes, start_ms=stamp,
+                      last_used_ms=stamp, end_ms=None)
+        if row is None:
+            db.add(SharedClusterRow(key=key, **values))
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+    return True
+
+
+def set_state(store: RunStore, key: str, state: str, message: str = "", **values: Any) -> None:
+    """Move a shared cluster to `state` (with its url, pid, application id…)."""
+    if state in ("TERMINATED", "ERROR"):
+        values.setdefault("end_ms", now_ms())
+    with store.sessions.begin() as db:
+        db.execute(update(SharedClusterRow).where(SharedClusterRow.key == key).values(
+            state=state, message=message, **values))
+
+
+def find(store: RunStore, name: str) -> SharedClusterRow | None:
+    """A shared cluster by key, or else by `cluster_name` (the newest)."""
+    rows = store.rows(select(SharedClusterRow).where(or_(
+        SharedClusterRow.key == name, SharedClusterRow.cluster_name == name)).order_by(
+        SharedClusterRow.start_ms.desc()))
+    by_key = [r for r in rows if r.key == name]
+    return (by_key or rows or [None])[0]
+
+
+def all_clusters(store: RunStore) -> list[SharedClusterRow]:
+    """Every shared cluster this workspace has known, by key."""
+    return store.rows(select(SharedClusterRow).order_by(SharedClusterRow.key))
+
+
+def touch(store: RunStore, keys: list[str]) -> None:
+    """Note that tasks use these clusters (by key or cluster_name) now, which keeps
+    auto-termination away."""
+    if keys:
+        with store.sessions.begin() as db:
+            db.execute(update(SharedClusterRow).where(or_(
+                SharedClusterRow.key.in_(keys), SharedClusterRow.cluster_name.in_(keys)))
+                .values(last_used_ms=now_ms()))
