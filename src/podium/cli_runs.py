@@ -84,6 +84,22 @@ def runs_get(run_id: RunId) -> None:
     _cli().out.print_json(json.dumps(run_view(store, run_id), default=str))
 
 
+@runs_app.command("cost")
+def runs_cost(run_id: RunId, as_json: JsonOpt = False) -> None:
+    """What each task of a run used of its cluster: executor and CPU time, rows and bytes,
+    its share of the cluster, and the core-seconds that share is worth."""
+    from podium.report.cost import print_cost
+    from podium.store.views import run_view
+
+    store = _store()
+    _row(store, run_id)
+    cost = run_view(store, run_id)["podium"]["cost"]
+    if as_json:
+        _cli().out.print_json(json.dumps(cost))
+    else:
+        print_cost(cost, _cli().out)
+
+
 @runs_app.command("logs")
 def runs_logs(
     run_id: RunId,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from podium import defaults
-from podium.compute import spark_mode
+from podium.compute import spark_mode, spark_status
 from podium.compute.catalog import WarehouseCatalog
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, task_slots
@@ -155,6 +155,13 @@ class ClassicCluster:
                     done += stage.numCompletedTasks
                     total += stage.numTasks
         return (jobs, active, done, total)
+
+    def usage(self, tag: str) -> dict[str, int] | None:
+        """What a finished task's Spark work used (see `spark_status.usage`)."""
+        if self.root is None:
+            return None
+        sc = self.root.sparkContext
+        return spark_status.usage(sc.uiWebUrl, self.application_id, tag, sc.defaultParallelism)
 
     def active_job_ids(self) -> list[int]:
         """Spark jobs running now on this application."""

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from podium import defaults
-from podium.compute import spark_mode
+from podium.compute import spark_mode, spark_status
 from podium.compute.catalog import WarehouseCatalog
 from podium.compute.errors import ClusterError
-from podium.compute.sizing import cluster_log_path, task_slots
+from podium.compute.sizing import cluster_log_path, cores_of, task_slots
 from podium.spec.models import ClusterSpec
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
@@ -76,6 +76,8 @@ class ConnectCluster:
         self._lock = threading.Lock()
         self.slots = task_slots(spec)
         self.catalog = WarehouseCatalog(defaults.warehouse_dir())
+        self.ui_url: str | None = None  # the monitoring API, when the server has a UI
+        self._jobs: tuple[float, list[Any]] = (0.0, [])
 
     @property
     def log_path(self) -> Path:
@@ -92,6 +94,10 @@ class ConnectCluster:
         try:
             session = self.new_session()
             self.application_id = session.conf.get("spark.app.id")
+            ui_port = session.conf.get("spark.ui.port", None)
+            if ui_port and session.conf.get("spark.ui.enabled", "true") == "true":
+                host = self.url.removeprefix("sc://").split("/")[0].rsplit(":", 1)[0]
+                self.ui_url = f"http://{host}:{ui_port}"
             session.stop()
         except Exception as exc:
             self.stop()
@@ -104,6 +110,7 @@ class ConnectCluster:
         home = spark_home()
         conf = {
             "spark.connect.grpc.binding.port": str(port),
+            "spark.ui.port": str(free_port()),
             "spark.scheduler.mode": "FAIR",
             "spark.sql.warehouse.dir": str(defaults.warehouse_dir()),
             "spark.sql.catalogImplementation": "in-memory",  # the warehouse is the catalog
@@ -182,8 +189,18 @@ class ConnectCluster:
                 session.interruptTag(tag)
 
     def progress(self, group: str) -> tuple[int, int, int, int]:
-        """Spark Connect exposes no status tracker to clients; shown as unknown."""
-        return (0, 0, 0, 0)
+        """(jobs, active jobs, tasks done, tasks total) of a task, from the server's
+        monitoring API (read at most once a second for all tasks)."""
+        when, jobs = self._jobs
+        if time.monotonic() - when > 1.0:
+            jobs = spark_status.all_jobs(self.ui_url, self.application_id)
+            self._jobs = (time.monotonic(), jobs)
+        return spark_status.progress(jobs, group)
+
+    def usage(self, tag: str) -> dict[str, int] | None:
+        """What a finished task's Spark work used (see `spark_status.usage`)."""
+        return spark_status.usage(self.ui_url, self.application_id, tag,
+                                  cores_of(self.spec.master))
 
     def stop(self) -> None:
         """Close open sessions, then stop a server podium started (an attached one is

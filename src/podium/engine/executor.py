@@ -50,6 +50,7 @@ class Finished:
     attempt: int
     error: str | None
     exit_value: Any
+    usage: dict[str, int] | None = None  # what its Spark work used of the cluster
 
 
 @dataclass
@@ -142,6 +143,8 @@ class Executor:
             if tr is None or tr.life is not LifeCycle.RUNNING or tr.attempt_number != event.attempt:
                 return  # a late report from an attempt already stopped
             tr.exit_value = None if event.exit_value is None else str(event.exit_value)
+            if event.usage is not None:
+                tr.add_usage(event.usage)
             if event.error is None:
                 self._end_attempt(run, tr, Result.SUCCESS, None, now)
             else:
@@ -443,8 +446,10 @@ class Executor:
         finally:
             context_mod.bind(None)
             forget(ctx)
+            used = tr.task.uses_spark and hasattr(ctx.sessions, "usage")
             ctx.close_spark()
-            self.events.put(Finished(run.run_id, tr.key, number, error, exit_value))
+            usage = ctx.sessions.usage(ctx.tag) if used else None  # type: ignore[union-attr]
+            self.events.put(Finished(run.run_id, tr.key, number, error, exit_value, usage))
 
     # ---- ending attempts, tasks and runs ---------------------------------------------
 

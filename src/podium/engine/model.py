@@ -45,6 +45,7 @@ class TaskRun:
     attempts: list[Attempt] = field(default_factory=list)
     cluster_key: str | None = None
     spark_context_id: str | None = None
+    usage: dict[str, int] | None = None  # Spark work of all its attempts (spark_status)
     exit_value: str | None = None
     error: str | None = None
     deadline: float | None = None
@@ -80,6 +81,14 @@ class TaskRun:
     def final(self) -> bool:
         """Whether this task run will not change again."""
         return self.life in FINAL
+
+    def add_usage(self, usage: dict[str, int]) -> None:
+        """Count another attempt's Spark work (a retried task cost every attempt)."""
+        total = dict(self.usage or {})
+        for name, value in usage.items():
+            total[name] = max(total.get(name, 0), value) if name == "cluster_cores" else \
+                total.get(name, 0) + value
+        self.usage = total
 
     @property
     def attempt_number(self) -> int:

@@ -118,7 +118,7 @@ class RunStore:
                 life=tr.life.value, result=tr.result.value if tr.result else None,
                 message=tr.message, cluster_key=tr.cluster_key,
                 spark_context_id=tr.spark_context_id, exit_value=tr.exit_value,
-                error=tr.error))
+                error=tr.error, usage_json=json.dumps(tr.usage) if tr.usage else None))
             if tr.attempts:
                 self._save_attempt(db, tr, tr.attempts[-1], getattr(run, "repair_count", 0))
             if tr.final and tr.result is not None and tr.result.value == "SUCCESS":

@@ -69,6 +69,7 @@ class TaskRunRow(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     cluster_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     spark_context_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    usage_json: Mapped[str | None] = mapped_column(Text, nullable=True)  # its Spark work
     exit_value: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     __table_args__ = (UniqueConstraint("run_id", "task_key", name="uq_task_runs_key"),)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from podium.store.cost import run_cost
 from podium.store.runs import RunStore
 from podium.store.schema import AttemptRow, NotebookRunRow, RunRow, TaskRunRow
 
@@ -64,6 +65,8 @@ def task_view(task: TaskRunRow, attempts: list[AttemptRow], children: list[Noteb
         out["cluster_instance"] = {"cluster_id": task.cluster_key.split(":", 1)[1]}
         if task.spark_context_id:
             out["cluster_instance"]["spark_context_id"] = task.spark_context_id
+    if task.usage_json:
+        out["podium_usage"] = json.loads(task.usage_json)
     if task.exit_value is not None:
         out["podium_exit_value"] = task.exit_value
     if task.error:
@@ -122,5 +125,6 @@ def run_view(store: RunStore, run_id: int) -> dict[str, Any]:
                                "rerun_tasks": json.loads(r.rerun_tasks_json)}
                               for r in store.repairs(run_id)]
     out["podium"] = {"task_values": store.task_values(run_id), "owner": {
-        "host": row.owner_host, "pid": row.owner_pid, "heartbeat_ms": row.heartbeat_ms}}
+        "host": row.owner_host, "pid": row.owner_pid, "heartbeat_ms": row.heartbeat_ms},
+        "cost": run_cost(out)}
     return out

@@ -1,0 +1,109 @@
+"""What a task's Spark work did, read from the application's monitoring REST API
+(`/api/v1/applications/<id>/jobs` and `/stages/<id>`), the same numbers the Spark UI shows.
+
+A task's jobs are those carrying its tag: the job tag itself on a classic driver, and
+`…_Tag_<tag>` on Spark Connect (where the server prefixes session tags). One reader serves
+every kind of cluster, so progress and cost look the same on each.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from typing import Any
+
+TIMEOUT_SECONDS = 3.0
+SETTLE_SECONDS = 2.0  # how long to wait for the status store to see a task's last stage
+
+
+@dataclass
+class Usage:
+    """What a task took from its cluster: summed over its Spark stages (all attempts)."""
+
+    jobs: int = 0
+    stages: int = 0
+    tasks: int = 0
+    executor_run_time_ms: int = 0
+    executor_cpu_time_ms: int = 0
+    input_rows: int = 0
+    input_bytes: int = 0
+    output_rows: int = 0
+    output_bytes: int = 0
+    shuffle_read_bytes: int = 0
+    shuffle_write_bytes: int = 0
+    cluster_cores: int = 0  # the cores its cluster had (not summed over attempts)
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def fetch(ui_url: str, path: str) -> Any:
+    """One GET of the monitoring API, as JSON."""
+    with urllib.request.urlopen(f"{ui_url.rstrip('/')}/api/v1/{path}",
+                                timeout=TIMEOUT_SECONDS) as response:
+        return json.load(response)
+
+
+def carries(job: dict[str, Any], tag: str) -> bool:
+    """Whether a job carries a task's tag (classic: the tag; Connect: a session tag)."""
+    return any(t == tag or t.endswith(f"_Tag_{tag}") for t in job.get("jobTags", []))
+
+
+def tagged_jobs(ui_url: str, app_id: str, tag: str) -> list[dict[str, Any]]:
+    """The application's jobs that carry `tag`."""
+    return [j for j in fetch(ui_url, f"applications/{app_id}/jobs") if carries(j, tag)]
+
+
+def all_jobs(ui_url: str | None, app_id: str | None) -> list[dict[str, Any]]:
+    """Every job the application remembers; none when it has no UI or does not answer."""
+    if not ui_url or not app_id:
+        return []
+    try:
+        return list(fetch(ui_url, f"applications/{app_id}/jobs"))
+    except (OSError, ValueError, urllib.error.URLError):
+        return []
+
+
+def progress(jobs: list[dict[str, Any]], tag: str) -> tuple[int, int, int, int]:
+    """(jobs, active jobs, tasks done, tasks total) of a task, from `all_jobs`."""
+    jobs = [j for j in jobs if carries(j, tag)]
+    return (len(jobs), sum(j["status"] == "RUNNING" for j in jobs),
+            sum(j.get("numCompletedTasks", 0) for j in jobs),
+            sum(j.get("numTasks", 0) - j.get("numSkippedTasks", 0) for j in jobs))
+
+
+def usage(ui_url: str | None, app_id: str | None, tag: str,
+          cores: int) -> dict[str, int] | None:
+    """What a finished task's Spark work used on a cluster of `cores` cores; None when
+    the cluster has no UI."""
+    if not ui_url or not app_id:
+        return None
+    try:
+        deadline = time.monotonic() + SETTLE_SECONDS
+        jobs = tagged_jobs(ui_url, app_id, tag)
+        while any(j["status"] == "RUNNING" for j in jobs) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            jobs = tagged_jobs(ui_url, app_id, tag)
+        total = Usage(jobs=len(jobs), cluster_cores=cores)
+        for stage_id in sorted({s for j in jobs for s in j.get("stageIds", [])}):
+            for attempt in fetch(ui_url, f"applications/{app_id}/stages/{stage_id}"
+                                         "?details=false"):
+                if attempt.get("status") == "SKIPPED":
+                    continue
+                total.stages += 1
+                total.tasks += attempt.get("numCompleteTasks", 0) + \
+                    attempt.get("numFailedTasks", 0)
+                total.executor_run_time_ms += attempt.get("executorRunTime", 0)
+                total.executor_cpu_time_ms += attempt.get("executorCpuTime", 0) // 1_000_000
+                total.input_rows += attempt.get("inputRecords", 0)
+                total.input_bytes += attempt.get("inputBytes", 0)
+                total.output_rows += attempt.get("outputRecords", 0)
+                total.output_bytes += attempt.get("outputBytes", 0)
+                total.shuffle_read_bytes += attempt.get("shuffleReadBytes", 0)
+                total.shuffle_write_bytes += attempt.get("shuffleWriteBytes", 0)
+        return total.as_dict()
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
