@@ -35,8 +35,10 @@ def test_cost_per_task_sums_to_the_spark_ui_totals(tmp_path: Path) -> None:
         "        - {task_key: ui, depends_on: [{task_key: w200000}, {task_key: w400000}, "
         "{task_key: w800000}], notebook_task: {notebook_path: ui.py}}\n")
     home = tmp_path / "home"
-    view = json.loads(cli("run", "j", "--bundle", str(tmp_path), "--json", home=home).stdout)
+    done = cli("run", "j", "--bundle", str(tmp_path), "--json", home=home)
+    view = json.loads(done.stdout)
     assert view["state"]["result_state"] == "SUCCESS"
+    assert "800,000 rows in, 7 out" in done.stderr  # the run summary says it too
     ui_total = int(next(t for t in view["tasks"] if t["task_key"] == "ui")["podium_exit_value"])
 
     cost = json.loads(cli("runs", "cost", str(view["run_id"]), "--json", home=home).stdout)

@@ -121,6 +121,7 @@ def summarize(run: Run, executor: Executor, console: Console) -> None:
         state = tr.result.value if tr.result else tr.life.value
         extra = f" {tr.done}/{len(tr.iterations)} iterations" if tr.iterations else ""
         extra += f" (child run {tr.child_run.run_id})" if tr.child_run is not None else ""
+        extra += f" · {usage_text(tr.usage)}" if tr.usage and tr.usage.get("jobs") else ""
         console.print(f"  {escape(tr.key)}: {state} {_duration(tr)}{extra}", highlight=False)
     for key in sorted({tr.cluster_key for tr in run.task_runs.values() if tr.cluster_key}):
         slot = executor.clusters.slots.get(key)
@@ -133,6 +134,12 @@ def summarize(run: Run, executor: Executor, console: Console) -> None:
             console.print(f"[red]{escape(tr.key)} failed:[/] {escape(tr.error or '')}")
             console.print(tail(tr.attempts[-1].log_path), markup=False, highlight=False,
                           soft_wrap=True)
+
+
+def usage_text(usage: dict[str, int]) -> str:
+    """A task's Spark work in a few words: executor time, rows in and out."""
+    return (f"spark {usage.get('executor_run_time_ms', 0) / 1000:.1f} executor-s, "
+            f"{usage.get('input_rows', 0):,} rows in, {usage.get('output_rows', 0):,} out")
 
 
 def tail(path: Any, lines: int = defaults.LOG_TAIL_LINES) -> str:
