@@ -62,3 +62,13 @@ def nap(v: str, seconds: str = "0.1") -> str:
 
 def noop(**kwargs: str) -> None:
     """Do nothing (overhead and scale benchmarks)."""
+
+
+def own_state(url: str) -> str:
+    """The life-cycle state the store holds for the calling task, read from its code."""
+    from podium.runtime.context import current
+    from podium.store import open_store
+
+    ctx = current()
+    rows = open_store(url).task_rows(ctx.run_id)
+    return next(t.life for t, _, _ in rows if t.task_key == ctx.task_key)

@@ -72,19 +72,27 @@ def test_a_run_is_recorded_as_it_happens(store, write_bundle, tmp_path: Path) ->
     assert store.active_run_ids() == []
 
 
-def test_the_store_is_written_before_the_change_is_acted_on(store, write_bundle,
-                                                             tmp_path: Path) -> None:
-    seen: list[tuple[str, str]] = []
-    executor, run = start(store, write_bundle, tmp_path, failures=0)
-
-    def check(r, tr) -> None:  # runs after the recorder, before the executor acts
-        if tr is not None and tr.life.value == "RUNNING":
-            stored = {t.task_key: t.life for t, _, _ in store.task_rows(r.run_id)}
-            seen.append((tr.key, stored[tr.key]))
-
-    executor.listeners.append(check)
+def test_task_code_starts_only_after_its_running_row_is_committed(store, write_bundle
+                                                                  ) -> None:
+    url = store.engine.url.render_as_string(hide_password=False)
+    tasks = "".join(f"        - {{task_key: t{i}, python_task: {{function: "
+                    f"'tests.engine.funcs:own_state', parameters: {{url: '{url}'}}}}"
+                    + (f", depends_on: [{{task_key: t{i - 1}}}]" if i else "") + "}\n"
+                    for i in range(3))
+    root = write_bundle("bundle: {name: w}\nresources:\n  jobs:\n    j:\n      tasks:\n"
+                        "        - {task_key: wide, python_task: {function: "
+                        f"'tests.engine.funcs:own_state', parameters: {{url: '{url}'}}}}}}\n"
+                        + tasks)
+    job = load_bundle(root).jobs["j"]
+    run = Run("j", job, root, {}, {})
+    store.create_run(run, store.record_job("j", "j", "w", str(root), "default",
+                                           job_snapshot(job)))
+    executor = Executor()
+    Recorder(store, executor)
+    executor.submit(run)
     executor.run_until_done([run])
-    assert seen == [("make", "RUNNING"), ("flaky", "RUNNING"), ("use", "RUNNING")]
+    assert {k: tr.exit_value for k, tr in run.task_runs.items()} == {
+        "wide": "RUNNING", "t0": "RUNNING", "t1": "RUNNING", "t2": "RUNNING"}
 
 
 def test_a_stored_cancel_request_stops_the_run(store, write_bundle, tmp_path: Path) -> None:

@@ -84,6 +84,10 @@ class Executor:
         # Takes a declared output for a task: None when taken, else who holds it. The
         # recorder replaces this in-process table with the store, shared by processes.
         self.claim_output: Callable[[str, Run, TaskRun], str | None] = self._claim_locally
+        # Writes the changes recorded since the last call; the recorder sets it. Called
+        # at the end of each turn, before task code of that turn starts.
+        self.on_commit: Callable[[], None] = lambda: None
+        self._launches: list[tuple[Run, TaskRun, Any]] = []
         self._held: dict[str, tuple[int, str]] = {}
 
     # ---- requests from other threads -------------------------------------------------
@@ -107,6 +111,7 @@ class Executor:
             if nested is not None and not tr.final:
                 self._register(run, TaskRun(nested.task, parent=tr))
         self._set_run(run, LifeCycle.RUNNING)
+        self.on_commit()
         return run
 
     def run_until_done(self, runs: list[Run], on_tick: Callable[[], None] | None = None) -> None:
@@ -133,6 +138,15 @@ class Executor:
             self._check_deadlines(run, now)
             self._advance(run, now)
             self._maybe_finish(run)
+        self._commit_and_launch()
+
+    def _commit_and_launch(self) -> None:
+        """Write this turn's changes (the recorder), then start the task code they
+        record: code never runs before its RUNNING row is committed."""
+        self.on_commit()
+        launches, self._launches = self._launches, []
+        for run, tr, cluster in launches:
+            self._start_thread(run, tr, cluster)
 
     # ---- events ----------------------------------------------------------------------
 
@@ -249,7 +263,7 @@ class Executor:
                                     message="Waiting for a free task slot on the cluster")
                 return
         self._open_attempt(run, tr, cluster, now)
-        self._start_thread(run, tr, cluster)
+        self._launches.append((run, tr, cluster))  # after the turn's changes are written
 
     def _open_attempt(self, run: Run, tr: TaskRun, cluster: Any, now: float) -> Attempt:
         number = len(tr.attempts)

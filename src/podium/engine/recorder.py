@@ -25,19 +25,37 @@ class Recorder:
         self.bundle = bundle  # (name, root, target) for child runs' job records
         self.queued: list[Run] = []
         self._beat = self._poll = 0.0
+        self._claimed: set[tuple[int, str]] = set()  # tasks that may hold outputs
+        self._runs: dict[int, Run] = {}  # changes of this loop turn, not yet written
+        self._tasks: dict[int, tuple[Run, TaskRun, set[int]]] = {}
+        self._iterations: dict[int, TaskRun] = {}
         executor.listeners.insert(0, self.record)  # before the progress view
+        executor.on_commit = self.flush
         executor.on_child_run = self.child_run
         executor.claim_output = self.claim_output
 
     def record(self, run: Run, tr: TaskRun | None) -> None:
-        """Write one change (the executor calls this before acting on it)."""
+        """Note one change; `flush` writes the turn's changes before the executor acts."""
         if tr is None:
-            self.store.save_run(run)
+            self._runs[run.run_id] = run
         elif tr.parent is not None:
-            self.store.save_iteration(tr)
+            self._iterations[id(tr)] = tr
         else:
-            self.store.save_task(run, tr)
-            if tr.final:
+            _, _, numbers = self._tasks.setdefault(id(tr), (run, tr, set()))
+            if tr.attempts:
+                numbers.add(tr.attempts[-1].number)
+
+    def flush(self) -> None:
+        """Write every change noted since the last flush in one transaction."""
+        if not (self._runs or self._tasks or self._iterations):
+            return
+        runs, tasks = list(self._runs.values()), list(self._tasks.values())
+        iterations = list(self._iterations.values())
+        self._runs, self._tasks, self._iterations = {}, {}, {}
+        self.store.save_batch(runs, tasks, iterations)
+        for run, tr, _ in tasks:
+            if tr.final and (run.run_id, tr.key) in self._claimed:
+                self._claimed.discard((run.run_id, tr.key))
                 admission.release_outputs(self.store, run.run_id, tr.key)
 
     def child_run(self, child: Run, parent: Run, tr: TaskRun) -> None:
@@ -51,6 +69,7 @@ class Recorder:
     def claim_output(self, name: str, run: Run, tr: TaskRun) -> str | None:
         """Take a declared output through the store (shared by every process)."""
         owner = tr.parent or tr
+        self._claimed.add((run.run_id, owner.key))
         return admission.claim_output(self.store, name, run.run_id, owner.key, run.job_key)
 
     def tick(self) -> None:

@@ -1,7 +1,8 @@
 """Writing and reading runs: every state change of a run, task run and attempt.
 
-The executor's listener calls `save_run`/`save_task` before the change is acted on, so
-what is stored is never behind what happened. Each call is one short transaction.
+The recorder collects the changes of one loop turn and writes them with `save_batch` in
+one short transaction before the executor acts on them (starts task code), so what is
+stored is never behind what was started.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import sessionmaker
 
 from podium.store.errors import RunNotFound
@@ -41,6 +44,44 @@ def now_ms() -> int:
 
 HOST = socket.gethostname()
 
+_runs, _tasks, _attempts = RunRow.__table__, TaskRunRow.__table__, AttemptRow.__table__
+SAVE_RUN = _runs.update().where(_runs.c.id == bindparam("b_id")).values(
+    {name: bindparam(f"b_{name}") for name in (
+        "life", "result", "message", "start_ms", "end_ms", "params_json", "heartbeat_ms",
+        "owner_host", "owner_pid")})
+_TASK_FIELDS = ("life", "result", "message", "cluster_key", "spark_context_id",
+                "exit_value", "error", "usage_json")
+SAVE_TASK = _tasks.update().where(_tasks.c.id == bindparam("b_tid")).values(
+    {name: bindparam(f"b_{name}") for name in _TASK_FIELDS})
+_ATTEMPT_FIELDS = ("start_ms", "end_ms", "result", "error", "log_path")
+
+
+def _upsert_attempt(dialect: str) -> Any:
+    """Insert an attempt or update its outcome (its repair number stays)."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(_attempts).values(
+        task_run_id=bindparam("b_tid"), number=bindparam("b_number"),
+        repair_number=bindparam("b_repair"),
+        **{name: bindparam(f"b_{name}") for name in _ATTEMPT_FIELDS})
+    return statement.on_conflict_do_update(
+        index_elements=["task_run_id", "number"],
+        set_={name: statement.excluded[name] for name in _ATTEMPT_FIELDS})
+
+
+def _task_params(tr: TaskRunLike) -> dict[str, Any]:
+    return dict(b_tid=tr.run_id, b_life=tr.life.value,
+                b_result=tr.result.value if tr.result else None, b_message=tr.message,
+                b_cluster_key=tr.cluster_key, b_spark_context_id=tr.spark_context_id,
+                b_exit_value=tr.exit_value, b_error=tr.error,
+                b_usage_json=json.dumps(tr.usage) if tr.usage else None)
+
+
+def _attempt_params(tr: TaskRunLike, attempt: Any, repair: int) -> dict[str, Any]:
+    return dict(b_tid=tr.run_id, b_number=attempt.number, b_start_ms=attempt.start_ms,
+                b_end_ms=attempt.end_ms,
+                b_result=attempt.result.value if attempt.result else None,
+                b_error=attempt.error, b_log_path=str(attempt.log_path), b_repair=repair)
+
 
 class RunStore:
     """Run history on one database (SQLite or PostgreSQL)."""
@@ -48,6 +89,7 @@ class RunStore:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self._upsert_attempt = _upsert_attempt(engine.dialect.name)
 
     # ---- jobs ------------------------------------------------------------------------
 
@@ -104,58 +146,71 @@ class RunStore:
 
     def save_run(self, run: RunLike) -> None:
         """Write a run's state and times."""
-        with self.sessions.begin() as db:
-            db.execute(update(RunRow).where(RunRow.id == run.run_id).values(
-                life=run.life.value, result=run.result.value if run.result else None,
-                message=run.message, start_ms=run.start_ms, end_ms=run.end_ms,
-                params_json=json.dumps(run.params), heartbeat_ms=now_ms(),
-                owner_host=HOST, owner_pid=os.getpid()))
+        self.save_batch([run], [], [])
 
     def save_task(self, run: RunLike, tr: TaskRunLike) -> None:
         """Write a task run's state, its latest attempt, and what it produced once final."""
-        with self.sessions.begin() as db:
-            db.execute(update(TaskRunRow).where(TaskRunRow.id == tr.run_id).values(
-                life=tr.life.value, result=tr.result.value if tr.result else None,
-                message=tr.message, cluster_key=tr.cluster_key,
-                spark_context_id=tr.spark_context_id, exit_value=tr.exit_value,
-                error=tr.error, usage_json=json.dumps(tr.usage) if tr.usage else None))
-            if tr.attempts:
-                self._save_attempt(db, tr, tr.attempts[-1], getattr(run, "repair_count", 0))
-            if tr.final and tr.result is not None and tr.result.value == "SUCCESS":
-                for key, value in run.values.values.get(tr.key, {}).items():
-                    db.merge(TaskValueRow(run_id=run.run_id, task_key=tr.key, key=key,
-                                          value_json=json.dumps(value)))
-            if tr.final and tr.ctx is not None:
-                self._save_children(db, tr)
+        self.save_batch([], [(run, tr, {tr.attempts[-1].number} if tr.attempts else set())], [])
 
     def save_iteration(self, it: TaskRunLike) -> None:
         """Write one for_each iteration (index, input, state, times, log)."""
+        self.save_batch([], [], [it])
+
+    def save_batch(self, runs: list[RunLike],
+                   tasks: list[tuple[RunLike, TaskRunLike, set[int]]],
+                   iterations: list[TaskRunLike]) -> None:
+        """Write the changes of one loop turn in one transaction: runs, task runs (with
+        the attempts numbered in each set) and for_each iterations. Core statements with
+        bound parameters: this runs on every turn that changed something."""
+        with self.engine.begin() as db:
+            for run in runs:
+                db.execute(SAVE_RUN, dict(
+                    b_id=run.run_id, b_life=run.life.value,
+                    b_result=run.result.value if run.result else None, b_message=run.message,
+                    b_start_ms=run.start_ms, b_end_ms=run.end_ms,
+                    b_params_json=json.dumps(run.params), b_heartbeat_ms=now_ms(),
+                    b_owner_host=HOST, b_owner_pid=os.getpid()))
+            if tasks:
+                db.execute(SAVE_TASK, [_task_params(tr) for _, tr, _ in tasks])
+                attempts = [_attempt_params(tr, a, getattr(run, "repair_count", 0))
+                            for run, tr, numbers in tasks for a in tr.attempts
+                            if a.number in numbers]
+                if attempts:
+                    db.execute(self._upsert_attempt, attempts)
+            for run, tr, _ in tasks:
+                if tr.final:
+                    self._write_outcome(db, run, tr)
+            for it in iterations:
+                self._write_iteration(db, it)
+
+    def _write_outcome(self, db: Any, run: RunLike, tr: TaskRunLike) -> None:
+        """What a final task produced: its task values (on success), child notebooks."""
+        if tr.result is not None and tr.result.value == "SUCCESS":
+            values = TaskValueRow.__table__
+            for key, value in run.values.values.get(tr.key, {}).items():
+                db.execute(values.delete().where(
+                    values.c.run_id == run.run_id, values.c.task_key == tr.key,
+                    values.c.key == key))
+                db.execute(values.insert().values(run_id=run.run_id, task_key=tr.key,
+                                                  key=key, value_json=json.dumps(value)))
+        if tr.ctx is not None:
+            self._save_children(db, tr)
+
+    @staticmethod
+    def _write_iteration(db: Any, it: TaskRunLike) -> None:
         attempt = it.attempts[-1] if it.attempts else None
         values = dict(life=it.life.value, result=it.result.value if it.result else None,
                       start_ms=it.attempts[0].start_ms if it.attempts else None,
                       end_ms=attempt.end_ms if attempt else None, error=it.error,
                       log_path=str(attempt.log_path) if attempt else None)
         table = ForEachIterationRow.__table__
-        with self.engine.begin() as db:  # Core, not the ORM: this runs for every iteration
-            changed = db.execute(table.update().where(
-                table.c.task_run_id == it.parent.run_id, table.c.idx == it.index
-            ).values(**values)).rowcount
-            if not changed:
-                db.execute(table.insert().values(
-                    task_run_id=it.parent.run_id, idx=it.index,
-                    input_json=json.dumps(it.input_value, default=str), **values))
-
-    @staticmethod
-    def _save_attempt(db: Any, tr: TaskRunLike, attempt: Any, repair: int) -> None:
-        values = dict(start_ms=attempt.start_ms, end_ms=attempt.end_ms,
-                      result=attempt.result.value if attempt.result else None,
-                      error=attempt.error, log_path=str(attempt.log_path))
-        changed = db.execute(update(AttemptRow).where(
-            AttemptRow.task_run_id == tr.run_id, AttemptRow.number == attempt.number
+        changed = db.execute(table.update().where(
+            table.c.task_run_id == it.parent.run_id, table.c.idx == it.index
         ).values(**values)).rowcount
         if not changed:
-            db.execute(AttemptRow.__table__.insert().values(
-                task_run_id=tr.run_id, number=attempt.number, repair_number=repair, **values))
+            db.execute(table.insert().values(
+                task_run_id=it.parent.run_id, idx=it.index,
+                input_json=json.dumps(it.input_value, default=str), **values))
 
     @staticmethod
     def _save_children(db: Any, tr: TaskRunLike) -> None:
