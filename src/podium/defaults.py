@@ -12,6 +12,12 @@ MAX_CONCURRENT_TASKS_CONF = "spark.podium.maxConcurrentTasks"
 LOG_TAIL_LINES = 15               # lines of a failed task's log shown in the summary
 
 
+def cluster_starts() -> int:
+    """How many clusters a process may start at once: `PODIUM_CLUSTER_STARTS`, default 1
+    (starting JVMs side by side on a small machine slows every one of them)."""
+    return max(1, int(os.environ.get("PODIUM_CLUSTER_STARTS", "1")))
+
+
 def home() -> Path:
     """The workspace: `PODIUM_HOME`, default `~/.podium`; created on first use."""
     path = Path(os.environ.get("PODIUM_HOME") or Path.home() / ".podium").expanduser()

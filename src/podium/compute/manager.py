@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from podium import defaults
 from podium.compute import classic
 from podium.compute.classic import ClassicCluster
 from podium.compute.connect import ConnectCluster
@@ -44,7 +45,7 @@ class ClusterManager:
         # without it, shared clusters run in this process like job clusters.
         self.shared = shared
         self.slots: dict[str, Slot] = {}
-        self._starting = threading.Semaphore(1)  # at most one cluster starts at a time
+        self._starting = threading.Semaphore(defaults.cluster_starts())
 
     def register(self, key: str, spec: ClusterSpec | None, run_id: int) -> None:
         """Note that `run_id` will need cluster `key`. A live cluster with the same spec

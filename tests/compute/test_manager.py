@@ -1,0 +1,49 @@
+"""The cluster manager starts clusters off the loop, one at a time unless configured."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from podium.compute.manager import ClusterManager, Slot
+from podium.spec.models import ClusterSpec
+
+
+class SlowStart:
+    """A cluster whose start takes a while and notes how many start at once."""
+
+    kind = "classic"
+    slots = 1
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self.spec = ClusterSpec()
+
+    def start(self) -> None:
+        with SlowStart.lock:
+            SlowStart.running += 1
+            SlowStart.most = max(SlowStart.most, SlowStart.running)
+        time.sleep(0.3)
+        with SlowStart.lock:
+            SlowStart.running -= 1
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, 1), ("3", 3)])
+def test_cluster_starts_at_once(monkeypatch, setting: str | None, expected: int) -> None:
+    if setting:
+        monkeypatch.setenv("PODIUM_CLUSTER_STARTS", setting)
+    SlowStart.most = 0
+    done: list[str] = []
+    manager = ClusterManager(lambda key, error: done.append(key))
+    for key in ("a", "b", "c"):
+        manager.slots[key] = Slot(SlowStart())
+        manager.ensure_started(key)
+    deadline = time.monotonic() + 10
+    while len(done) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sorted(done) == ["a", "b", "c"]
+    assert SlowStart.most == expected
