@@ -94,14 +94,17 @@ def hand_rolled(source: Path, jobs: int, rows: int, work: Path) -> dict[str, flo
     return {"wall_s": wall, "core_s": wall * CORES, "apps": 1}
 
 
-def podium_bundle(root: Path, source: Path, jobs: int, rows: int) -> Path:
-    """A bundle with both podium shapes: N tasks, and one for_each_task over N inputs."""
+def podium_bundle(root: Path, source: Path, jobs: int, rows: int, slots: int = 0) -> Path:
+    """A bundle with both podium shapes: N tasks, and one for_each_task over N inputs
+    (`slots` > 0 sets the cluster's task slots; else podium's default)."""
     root.mkdir(parents=True)
     (root / "copy.py").write_text(NOTEBOOK)
     (root / "schema.py").write_text(SCHEMA)
     params = f"{{source: '{source}', limit: '{rows}'}}"
+    conf = f"spark.master: 'local[{CORES}]'" + \
+        (f", spark.podium.maxConcurrentTasks: '{slots}'" if slots else "")
     cluster = ("      job_clusters:\n        - {job_cluster_key: c, new_cluster: "
-               f"{{spark_conf: {{spark.master: 'local[{CORES}]'}}}}}}\n")
+               f"{{spark_conf: {{{conf}}}}}}}\n")
     schema = "        - {task_key: schema, job_cluster_key: c, " \
              "notebook_task: {notebook_path: schema.py}}\n"
     tasks = "".join(f"        - {{task_key: t{i:03d}, depends_on: [{{task_key: schema}}], "
@@ -169,10 +172,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=48)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--modes", default="dedicated,hand_rolled,podium,podium_for_each")
+    parser.add_argument("--slots", type=int, default=0,
+                        help="podium's task slots on the cluster (default: podium's own)")
     args = parser.parse_args()
     source = source_table(args.rows)
     work = Path(tempfile.mkdtemp(prefix="podium-seed-"))
-    bundle = podium_bundle(work / "bundle", source, args.jobs, args.rows)
+    bundle = podium_bundle(work / "bundle", source, args.jobs, args.rows, args.slots)
     runners = {
         "dedicated": lambda w: dedicated(source, args.jobs, args.rows, w),
         "hand_rolled": lambda w: hand_rolled(source, args.jobs, args.rows, w),

@@ -53,3 +53,26 @@ def test_cost_per_task_sums_to_the_spark_ui_totals(tmp_path: Path) -> None:
 
     table = cli("runs", "cost", str(view["run_id"]), home=home).stdout
     assert f"run {view['run_id']}: cost per task" in table
+
+
+def test_a_for_each_task_costs_the_sum_of_its_iterations(tmp_path: Path) -> None:
+    (tmp_path / "work.py").write_text(WORK)
+    (tmp_path / "databricks.yml").write_text("""bundle: {name: cost}
+resources:
+  jobs:
+    j:
+      tasks:
+        - task_key: each
+          for_each_task:
+            inputs: '[1000, 2000, 3000]'
+            concurrency: 2
+            task: {task_key: copy, notebook_task: {notebook_path: work.py,
+                   base_parameters: {rows: '{{input}}'}}}
+""")
+    home = tmp_path / "home"
+    view = json.loads(cli("run", "j", "--bundle", str(tmp_path), "--json", home=home).stdout)
+    assert view["state"]["result_state"] == "SUCCESS"
+    [task] = view["podium"]["cost"]["tasks"]
+    assert task["task_key"] == "each"
+    assert task["input_rows"] == 6000 and task["output_rows"] == 21  # 7 groups per copy
+    assert task["stages"] >= 3 and task["share_of_cluster"] == 1.0

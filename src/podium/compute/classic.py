@@ -156,12 +156,13 @@ class ClassicCluster:
                     total += stage.numTasks
         return (jobs, active, done, total)
 
-    def usage(self, tag: str) -> dict[str, int] | None:
-        """What a finished task's Spark work used (see `spark_status.usage`)."""
+    def usage(self, tags: set[str]) -> dict[str, dict[str, int]]:
+        """What the Spark work of each tag used (see `spark_status.usage`)."""
         if self.root is None:
-            return None
+            return {}
         sc = self.root.sparkContext
-        return spark_status.usage(sc.uiWebUrl, self.application_id, tag, sc.defaultParallelism)
+        return spark_status.usage(sc.uiWebUrl, self.application_id, tags,
+                                  sc.defaultParallelism)
 
     def active_job_ids(self) -> list[int]:
         """Spark jobs running now on this application."""

@@ -197,9 +197,9 @@ class ConnectCluster:
             self._jobs = (time.monotonic(), jobs)
         return spark_status.progress(jobs, group)
 
-    def usage(self, tag: str) -> dict[str, int] | None:
-        """What a finished task's Spark work used (see `spark_status.usage`)."""
-        return spark_status.usage(self.ui_url, self.application_id, tag,
+    def usage(self, tags: set[str]) -> dict[str, dict[str, int]]:
+        """What the Spark work of each tag used (see `spark_status.usage`)."""
+        return spark_status.usage(self.ui_url, self.application_id, tags,
                                   cores_of(self.spec.master))
 
     def stop(self) -> None:

@@ -3,7 +3,8 @@
 
 A task's jobs are those carrying its tag: the job tag itself on a classic driver, and
 `…_Tag_<tag>` on Spark Connect (where the server prefixes session tags). One reader serves
-every kind of cluster, so progress and cost look the same on each.
+every kind of cluster, so progress and cost look the same on each. Usage is read once per
+run and cluster, when the run is done with the cluster: two requests, not a few per task.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 TIMEOUT_SECONDS = 3.0
-SETTLE_SECONDS = 2.0  # how long to wait for the status store to see a task's last stage
+SETTLE_SECONDS = 2.0  # how long to wait for the status store to see the last jobs end
 
 
 @dataclass
@@ -52,11 +53,6 @@ def carries(job: dict[str, Any], tag: str) -> bool:
     return any(t == tag or t.endswith(f"_Tag_{tag}") for t in job.get("jobTags", []))
 
 
-def tagged_jobs(ui_url: str, app_id: str, tag: str) -> list[dict[str, Any]]:
-    """The application's jobs that carry `tag`."""
-    return [j for j in fetch(ui_url, f"applications/{app_id}/jobs") if carries(j, tag)]
-
-
 def all_jobs(ui_url: str | None, app_id: str | None) -> list[dict[str, Any]]:
     """Every job the application remembers; none when it has no UI or does not answer."""
     if not ui_url or not app_id:
@@ -75,35 +71,61 @@ def progress(jobs: list[dict[str, Any]], tag: str) -> tuple[int, int, int, int]:
             sum(j.get("numTasks", 0) - j.get("numSkippedTasks", 0) for j in jobs))
 
 
-def usage(ui_url: str | None, app_id: str | None, tag: str,
-          cores: int) -> dict[str, int] | None:
-    """What a finished task's Spark work used on a cluster of `cores` cores; None when
-    the cluster has no UI."""
-    if not ui_url or not app_id:
-        return None
+def tag_of(job: dict[str, Any], tags: set[str]) -> str | None:
+    """Which of `tags` a job carries (classic: the tag; Connect: `…_Tag_<tag>`)."""
+    for job_tag in job.get("jobTags", []):
+        if job_tag in tags:
+            return job_tag
+        _, found, tail = job_tag.rpartition("_Tag_")
+        if found and tail in tags:
+            return tail
+    return None
+
+
+def usage(ui_url: str | None, app_id: str | None, tags: set[str],
+          cores: int) -> dict[str, dict[str, int]]:
+    """What the Spark work of each tag used, from two requests (all jobs, all stages); tags
+    without Spark work are left out, and everything when the cluster has no UI."""
+    if not ui_url or not app_id or not tags:
+        return {}
     try:
         deadline = time.monotonic() + SETTLE_SECONDS
-        jobs = tagged_jobs(ui_url, app_id, tag)
-        while any(j["status"] == "RUNNING" for j in jobs) and time.monotonic() < deadline:
+        while True:
+            jobs = [(j, tag) for j in fetch(ui_url, f"applications/{app_id}/jobs")
+                    if (tag := tag_of(j, tags)) is not None]
+            if not any(j["status"] == "RUNNING" for j, _ in jobs) or \
+                    time.monotonic() > deadline:
+                break
             time.sleep(0.05)
-            jobs = tagged_jobs(ui_url, app_id, tag)
-        total = Usage(jobs=len(jobs), cluster_cores=cores)
-        for stage_id in sorted({s for j in jobs for s in j.get("stageIds", [])}):
-            for attempt in fetch(ui_url, f"applications/{app_id}/stages/{stage_id}"
-                                         "?details=false"):
-                if attempt.get("status") == "SKIPPED":
-                    continue
-                total.stages += 1
-                total.tasks += attempt.get("numCompleteTasks", 0) + \
-                    attempt.get("numFailedTasks", 0)
-                total.executor_run_time_ms += attempt.get("executorRunTime", 0)
-                total.executor_cpu_time_ms += attempt.get("executorCpuTime", 0) // 1_000_000
-                total.input_rows += attempt.get("inputRecords", 0)
-                total.input_bytes += attempt.get("inputBytes", 0)
-                total.output_rows += attempt.get("outputRecords", 0)
-                total.output_bytes += attempt.get("outputBytes", 0)
-                total.shuffle_read_bytes += attempt.get("shuffleReadBytes", 0)
-                total.shuffle_write_bytes += attempt.get("shuffleWriteBytes", 0)
-        return total.as_dict()
+        stages: dict[int, list[dict[str, Any]]] = {}
+        if jobs:
+            for attempt in fetch(ui_url, f"applications/{app_id}/stages?details=false"):
+                stages.setdefault(attempt["stageId"], []).append(attempt)
     except (OSError, ValueError, urllib.error.URLError):
-        return None
+        return {}
+    totals: dict[str, Usage] = {}
+    counted: dict[str, set[int]] = {}
+    for job, tag in jobs:
+        total = totals.setdefault(tag, Usage(cluster_cores=cores))
+        total.jobs += 1
+        for stage_id in job.get("stageIds", []):
+            if stage_id in counted.setdefault(tag, set()):
+                continue
+            counted[tag].add(stage_id)
+            for attempt in stages.get(stage_id, []):
+                if attempt.get("status") != "SKIPPED":
+                    _add_stage(total, attempt)
+    return {tag: total.as_dict() for tag, total in totals.items()}
+
+
+def _add_stage(total: Usage, attempt: dict[str, Any]) -> None:
+    total.stages += 1
+    total.tasks += attempt.get("numCompleteTasks", 0) + attempt.get("numFailedTasks", 0)
+    total.executor_run_time_ms += attempt.get("executorRunTime", 0)
+    total.executor_cpu_time_ms += attempt.get("executorCpuTime", 0) // 1_000_000
+    total.input_rows += attempt.get("inputRecords", 0)
+    total.input_bytes += attempt.get("inputBytes", 0)
+    total.output_rows += attempt.get("outputRecords", 0)
+    total.output_bytes += attempt.get("outputBytes", 0)
+    total.shuffle_read_bytes += attempt.get("shuffleReadBytes", 0)
+    total.shuffle_write_bytes += attempt.get("shuffleWriteBytes", 0)

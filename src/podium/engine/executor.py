@@ -50,7 +50,6 @@ class Finished:
     attempt: int
     error: str | None
     exit_value: Any
-    usage: dict[str, int] | None = None  # what its Spark work used of the cluster
 
 
 @dataclass
@@ -157,8 +156,6 @@ class Executor:
             if tr is None or tr.life is not LifeCycle.RUNNING or tr.attempt_number != event.attempt:
                 return  # a late report from an attempt already stopped
             tr.exit_value = None if event.exit_value is None else str(event.exit_value)
-            if event.usage is not None:
-                tr.add_usage(event.usage)
             if event.error is None:
                 self._end_attempt(run, tr, Result.SUCCESS, None, now)
             else:
@@ -294,6 +291,7 @@ class Executor:
             claim_output=lambda name: self.claim_output(name, run, tr),
             tag=f"podium-{run.run_id}-{tr.key}-{attempt.number}".replace("[", "-").replace(
                 "]", ""))
+        tr.tags.append(tr.ctx.tag)
         thread = threading.Thread(target=self._work,
                                   args=(run, tr, tr.ctx, render, attempt.number),
                                   name=f"podium-task-{tr.key}", daemon=True)
@@ -460,10 +458,8 @@ class Executor:
         finally:
             context_mod.bind(None)
             forget(ctx)
-            used = tr.task.uses_spark and hasattr(ctx.sessions, "usage")
             ctx.close_spark()
-            usage = ctx.sessions.usage(ctx.tag) if used else None  # type: ignore[union-attr]
-            self.events.put(Finished(run.run_id, tr.key, number, error, exit_value, usage))
+            self.events.put(Finished(run.run_id, tr.key, number, error, exit_value))
 
     # ---- ending attempts, tasks and runs ---------------------------------------------
 
@@ -524,11 +520,35 @@ class Executor:
             if not tr.final:
                 needed |= keys
         for key in used - needed - {None}:
+            if key not in run.usage_read:
+                run.usage_read.add(key)
+                self._read_usage(run, key)
             self.clusters.done_with(key, run.run_id)
         if all(tr.final for tr in run.task_runs.values()):
             result = decide.run_result(run)
             message = run.message if run.stop_reason else ""
             self._set_run(run, LifeCycle.TERMINATED, result, message)
+
+    def _read_usage(self, run: Run, key: str) -> None:
+        """Once the run is done with a cluster: what each of its task runs used there
+        (all attempts; a for_each task sums its iterations), recorded with the task."""
+        slot = self.clusters.slots.get(key)
+        if slot is None or slot.state != "READY" or not hasattr(slot.cluster, "usage"):
+            return
+        runs = [tr for top in run.task_runs.values() for tr in [top, *top.iterations]
+                if tr.cluster_key == key and tr.tags]
+        by_tag = slot.cluster.usage({tag for tr in runs for tag in tr.tags})
+        for tr in runs:
+            for tag in tr.tags:
+                if tag in by_tag:
+                    tr.add_usage(by_tag[tag])
+            if tr.parent is not None and tr.usage:
+                tr.parent.add_usage(tr.usage)
+                tr.parent.spark_context_id = tr.parent.spark_context_id or tr.spark_context_id
+        for top in {id(tr.parent or tr): tr.parent or tr for tr in runs}.values():
+            if top.usage:
+                for listener in self.listeners:
+                    listener(run, top)
 
     # ---- compute lookup --------------------------------------------------------------
 

@@ -46,6 +46,7 @@ class TaskRun:
     cluster_key: str | None = None
     spark_context_id: str | None = None
     usage: dict[str, int] | None = None  # Spark work of all its attempts (spark_status)
+    tags: list[str] = field(default_factory=list)  # each attempt's Spark tag
     exit_value: str | None = None
     error: str | None = None
     deadline: float | None = None
@@ -119,6 +120,7 @@ class Run:
     parent: tuple[int, str] | None = None  # (run id, task key) of a run_job_task parent
     values: TaskValues = field(default_factory=TaskValues)
     task_runs: dict[str, TaskRun] = field(default_factory=dict)
+    usage_read: set[str] = field(default_factory=set)  # clusters whose usage was read
 
     def __post_init__(self) -> None:
         if not self.task_runs:

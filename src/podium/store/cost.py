@@ -19,9 +19,10 @@ def run_cost(view: dict[str, Any]) -> dict[str, Any]:
     tasks = [t for t in view.get("tasks", []) if t.get("podium_usage")]
     clusters: dict[str, dict[str, Any]] = {}
     for task in tasks:
-        app = task.get("cluster_instance", {}).get("spark_context_id", "?")
+        instance = task.get("cluster_instance", {})
+        app = instance.get("spark_context_id", "?")
         cluster = clusters.setdefault(app, {
-            "spark_context_id": app, "cluster_id": task["cluster_instance"]["cluster_id"],
+            "spark_context_id": app, "cluster_id": instance.get("cluster_id", "-"),
             "cores": 0, "tasks": 0, "first_start": task["start_time"],
             "last_end": task["end_time"], **{m: 0 for m in MEASURES}})
         usage = task["podium_usage"]

@@ -61,8 +61,8 @@ def task_view(task: TaskRunRow, attempts: list[AttemptRow], children: list[Noteb
                        for d in spec.get("depends_on", [])],
         "run_if": spec.get("run_if", "ALL_SUCCESS"),
     }
-    if task.cluster_key:
-        out["cluster_instance"] = {"cluster_id": task.cluster_key.split(":", 1)[1]}
+    if task.cluster_key or task.spark_context_id:  # a for_each task: its iterations'
+        out["cluster_instance"] = {"cluster_id": (task.cluster_key or ":-").split(":", 1)[1]}
         if task.spark_context_id:
             out["cluster_instance"]["spark_context_id"] = task.spark_context_id
     if task.usage_json:
