@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.cli.test_runs import ENV, PODIUM, cli
+from tests.cli.test_runs import ENV, PODIUM, cli, get, task_states, wait_until
 
 DEFINES = """bundle: {name: owner}
 variables:
@@ -106,3 +106,29 @@ def test_starting_a_cluster_the_bundle_does_not_define_is_exit_2(tmp_path: Path)
     assert done.returncode == 2
     assert done.stderr.strip().endswith(
         "no shared cluster 'nope' in resources.clusters (clusters: team); add it there")
+
+
+def test_runs_cancel_interrupts_a_task_on_a_shared_connect_cluster(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    owner = bundle(tmp_path / "owner", DEFINES.replace("local[2]", "local[1]") % "")
+    (owner / "long.py").write_text("# Databricks notebook source\nspark.range(10**12).count()\n")
+    (owner / "databricks.yml").write_text((owner / "databricks.yml").read_text() + """    long:
+      tasks:
+        - {task_key: long, existing_cluster_id: team, notebook_task: {notebook_path: long.py}}
+""")
+    cli("cluster", "start", "team", "--bundle", str(owner), home=home)
+    try:
+        proc = subprocess.Popen([*PODIUM, "run", "long", "--bundle", str(owner), "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                env={**ENV, "PODIUM_HOME": str(home)})
+        wait_until(lambda: cli("runs", "get", "1", home=home, check=False).returncode == 0
+                   and task_states(get(1, home)).get("long") == "RUNNING")
+        time.sleep(2)
+        cli("runs", "cancel", "1", home=home)
+        view = json.loads(proc.communicate(timeout=60)[0])
+        assert task_states(view) == {"long": "CANCELED"}
+        # With one core, this only runs if the long Spark job was interrupted.
+        done = cli("run", "j", "--bundle", str(owner), "--json", home=home)
+        assert json.loads(done.stdout)["tasks"][0]["state"]["result_state"] == "SUCCESS"
+    finally:
+        cli("cluster", "stop", "team", home=home)
