@@ -92,6 +92,9 @@ def test_attaching_to_an_existing_server_which_podium_never_stops(run_job) -> No
         assert tr.result is Result.SUCCESS, tr.error
         assert tr.exit_value == "100:external"
         assert tr.spark_context_id == server.application_id
+        # Progress on Spark Connect comes from the server's monitoring API, by task tag.
+        jobs, active, done, total = server.progress(tr.tags[0])
+        assert jobs >= 1 and active == 0 and done == total > 0
         port = int(server.url.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass  # still listening after the run

@@ -37,6 +37,7 @@ def restore(store: RunStore, run_id: int) -> Run:
         tr.message, tr.exit_value, tr.error = task_row.message, task_row.exit_value, \
             task_row.error
         tr.cluster_key, tr.spark_context_id = task_row.cluster_key, task_row.spark_context_id
+        tr.usage = json.loads(task_row.usage_json) if task_row.usage_json else None
         tr.attempts = [Attempt(a.number, a.start_ms, Path(a.log_path), a.end_ms,
                                Result(a.result) if a.result else None, a.error)
                        for a in attempts]
