@@ -27,6 +27,7 @@ from podium.engine import decide
 from podium.engine.model import Attempt, Run, TaskRun
 from podium.engine.references import UnresolvedReference, renderer
 from podium.engine.states import MOVES, LifeCycle, Result
+from podium.engine.workers import Workers
 from podium.runtime import context as context_mod
 from podium.runtime import output
 from podium.runtime.context import TaskContext, now_ms
@@ -87,6 +88,7 @@ class Executor:
         # at the end of each turn, before task code of that turn starts.
         self.on_commit: Callable[[], None] = lambda: None
         self._launches: list[tuple[Run, TaskRun, Any]] = []
+        self.workers = Workers()  # threads that run task code
         self._held: dict[str, tuple[int, str]] = {}
 
     # ---- requests from other threads -------------------------------------------------
@@ -292,10 +294,8 @@ class Executor:
             tag=f"podium-{run.run_id}-{tr.key}-{attempt.number}".replace("[", "-").replace(
                 "]", ""))
         tr.tags.append(tr.ctx.tag)
-        thread = threading.Thread(target=self._work,
-                                  args=(run, tr, tr.ctx, render, attempt.number),
-                                  name=f"podium-task-{tr.key}", daemon=True)
-        thread.start()
+        ctx = tr.ctx
+        self.workers.run(lambda: self._work(run, tr, ctx, render, attempt.number))
 
     def _claim_declared(self, run: Run, tr: TaskRun) -> str | None:
         """Take the outputs a task declares (`podium.writes` in its parameters, comma
