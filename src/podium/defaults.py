@@ -21,8 +21,13 @@ def cluster_starts() -> int:
 def home() -> Path:
     """The workspace: `PODIUM_HOME`, default `~/.podium`; created on first use."""
     path = Path(os.environ.get("PODIUM_HOME") or Path.home() / ".podium").expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    if path not in _made:  # a mkdir per call showed in per-task profiles
+        path.mkdir(parents=True, exist_ok=True)
+        _made.add(path)
     return path
+
+
+_made: set[Path] = set()
 
 
 def logs_dir() -> Path:
