@@ -43,26 +43,29 @@ def scan(warehouse: Path) -> tuple[set[str], dict[tuple[str, str], TableDir]]:
     default database, `<table>` at the top."""
     databases: set[str] = set()
     tables: dict[tuple[str, str], TableDir] = {}
-    if not warehouse.is_dir():
-        return databases, tables
-    for top in os.scandir(warehouse):
-        if not top.is_dir() or top.name.startswith((".", "_")):
-            continue
+    for top in _folders(warehouse):
         if top.name.endswith(".db"):
             database = top.name[:-3]
             databases.add(database)
-            for entry in os.scandir(top.path):
-                if entry.is_dir() and not entry.name.startswith((".", "_")):
-                    tables[database, entry.name] = TableDir(database, entry.name,
-                                                            Path(entry.path), _stamp(entry))
+            for entry in _folders(Path(top.path)):
+                with contextlib.suppress(OSError):  # dropped while we look
+                    tables[database, entry.name] = TableDir(
+                        database, entry.name, Path(entry.path), entry.stat().st_mtime_ns)
         else:
-            tables[DEFAULT_DB, top.name] = TableDir(DEFAULT_DB, top.name, Path(top.path),
-                                                    _stamp(top))
+            with contextlib.suppress(OSError):
+                tables[DEFAULT_DB, top.name] = TableDir(DEFAULT_DB, top.name, Path(top.path),
+                                                        top.stat().st_mtime_ns)
     return databases, tables
 
 
-def _stamp(entry: os.DirEntry[str]) -> int:
-    return entry.stat().st_mtime_ns
+def _folders(path: Path) -> list[os.DirEntry[str]]:
+    """Visible sub-folders; none when the folder went away (another process dropped it)."""
+    try:
+        with os.scandir(path) as entries:
+            return [e for e in entries
+                    if not e.name.startswith((".", "_")) and e.is_dir()]
+    except OSError:
+        return []
 
 
 def partition_columns(path: Path) -> list[str]:
