@@ -54,6 +54,15 @@ _TASK_FIELDS = ("life", "result", "message", "cluster_key", "spark_context_id",
 SAVE_TASK = _tasks.update().where(_tasks.c.id == bindparam("b_tid")).values(
     {name: bindparam(f"b_{name}") for name in _TASK_FIELDS})
 _ATTEMPT_FIELDS = ("start_ms", "end_ms", "result", "error", "log_path")
+_iterations = ForEachIterationRow.__table__
+_ITERATION_FIELDS = ("life", "result", "start_ms", "end_ms", "error", "log_path")
+SAVE_ITERATION = _iterations.update().where(
+    _iterations.c.task_run_id == bindparam("b_tid"), _iterations.c.idx == bindparam("b_idx")
+).values({name: bindparam(f"b_{name}") for name in _ITERATION_FIELDS})
+NEW_ITERATION = _iterations.insert().values(
+    task_run_id=bindparam("b_tid"), idx=bindparam("b_idx"),
+    input_json=bindparam("b_input_json"),
+    **{name: bindparam(f"b_{name}") for name in _ITERATION_FIELDS})
 
 
 def _upsert_attempt(dialect: str) -> Any:
@@ -199,18 +208,14 @@ class RunStore:
     @staticmethod
     def _write_iteration(db: Any, it: TaskRunLike) -> None:
         attempt = it.attempts[-1] if it.attempts else None
-        values = dict(life=it.life.value, result=it.result.value if it.result else None,
-                      start_ms=it.attempts[0].start_ms if it.attempts else None,
-                      end_ms=attempt.end_ms if attempt else None, error=it.error,
-                      log_path=str(attempt.log_path) if attempt else None)
-        table = ForEachIterationRow.__table__
-        changed = db.execute(table.update().where(
-            table.c.task_run_id == it.parent.run_id, table.c.idx == it.index
-        ).values(**values)).rowcount
-        if not changed:
-            db.execute(table.insert().values(
-                task_run_id=it.parent.run_id, idx=it.index,
-                input_json=json.dumps(it.input_value, default=str), **values))
+        values = dict(b_tid=it.parent.run_id, b_idx=it.index, b_life=it.life.value,
+                      b_result=it.result.value if it.result else None,
+                      b_start_ms=it.attempts[0].start_ms if it.attempts else None,
+                      b_end_ms=attempt.end_ms if attempt else None, b_error=it.error,
+                      b_log_path=str(attempt.log_path) if attempt else None)
+        if not db.execute(SAVE_ITERATION, values).rowcount:
+            db.execute(NEW_ITERATION, {
+                **values, "b_input_json": json.dumps(it.input_value, default=str)})
 
     @staticmethod
     def _save_children(db: Any, tr: TaskRunLike) -> None:
