@@ -80,7 +80,7 @@ def start(store: RunStore, key: str, spec: ClusterSpec) -> Any:
         child = subprocess.Popen([sys.executable, "-m", "podium", "cluster", "serve", key],
                                  stdout=sink, stderr=sink, stdin=subprocess.DEVNULL,
                                  start_new_session=True)
-    registry.set_state(store, key, "PENDING", "Starting", pid=child.pid)
+    registry.set_pid(store, key, child.pid)
     return wait_running(store, key)
 
 
@@ -114,9 +114,13 @@ def serve(store: RunStore, key: str) -> None:
     except ClusterError as exc:
         registry.set_state(store, key, "ERROR", str(exc))
         return
-    registry.set_state(store, key, "RUNNING", f"Running at {server.url}", url=server.url,
-                       application_id=server.application_id, pid=os.getpid())
-    reason = _watch(store, key, idle_limit_seconds(spec), stopping)
+    now = registry.find(store, key)
+    if stopping or now is None or now.state == "TERMINATING":  # stopped while starting
+        reason = "Stopped while starting"
+    else:
+        registry.set_state(store, key, "RUNNING", f"Running at {server.url}", url=server.url,
+                           application_id=server.application_id, pid=os.getpid())
+        reason = _watch(store, key, idle_limit_seconds(spec), stopping)
     registry.set_state(store, key, "TERMINATING", reason)
     server.stop()
     registry.set_state(store, key, "TERMINATED", reason)

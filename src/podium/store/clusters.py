@@ -48,6 +48,12 @@ def set_state(store: RunStore, key: str, state: str, message: str = "", **values
             state=state, message=message, **values))
 
 
+def set_pid(store: RunStore, key: str, pid: int) -> None:
+    """Record the supervising process of a starting cluster (its state is left alone)."""
+    with store.sessions.begin() as db:
+        db.execute(update(SharedClusterRow).where(SharedClusterRow.key == key).values(pid=pid))
+
+
 def find(store: RunStore, name: str) -> SharedClusterRow | None:
     """A shared cluster by key, or else by `cluster_name` (the newest)."""
     rows = store.rows(select(SharedClusterRow).where(or_(
