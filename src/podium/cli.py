@@ -203,12 +203,12 @@ def run(
                 tr.life, tr.message = LifeCycle.SKIPPED, "The run was skipped"
         runs.append(one)
     if no_wait:
-        detach(store, runs)
+        detach(store, runs, start_clusters)
     drive(store, runs, as_json, (loaded.name, str(loaded.root), loaded.target),
           start_clusters)
 
 
-def detach(store, runs: list) -> NoReturn:
+def detach(store, runs: list, start_clusters: bool = False) -> NoReturn:
     """Hand runs to a background `podium runs resume` and print their ids."""
     import subprocess
 
@@ -219,7 +219,9 @@ def detach(store, runs: list) -> NoReturn:
         log = defaults.logs_dir() / f"detached-{ids[0]}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as sink:
-            child = subprocess.Popen([sys.executable, "-m", "podium", "runs", "resume", *ids],
+            command = [sys.executable, "-m", "podium", "runs", "resume", *ids]
+            command += ["--start-clusters"] if start_clusters else []
+            child = subprocess.Popen(command,
                                      stdout=sink, stderr=sink, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
         store.set_owner([int(i) for i in ids], child.pid)  # before this process exits

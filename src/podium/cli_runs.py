@@ -182,6 +182,9 @@ def runs_repair(
                                                    "everything downstream.")] = False,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Change a job "
                                                     "parameter: name=value.")] = None,
+    start_clusters: Annotated[bool, typer.Option(
+        "--start-clusters", help="Start the shared clusters the tasks need when they are "
+        "not running.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Rerun chosen tasks of an ended run as a new repair of the same run; tasks that
@@ -209,18 +212,21 @@ def runs_repair(
     start_repair(store, run_id, chosen, params)
     run = restore(store, run_id)
     typer.echo(f"repairing run {run_id}: rerunning {', '.join(chosen)}", err=as_json)
-    cli.drive(store, [run], as_json)
+    cli.drive(store, [run], as_json, start_clusters=start_clusters)
 
 
 @runs_app.command("resume", hidden=True)
-def runs_resume(run_ids: Annotated[list[int], typer.Argument()]) -> None:
+def runs_resume(run_ids: Annotated[list[int], typer.Argument()],
+                start_clusters: Annotated[bool, typer.Option("--start-clusters")] = False
+                ) -> None:
     """Run stored runs that no process runs yet (what `podium run --no-wait` starts)."""
     from podium.engine.restore import restore
 
     store = _store()
     runs = [restore(store, run_id) for run_id in run_ids]
     row = store.job_spec(store.run_row(run_ids[0]).job_id)[0]
-    _cli().drive(store, runs, False, (row.bundle_name, row.bundle_root, row.target))
+    _cli().drive(store, runs, False, (row.bundle_name, row.bundle_root, row.target),
+                 start_clusters)
 
 
 DURATION = re.compile(r"^(\d+)([smhdw])$")

@@ -132,3 +132,16 @@ def test_runs_cancel_interrupts_a_task_on_a_shared_connect_cluster(tmp_path: Pat
         assert json.loads(done.stdout)["tasks"][0]["state"]["result_state"] == "SUCCESS"
     finally:
         cli("cluster", "stop", "team", home=home)
+
+
+def test_a_detached_run_starts_its_shared_cluster_when_asked(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    owner = bundle(tmp_path / "owner", DEFINES % "")
+    done = cli("run", "j", "--bundle", str(owner), "--no-wait", "--start-clusters", home=home)
+    assert json.loads(done.stdout)["run_ids"] == [1]
+    try:
+        wait_until(lambda: get(1, home)["state"]["life_cycle_state"] == "TERMINATED", 180)
+        assert get(1, home)["state"]["result_state"] == "SUCCESS"
+        assert clusters(home)["team"]["state"] == "RUNNING"
+    finally:
+        cli("cluster", "stop", "team", home=home)
