@@ -24,6 +24,7 @@ from podium.compute.errors import ClusterError
 from podium.spec.models import ClusterSpec
 from podium.store import RunStore
 from podium.store import clusters as registry
+from podium.store.maintenance import pid_alive
 from podium.store.runs import HOST, now_ms
 
 START_TIMEOUT_SECONDS = 240
@@ -44,13 +45,7 @@ def is_alive(row: Any) -> bool:
     """Whether a shared cluster's supervising process still runs (same host only)."""
     if row.pid is None or row.host != HOST:
         return row.host != HOST  # another machine's cluster: trust its state
-    try:
-        os.kill(row.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(row.pid)
 
 
 def current(store: RunStore, name: str) -> Any | None:

@@ -25,7 +25,8 @@ STALE_AFTER_MS = 30_000  # no heartbeat for this long from another host: the own
 FINAL_TASK = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` of this host still runs."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -38,7 +39,7 @@ def _alive(pid: int) -> bool:
 def owner_gone(row: RunRow, now: int) -> bool:
     """Whether the process that owns an active run has stopped: a dead pid on this host,
     or no heartbeat for STALE_AFTER_MS from anywhere."""
-    if row.owner_host == HOST and row.owner_pid != os.getpid() and not _alive(row.owner_pid):
+    if row.owner_host == HOST and row.owner_pid != os.getpid() and not pid_alive(row.owner_pid):
         return True
     return now - row.heartbeat_ms > STALE_AFTER_MS
 
