@@ -48,11 +48,6 @@ def fetch(ui_url: str, path: str) -> Any:
         return json.load(response)
 
 
-def carries(job: dict[str, Any], tag: str) -> bool:
-    """Whether a job carries a task's tag (classic: the tag; Connect: a session tag)."""
-    return any(t == tag or t.endswith(f"_Tag_{tag}") for t in job.get("jobTags", []))
-
-
 def all_jobs(ui_url: str | None, app_id: str | None) -> list[dict[str, Any]]:
     """Every job the application remembers; none when it has no UI or does not answer."""
     if not ui_url or not app_id:
@@ -65,7 +60,7 @@ def all_jobs(ui_url: str | None, app_id: str | None) -> list[dict[str, Any]]:
 
 def progress(jobs: list[dict[str, Any]], tag: str) -> tuple[int, int, int, int]:
     """(jobs, active jobs, tasks done, tasks total) of a task, from `all_jobs`."""
-    jobs = [j for j in jobs if carries(j, tag)]
+    jobs = [j for j in jobs if tag_of(j, {tag}) is not None]
     return (len(jobs), sum(j["status"] == "RUNNING" for j in jobs),
             sum(j.get("numCompletedTasks", 0) for j in jobs),
             sum(j.get("numTasks", 0) - j.get("numSkippedTasks", 0) for j in jobs))
