@@ -225,3 +225,39 @@ def test_bad_parameter_sets_exit_2_with_the_line(tmp_path: Path) -> None:
     done = cli("run", "j", "--bundle", str(tmp_path), "--param-set", '{"b": 1}',
                home=tmp_path / "h", check=False)
     assert done.returncode == 2 and "has no parameter 'b'" in done.stderr
+
+
+def test_a_queued_run_cancelled_from_another_process_never_starts(tmp_path: Path) -> None:
+    (tmp_path / "databricks.yml").write_text("""bundle: {name: queued}
+resources:
+  jobs:
+    j:
+      max_concurrent_runs: 1
+      queue: {enabled: true}
+      tasks:
+        - {task_key: wait, python_task: {function: 'tests.engine.funcs:nap',
+           parameters: {v: x, seconds: '4'}}}
+""")
+    home = tmp_path / "h"
+    running = subprocess.Popen([*PODIUM, "run", "j", "--bundle", str(tmp_path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**ENV, "PODIUM_HOME": str(home)})
+    deadline = time.monotonic() + 60
+    while not (home / "podium.db").exists() or \
+            cli("runs", "get", "1", home=home, check=False).returncode != 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    queued = subprocess.Popen([*PODIUM, "run", "j", "--bundle", str(tmp_path), "--json"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                              env={**ENV, "PODIUM_HOME": str(home)})
+    while cli("runs", "get", "2", home=home, check=False).returncode != 0 or \
+            get(2, home)["state"]["life_cycle_state"] != "QUEUED":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    cli("runs", "cancel", "2", home=home)
+    view = json.loads(queued.communicate(timeout=60)[0])
+    assert view["state"] == {"life_cycle_state": "TERMINATED", "result_state": "CANCELED",
+                             "state_message": "Run cancelled while queued"}
+    assert view["tasks"][0]["state"]["result_state"] == "CANCELED"
+    assert view["tasks"][0]["attempts"] == []  # it never started
+    assert running.wait(60) == 0

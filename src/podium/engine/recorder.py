@@ -102,8 +102,9 @@ class Recorder:
         for tr in run.task_runs.values():
             tr.life, tr.result, tr.message = LifeCycle.TERMINATED, Result.CANCELED, \
                 "Run cancelled while queued"
-            self.store.save_task(run, tr)
+            self.record(run, tr)
         run.life, run.result, run.message = LifeCycle.TERMINATED, Result.CANCELED, \
             "Run cancelled while queued"
         run.end_ms = int(time.time() * 1000)
-        self.store.save_run(run)
+        self.record(run, None)
+        self.flush()

@@ -153,18 +153,6 @@ class RunStore:
                 message=tr.message))
             tr.run_id = int(inserted.inserted_primary_key[0])
 
-    def save_run(self, run: RunLike) -> None:
-        """Write a run's state and times."""
-        self.save_batch([run], [], [])
-
-    def save_task(self, run: RunLike, tr: TaskRunLike) -> None:
-        """Write a task run's state, its latest attempt, and what it produced once final."""
-        self.save_batch([], [(run, tr, {tr.attempts[-1].number} if tr.attempts else set())], [])
-
-    def save_iteration(self, it: TaskRunLike) -> None:
-        """Write one for_each iteration (index, input, state, times, log)."""
-        self.save_batch([], [], [it])
-
     def save_batch(self, runs: list[RunLike],
                    tasks: list[tuple[RunLike, TaskRunLike, set[int]]],
                    iterations: list[TaskRunLike]) -> None:
@@ -326,7 +314,7 @@ class RunStore:
     def children(self, run_id: int) -> list[RunRow]:
         """Runs started by run_job_tasks of this run."""
         return self.rows(select(RunRow).where(RunRow.parent_run_id == run_id)
-                          .order_by(RunRow.id))
+                         .order_by(RunRow.id))
 
     def task_values(self, run_id: int) -> dict[str, dict[str, Any]]:
         """Every stored task value of a run: `{task_key: {key: value}}`."""
@@ -340,7 +328,7 @@ class RunStore:
     def repairs(self, run_id: int) -> list[RepairRow]:
         """A run's repair history, oldest first."""
         return self.rows(select(RepairRow).where(RepairRow.run_id == run_id)
-                          .order_by(RepairRow.number))
+                         .order_by(RepairRow.number))
 
 
 ACTIVE = ("PENDING", "QUEUED", "BLOCKED", "RUNNING", "WAITING_FOR_RETRY", "TERMINATING")
