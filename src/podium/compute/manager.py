@@ -53,12 +53,11 @@ class ClusterManager:
         if key not in self.slots or self.slots[key].state in ("STOPPED", "FAILED"):
             if key.startswith(SHARED_PREFIX) and self.shared is not None:
                 self.slots[key] = Slot(self._shared_cluster(key, spec))
-                self.slots[key].users.add(run_id)
-                return
-            spec = spec or ClusterSpec()
-            same = [s for s in self.slots.values() if s.state not in ("STOPPED", "FAILED")
-                    and fingerprint(s.cluster.spec) == fingerprint(spec)]
-            self.slots[key] = same[0] if same else Slot(self._new_cluster(key, spec))
+            else:
+                spec = spec or ClusterSpec()
+                same = [s for s in self.slots.values() if s.state not in ("STOPPED", "FAILED")
+                        and fingerprint(s.cluster.spec) == fingerprint(spec)]
+                self.slots[key] = same[0] if same else Slot(self._new_cluster(key, spec))
         self.slots[key].users.add(run_id)
 
     def _shared_cluster(self, key: str, spec: ClusterSpec | None) -> ConnectCluster:
