@@ -18,9 +18,9 @@ import sys
 import time
 from typing import Any
 
-from podium import defaults
 from podium.compute.connect import ConnectCluster
 from podium.compute.errors import ClusterError
+from podium.compute.sizing import cluster_log_path
 from podium.spec.models import ClusterSpec
 from podium.store import RunStore
 from podium.store import clusters as registry
@@ -69,7 +69,7 @@ def start(store: RunStore, key: str, spec: ClusterSpec) -> Any:
     if not registry.claim(store, key, spec.cluster_name, spec_dump,
                           spec.autotermination_minutes or 0):
         return wait_running(store, key)
-    log = defaults.logs_dir() / "clusters" / f"shared.{key}.supervisor.log"
+    log = cluster_log_path(f"shared.{key}.supervisor")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as sink:
         child = subprocess.Popen([sys.executable, "-m", "podium", "cluster", "serve", key],
