@@ -42,11 +42,18 @@ resources:
 def start(store: RunStore, write_bundle, tmp_path: Path, failures: int = 1,
           params: dict[str, str] | None = None) -> tuple[Executor, Run]:
     root = write_bundle(JOB % {"marker": tmp_path / "count", "failures": failures})
+    return submit_recorded(store, root, {"day": "2026-01-01", **(params or {})})
+
+
+def submit_recorded(store: RunStore, root: Path, params: dict[str, str] | None = None
+                    ) -> tuple[Executor, Run]:
+    """Job `j` of the bundle at `root`, recorded in `store` and submitted to an executor
+    whose changes the store records, as `podium run` does."""
     bundle = load_bundle(root)
     job = bundle.jobs["j"]
     job_id = store.record_job("j", job.name, bundle.name, str(root), bundle.target,
                               job_snapshot(job))
-    run = Run("j", job, root, {"day": "2026-01-01", **(params or {})}, {})
+    run = Run("j", job, root, params or {}, {})
     store.create_run(run, job_id)
     executor = Executor()
     Recorder(store, executor)
@@ -83,13 +90,7 @@ def test_task_code_starts_only_after_its_running_row_is_committed(store, write_b
                         "        - {task_key: wide, python_task: {function: "
                         f"'tests.engine.funcs:own_state', parameters: {{url: '{url}'}}}}}}\n"
                         + tasks)
-    job = load_bundle(root).jobs["j"]
-    run = Run("j", job, root, {}, {})
-    store.create_run(run, store.record_job("j", "j", "w", str(root), "default",
-                                           job_snapshot(job)))
-    executor = Executor()
-    Recorder(store, executor)
-    executor.submit(run)
+    executor, run = submit_recorded(store, root)
     executor.run_until_done([run])
     assert {k: tr.exit_value for k, tr in run.task_runs.items()} == {
         "wide": "RUNNING", "t0": "RUNNING", "t1": "RUNNING", "t2": "RUNNING"}
