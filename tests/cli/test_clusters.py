@@ -145,3 +145,10 @@ def test_a_detached_run_starts_its_shared_cluster_when_asked(tmp_path: Path) -> 
         assert clusters(home)["team"]["state"] == "RUNNING"
     finally:
         cli("cluster", "stop", "team", home=home)
+
+
+def test_stopping_a_cluster_the_workspace_never_had_is_exit_2(tmp_path: Path) -> None:
+    done = cli("cluster", "stop", "nope", home=tmp_path / "home", check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("cluster: error: no shared cluster 'nope' in this "
+                                   "workspace; see podium cluster list")
