@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PODIUM_HOME ?= $(CURDIR)/.podium-demo
 
-.PHONY: demo test lint java clean
+.PHONY: demo test lint java postgres clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,10 +23,13 @@ demo: $(STAMP) java
 		--json | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["runs"][0]["run_id"])') \
 		--task report
 
+postgres:
+	@bash scripts/ensure-postgres.sh
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 
-test: $(STAMP) java lint
+test: $(STAMP) java lint postgres
 	$(VENV)/bin/pytest
 
 clean:

@@ -152,8 +152,44 @@ def test_task_value_from_a_task_that_is_not_upstream(write_bundle) -> None:
                             "          python_task:\n"
                             "            function: 'm:f'\n"
                             "            parameters: {x: '{{tasks.a.values.n}}'}"))
-    assert errors(root) == ["databricks.yml:9: task 'b' reads {{tasks.a.values.n}} but 'a' is "
+    assert errors(root) == ["databricks.yml:10: task 'b' reads {{tasks.a.values.n}} but 'a' is "
                             "not upstream of it; add 'a' to its depends_on"]
+
+
+def test_every_reference_error_points_at_the_value_that_holds_it(write_bundle) -> None:
+    root = write_bundle(job(
+        "        - {task_key: a, python_task: {function: 'm:f'}}\n"
+        "        - task_key: nb\n"                                            # line 8
+        "          notebook_task:\n"
+        "            notebook_path: nb.py\n"
+        "            base_parameters:\n"
+        "              day: '{{job.parameters.day}}'\n"
+        "              count: '{{tasks.a.values.count}}'\n"                  # line 13
+        "        - task_key: py\n"
+        "          spark_python_task:\n"
+        "            python_file: nb.py\n"
+        "            parameters:\n"
+        "              - '--x'\n"
+        "              - '{{tasks.a.values.n}}'\n"                            # line 19
+        "        - task_key: cond\n"
+        "          condition_task:\n"
+        "            op: EQUAL_TO\n"
+        "            left: '1'\n"
+        "            right: '{{tasks.a.values.flag}}'\n"                     # line 24
+        "        - task_key: loop\n"
+        "          depends_on: [{task_key: a}]\n"
+        "          for_each_task:\n"
+        "            inputs: '[1, 2]'\n"
+        "            task:\n"
+        "              task_key: inner\n"
+        "              python_task:\n"
+        "                function: 'm:f'\n"
+        "                parameters:\n"
+        "                  ok: '{{tasks.a.values.n}}'\n"
+        "                  bad: '{{job.parameters.nope}}'",                    # line 35
+        extra="      parameters: [{name: day, default: x}]\n"), NB)
+    assert [e.split(" ", 1)[0] for e in errors(root)] == [
+        "databricks.yml:13:", "databricks.yml:19:", "databricks.yml:24:", "databricks.yml:35:"]
 
 
 def test_unknown_job_parameter_reference(write_bundle) -> None:

@@ -1,8 +1,9 @@
 """Every store test runs twice: on SQLite in the test's workspace, and on the real
-PostgreSQL at 127.0.0.1:5432 (database `test`) in a schema of its own."""
+PostgreSQL that `make test` starts (scripts/ensure-postgres.sh) in a schema of its own."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 
@@ -12,7 +13,8 @@ from sqlalchemy import create_engine, text
 from podium.store import RunStore, open_store
 from podium.store.db import dispose_all
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_SERVER = os.environ.get("PODIUM_TEST_DATABASE_URL",
+                           "postgresql+psycopg://podium:podium@127.0.0.1:5432/podium_test")
 
 
 def _postgres_reason() -> str | None:
@@ -22,8 +24,9 @@ def _postgres_reason() -> str | None:
             pass
         engine.dispose()
         return None
-    except Exception as exc:  # any failure to connect means: skip, and say why
-        return f"PostgreSQL at 127.0.0.1:5432/test not reachable: {str(exc).splitlines()[0]}"
+    except Exception as exc:  # any failure to connect: the test fails and says why
+        return (f"PostgreSQL at {PG_SERVER} does not answer ({str(exc).splitlines()[0]}); "
+                "`make test` starts one with scripts/ensure-postgres.sh")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -38,7 +41,7 @@ def database_url(request: pytest.FixtureRequest, podium_home,
         return
     reason = _postgres_reason()
     if reason:
-        pytest.skip(reason)
+        pytest.fail(reason)
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_SERVER)
     with admin.begin() as db:

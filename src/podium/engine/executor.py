@@ -290,7 +290,8 @@ class Executor:
             task_key=anchor.key, attempt=attempt.number, task_run_id=tr.run_id, params=params,
             log_path=attempt.log_path, bundle_root=run.bundle_root, values=run.values,
             upstream=frozenset(_upstream(run, anchor.key)), sessions=cluster,
-            claim_output=lambda name: self.claim_output(name, run, tr),
+            claim_output=lambda name: self.claim_output(name, run, tr), job_id=run.job_id,
+            cluster_id=(tr.cluster_key or "").removeprefix(SHARED_PREFIX),
             tag=f"podium-{run.run_id}-{tr.key}-{attempt.number}".replace("[", "-").replace(
                 "]", ""))
         tr.tags.append(tr.ctx.tag)

@@ -107,6 +107,7 @@ class Run:
     params: dict[str, str]
     clusters: dict[str, ClusterSpec]
     run_id: int = field(default_factory=new_id)
+    job_id: int | None = None  # set when the run is stored
     trigger: str = "ONE_TIME"
     life: LifeCycle = LifeCycle.PENDING
     result: Result | None = None

@@ -25,7 +25,8 @@ def restore(store: RunStore, run_id: int) -> Run:
     job = Job.model_validate(spec)
     bundle = _bundle(job_row.bundle_root, job_row.target)
     run = Run(row.job_key, job, Path(job_row.bundle_root), json.loads(row.params_json),
-              bundle.clusters if bundle else {}, run_id=row.id, trigger=row.trigger,
+              bundle.clusters if bundle else {}, run_id=row.id, job_id=row.job_id,
+              trigger=row.trigger,
               life=LifeCycle(row.life), message=row.message, start_ms=row.start_ms,
               repair_count=row.repair_count, jobs=bundle.jobs if bundle else {})
     run.values.values.update(store.task_values(run_id))

@@ -97,6 +97,9 @@ class TaskContext:
     in_job: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
     claim_output: Any = None  # (name) -> None when taken, else who holds it
+    job_id: int | None = None
+    cluster_id: str = ""  # the cluster's name as jobs refer to it (existing_cluster_id)
+    notebook_path: str | None = None
 
     def start_spark(self) -> Any:
         """Open this task's own session and tag the calling thread's Spark work."""

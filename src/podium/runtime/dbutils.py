@@ -22,6 +22,7 @@ from podium.runtime import context as context_mod
 from podium.runtime import notebooks, output
 from podium.runtime.context import ChildRun, TaskContext, TaskValues
 from podium.runtime.errors import NotebookExit, NotebookRunError, TaskInterrupted, WidgetError
+from podium.runtime.notebook_context import EntryPoint, NotebookContext
 
 
 class Widgets:
@@ -125,6 +126,15 @@ class Notebook:
         self._ctx, self._dbutils = ctx, dbutils
         self._lock = threading.Lock()
 
+    @property
+    def entry_point(self) -> EntryPoint:
+        """What `dbutils.notebook.entry_point.getDbutils().notebook().getContext()` reads."""
+        return EntryPoint(self._ctx)
+
+    def getContext(self) -> NotebookContext:
+        """The notebook context: notebookPath(), tags(), currentRunId(), toJson()."""
+        return NotebookContext(self._ctx)
+
     def exit(self, value: Any) -> None:
         """End the notebook with `value` as its exit value."""
         raise NotebookExit("" if value is None else str(value))
@@ -154,7 +164,8 @@ class Notebook:
             values=TaskValues(), sessions=parent.sessions,
             tag=f"{parent.tag}-child-{number}", parent_tags=(*parent.parent_tags, parent.tag),
             cancel_event=parent.cancel_event, secret_values=parent.secret_values,
-            notebook_dir=target.parent, thread_id=threading.get_ident(), in_job=parent.in_job)
+            notebook_dir=target.parent, thread_id=threading.get_ident(), in_job=parent.in_job,
+            job_id=parent.job_id, cluster_id=parent.cluster_id)
         timer = None
         if timeout_seconds and timeout_seconds > 0:
             timer = threading.Timer(timeout_seconds, child.interrupt)
@@ -402,6 +413,7 @@ def run_notebook(path: Path, ctx: TaskContext) -> str | None:
         "dbutils": utils, "display": display, "displayHTML": print,
     }
     ctx.notebook_dir = path.parent
+    ctx.notebook_path = notebooks.workspace_path(path)
     try:
         return notebooks.execute(path, namespace)
     finally:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import subprocess
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,15 +162,30 @@ def execute(path: Path, namespace: dict[str, Any], seen: tuple[Path, ...] = ()) 
     return None
 
 
+class ShellCellError(Exception):
+    """A `%sh` cell's command exited with a non-zero status."""
+
+
 def _execute_cell(path: Path, cell: Cell, namespace: dict[str, Any],
                   seen: tuple[Path, ...]) -> None:
     dbutils = namespace.get("dbutils")
     if dbutils is not None:
         dbutils.check_cancelled()
-    if cell.language in ("md", "pip", "sh", "fs", "scala", "r", "") or not cell.source.strip():
-        if cell.language in ("pip", "sh", "scala", "r") and cell.source.strip():
-            print(f"[podium] {path.name} cell {cell.number}: %{cell.language} cells are not run "
-                  "locally; skipped")
+    if cell.language in ("md", "") or not cell.source.strip():
+        return
+    if cell.language == "pip":
+        print(f"[podium] {path.name} cell {cell.number}: %pip cells are not run locally; "
+              "skipped")
+        return
+    if cell.language in ("scala", "r"):
+        raise CellError(path, cell, _magic_line(cell), NotImplementedError(
+            f"%{cell.language} cells cannot run on podium (Python and SQL only); rewrite the "
+            "cell in Python or SQL"))
+    if cell.language == "sh":
+        _run_shell(path, cell)
+        return
+    if cell.language == "fs":
+        _run_fs(path, cell, dbutils or namespace["dbutils"])
         return
     if cell.language == "run":
         target = find_notebook(path.parent / cell.source.strip().split()[0])
@@ -191,6 +208,52 @@ def _execute_cell(path: Path, cell: Cell, namespace: dict[str, Any],
         line = _error_line(exc, path) or cell.first_line
         traceback.print_exception(exc)
         raise CellError(path, cell, line, exc) from exc
+
+
+def _run_shell(path: Path, cell: Cell) -> None:
+    """A `%sh` cell: bash in the notebook's folder; its output goes to the task's log."""
+    code = subprocess.call(["bash", "-c", cell.source], cwd=path.parent)
+    if code != 0:
+        raise CellError(path, cell, _magic_line(cell), ShellCellError(
+            f"%sh cell exited with status {code}"))
+
+
+FS_FLAGS = {"-r": "recurse", "--recurse": "recurse", "-f": "overwrite",
+            "--overwrite": "overwrite"}
+
+
+def _run_fs(path: Path, cell: Cell, dbutils: Any) -> None:
+    """A `%fs` cell: `%fs ls dbfs:/x`, `%fs head`, `cp`, `mv`, `rm -r`, `mkdirs`, `put`,
+    each through `dbutils.fs`; what it returns is printed."""
+    words = shlex.split(cell.source.strip())
+    command, flags = words[0], {FS_FLAGS[w]: True for w in words[1:] if w in FS_FLAGS}
+    args = [w for w in words[1:] if w not in FS_FLAGS]
+    method = getattr(dbutils.fs, command, None) if not command.startswith("_") else None
+    if method is None:
+        raise CellError(path, cell, _magic_line(cell), ValueError(
+            f"%fs {command} is not a dbutils.fs command (ls, head, cp, mv, rm, mkdirs, put)"))
+    try:
+        result = method(*args, **flags)
+    except Exception as exc:
+        raise CellError(path, cell, _magic_line(cell), exc) from exc
+    if isinstance(result, list):
+        for entry in result:
+            print(f"{entry.path}\t{entry.size}\t{entry.modificationTime}")
+    else:
+        print(result)
+
+
+def _magic_line(cell: Cell) -> int:
+    """The file line of a magic cell's `%sh`/`%scala` line (its code starts below it)."""
+    lines = cell.source.split("\n")
+    first_code = next((i for i, text in enumerate(lines) if text.strip()), 1)
+    return cell.first_line + max(first_code - 1, 0)
+
+
+def workspace_path(path: Path) -> str:
+    """A notebook's path as Databricks names it: without its extension."""
+    return str(path.with_suffix("")) if path.suffix in (".py", ".sql", ".ipynb") \
+        else str(path)
 
 
 def _error_line(exc: BaseException, path: Path) -> int | None:

@@ -1,14 +1,22 @@
-"""Each task's prints and log records go to that task's log file, not the terminal.
+"""Each task's prints, log records and subprocess output go to that task's log file, not
+the terminal.
 
 `sys.stdout`/`sys.stderr` are replaced once by routers that look up the current thread's
 log; threads a task starts inherit its log (so a notebook's own ThreadPool prints land in
-the right file). Threads that belong to no task write where they always did.
+the right file). Threads that belong to no task write where they always did. The routers
+behave as real text streams (`buffer`, `encoding`, `errors`, `fileno`, `writelines`).
+Subprocesses a task starts without redirecting their output (`os.system`,
+`subprocess.run([...])`, `%sh`) write into a pipe that a small thread copies to the
+task's log, so several tasks' subprocesses never mix and secrets are still redacted.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
 import logging
+import os
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -31,6 +39,7 @@ class _Router(io.TextIOBase):
 
     def __init__(self, fallback: IO[str]):
         self.fallback = fallback
+        self._buffer = _BytesRouter(self)
 
     def write(self, text: str) -> int:
         target = _current()
@@ -40,6 +49,9 @@ class _Router(io.TextIOBase):
         target.flush()
         return len(text)
 
+    def writable(self) -> bool:
+        return True
+
     def flush(self) -> None:
         target = _current()
         (target or self.fallback).flush()
@@ -48,11 +60,48 @@ class _Router(io.TextIOBase):
         return _current() is None and self.fallback.isatty()
 
     def fileno(self) -> int:
-        return self.fallback.fileno()
+        target = _current()
+        return target.fileno() if target is not None else self.fallback.fileno()
+
+    @property
+    def buffer(self) -> _BytesRouter:  # type: ignore[override]
+        """Bytes written here reach the same place as text (UTF-8, bad bytes replaced)."""
+        return self._buffer
 
     @property
     def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self.fallback, "encoding", "utf-8")
+        return "utf-8" if _current() is not None else \
+            getattr(self.fallback, "encoding", "utf-8")
+
+    @property
+    def errors(self) -> str:  # type: ignore[override]
+        return "replace" if _current() is not None else \
+            getattr(self.fallback, "errors", "strict")
+
+
+class _BytesRouter(io.RawIOBase):
+    """`sys.stdout.buffer`: bytes to the current task's log (decoded, bad bytes replaced),
+    else to the original stream's buffer."""
+
+    def __init__(self, text: _Router):
+        self.text = text
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        if _current() is None:
+            fallback = getattr(self.text.fallback, "buffer", None)
+            if fallback is not None:
+                return fallback.write(data)
+        self.text.write(bytes(data).decode("utf-8", errors="replace"))
+        return len(data)
+
+    def flush(self) -> None:
+        self.text.flush()
+
+    def fileno(self) -> int:
+        return self.text.fileno()
 
 
 class _LogHandler(logging.Handler):
@@ -79,6 +128,9 @@ def install() -> None:
                 logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
             logging.getLogger().addHandler(handler)
             threads.install()
+            subprocess.Popen.__init__ = _popen_init  # type: ignore[method-assign]
+            subprocess.Popen.wait = _popen_wait  # type: ignore[method-assign]
+            os.system = _system
             _installed = True
 
 
@@ -120,5 +172,76 @@ class _Redacting(io.TextIOBase):
                 text = text.replace(secret, "[REDACTED]")
         return self.raw.write(text)
 
+    def writable(self) -> bool:
+        return True
+
     def flush(self) -> None:
         self.raw.flush()
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+
+_original_init = subprocess.Popen.__init__
+_original_wait = subprocess.Popen.wait
+_original_system = os.system
+
+
+def _pump(fd: int, target: IO[str]) -> None:
+    """Copy a subprocess's output from pipe `fd` to a task's log until it closes."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    with os.fdopen(fd, "rb", buffering=0) as pipe:
+        while chunk := pipe.read(65536):
+            _write_quietly(target, decoder.decode(chunk))
+        _write_quietly(target, decoder.decode(b"", final=True))
+
+
+def _write_quietly(target: IO[str], text: str) -> None:
+    if text:
+        try:
+            target.write(text)
+            target.flush()
+        except ValueError:  # the task ended and its log closed; nowhere left to write
+            pass
+
+
+def _popen_init(self: subprocess.Popen, *args: Any, **kwargs: Any) -> None:
+    """Popen that sends the inherited stdout/stderr of a task's subprocess to its log."""
+    target = _current()
+    names = [name for name in ("stdout", "stderr") if kwargs.get(name) is None]
+    if target is None or not names:
+        _original_init(self, *args, **kwargs)
+        return
+    target.flush()
+    read, write = os.pipe()
+    for name in names:
+        kwargs[name] = write
+    try:
+        _original_init(self, *args, **kwargs)
+    except BaseException:
+        os.close(read)
+        raise
+    finally:
+        os.close(write)
+    pump = threading.Thread(target=_pump, args=(read, target), daemon=True,
+                            name="podium-subprocess-output")
+    pump.start()
+    self._podium_pump = pump  # type: ignore[attr-defined]
+
+
+def _popen_wait(self: subprocess.Popen, timeout: float | None = None) -> int:
+    """Wait for the process, then for its last output to reach the log (so what the task
+    prints next comes after it)."""
+    code = _original_wait(self, timeout)
+    pump = getattr(self, "_podium_pump", None)
+    if pump is not None:
+        pump.join(2.0)  # a daemon it left behind may hold the pipe; never wait on that
+    return code
+
+
+def _system(command: str) -> int:
+    """`os.system` whose output goes to the calling task's log; its usual wait status."""
+    if _current() is None:
+        return _original_system(command)
+    code = subprocess.call(command, shell=True)
+    return code << 8 if code >= 0 else -code

@@ -9,12 +9,11 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from podium.spec import references
 from podium.spec.errors import Location, Problem
 from podium.spec.models import TASK_TYPES, UNSUPPORTED_TASK_TYPES, Job, Node, Task
 from podium.spec.paths import find_file
+from podium.spec.yaml_source import YList, YMap
 
 COMMON_MISTAKES: dict[str, str] = {
     "concurrent_run": "max_concurrent_runs",
@@ -140,23 +139,30 @@ def all_tasks(job: Job) -> Iterator[Task]:
             yield task.for_each_task.task
 
 
-def strings(value: Any) -> Iterator[str]:
-    """Every string inside a (nested) model, dict or list."""
+def located_strings(value: Any, loc: Location, raw: Any = None
+                    ) -> Iterator[tuple[str, Location]]:
+    """Every string inside a (nested) model, dict or list, with where it is written."""
     if isinstance(value, str):
-        yield value
-    elif isinstance(value, BaseModel):
+        yield value, loc
+    elif isinstance(value, Node):
         for name in type(value).model_fields:
-            yield from strings(getattr(value, name))
+            yield from located_strings(getattr(value, name), value.loc_of(name),
+                                       value.raw_of(name))
     elif isinstance(value, dict):
-        for v in value.values():
-            yield from strings(v)
+        for key, item in value.items():
+            inner = raw if isinstance(raw, YMap) else YMap(loc=loc)
+            yield from located_strings(item, inner.loc_of(key) if key in inner.key_locs
+                                       else loc, inner.get(key))
     elif isinstance(value, list):
-        for v in value:
-            yield from strings(v)
+        for index, item in enumerate(value):
+            inner_list = raw if isinstance(raw, YList) and len(raw) == len(value) else None
+            yield from located_strings(item, inner_list.loc_of(index) if inner_list else loc,
+                                       inner_list[index] if inner_list else None)
 
 
 def dynamic_references(job: Job) -> Iterator[Problem]:
-    """Every `{{...}}` is known, names a job parameter that exists, and an upstream task."""
+    """Every `{{...}}` is known, names a job parameter that exists, and an upstream task;
+    a problem points at the value that holds the reference."""
     params = {p.name for p in job.parameters}
     ups = upstream(job)
     for task in job.tasks:
@@ -165,15 +171,16 @@ def dynamic_references(job: Job) -> Iterator[Problem]:
             if owner is None:
                 continue
             payload = getattr(owner, owner.task_type, None) if _has_type(owner) else None
-            texts = list(strings(payload))
+            texts = list(located_strings(payload, owner.loc_of(owner.task_type)
+                                         if payload is not None else owner.loc))
             if owner is task and task.for_each_task is not None:
-                texts = [task.for_each_task.inputs] if isinstance(
-                    task.for_each_task.inputs, str) else []
-            for text in texts:
+                fe = task.for_each_task
+                texts = [(fe.inputs, fe.loc_of("inputs"))] if isinstance(fe.inputs, str) \
+                    else []
+            for text, where in texts:
                 for expr in references.find(text):
                     message = _check_reference(expr, task, params, ups, in_loop)
                     if message:
-                        where = (payload or owner).loc if payload is not None else owner.loc
                         yield Problem(where, message)
 
 

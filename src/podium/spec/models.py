@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from podium.spec.errors import Location
-from podium.spec.yaml_source import YMap
+from podium.spec.yaml_source import YList, YMap
 
 
 class Node(BaseModel):
@@ -24,6 +24,7 @@ class Node(BaseModel):
 
     _loc: Location = PrivateAttr(default=Location("<unknown>"))
     _key_locs: dict[str, Location] = PrivateAttr(default_factory=dict)
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -32,6 +33,9 @@ class Node(BaseModel):
         if isinstance(data, YMap) and isinstance(instance, Node):
             instance._loc = data.loc
             instance._key_locs = data.key_locs
+            # Plain dict and list fields lose their YAML positions in validation; keep the
+            # read containers so each entry can still be located.
+            instance._raw = {k: v for k, v in data.items() if isinstance(v, (YMap, YList))}
         return instance
 
     @property
@@ -42,6 +46,10 @@ class Node(BaseModel):
     def loc_of(self, key: str) -> Location:
         """Where field `key` is written, falling back to the mapping itself."""
         return self._key_locs.get(key, self._loc)
+
+    def raw_of(self, key: str) -> Any:
+        """The YAML container field `key` was read from (positions of its entries)."""
+        return self._raw.get(key)
 
 
 class RunIf(str, Enum):

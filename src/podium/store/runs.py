@@ -146,6 +146,7 @@ class RunStore:
             parent_run_id=parent[0] if parent else None,
             parent_task_key=parent[1] if parent else None))
         run.run_id = int(result.inserted_primary_key[0])
+        run.job_id = job_id
         run.message = message
         for position, tr in enumerate(run.task_runs.values()):
             inserted = db.execute(TaskRunRow.__table__.insert().values(
