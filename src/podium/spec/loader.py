@@ -8,6 +8,7 @@ together in one BundleError.
 
 from __future__ import annotations
 
+import difflib
 import getpass
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,10 +53,15 @@ class Bundle:
         by_name = [k for k, j in self.jobs.items() if j.name == key]
         if by_name:
             return self.jobs[by_name[0]]
-        known = ", ".join(sorted(self.jobs)) or "none"
+        if not self.jobs:
+            raise BundleError([Problem(Location(self.files[0]), f"no job '{key}': bundle "
+                                       f"'{self.name}' defines no jobs; add one under "
+                                       "resources.jobs")])
+        close = difflib.get_close_matches(key, list(self.jobs), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'? " if close else ""
         raise BundleError([Problem(Location(self.files[0]), f"no job '{key}' in bundle "
-                                   f"'{self.name}'{checks.suggest(key, list(self.jobs))} "
-                                   f"(jobs: {known})")])
+                                   f"'{self.name}'; {hint}its jobs are: "
+                                   f"{', '.join(sorted(self.jobs))}")])
 
 
 def find_root(start: Path) -> Path:

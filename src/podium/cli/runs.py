@@ -3,7 +3,6 @@ prune."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
@@ -13,27 +12,21 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from podium.spec import Location, Problem
+from podium.cli.common import (
+    JsonOpt,
+    fail_at,
+    job_params,
+    out,
+    parse_pairs,
+    print_json,
+    swept_history,
+)
+from podium.cli.drive import drive
 
 runs_app = typer.Typer(help="Runs in the workspace's history (any bundle, any process).",
                        no_args_is_help=True)
 
 RunId = Annotated[int, typer.Argument(help="The run id (from `podium runs list`).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-def _cli():
-    from podium import cli
-
-    return cli
-
-
-def _store():
-    from podium.store.maintenance import sweep_orphans
-
-    store = _cli().open_history()
-    sweep_orphans(store)
-    return store
 
 
 def _row(store, run_id: int):
@@ -42,8 +35,8 @@ def _row(store, run_id: int):
     try:
         return store.run_row(run_id)
     except RunNotFound:
-        _cli().fail([Problem(Location("RUN_ID"), f"no run {run_id} in this workspace "
-                             "(PODIUM_HOME); list runs with `podium runs list`")])
+        fail_at("RUN_ID", f"no run {run_id} in this workspace (PODIUM_HOME); list runs with "
+                "`podium runs list`")
 
 
 def _when(ms: int | None) -> str:
@@ -60,10 +53,10 @@ def runs_list(
     """Newest runs first, from every bundle of the workspace."""
     from podium.store.views import run_summary
 
-    store = _store()
+    store = swept_history()
     rows = store.runs(job, active, limit)
     if as_json:
-        _cli().out.print_json(json.dumps({"runs": [run_summary(r) for r in rows]}))
+        print_json({"runs": [run_summary(r) for r in rows]})
         return
     table = Table("run", "job", "state", "result", "started", "duration", "trigger")
     for r in rows:
@@ -71,17 +64,18 @@ def runs_list(
             else 0
         table.add_row(str(r.id), escape(r.job_key), r.life, r.result or "", _when(r.start_ms),
                       f"{seconds:.1f}s", r.trigger)
-    _cli().out.print(table)
+    out.print(table)
 
 
 @runs_app.command("get")
-def runs_get(run_id: RunId) -> None:
+def runs_get(run_id: RunId, as_json: Annotated[bool, typer.Option(
+        "--json", help="Print JSON (the default; accepted for symmetry).")] = True) -> None:
     """One run as JSON in the Jobs API runs/get shape (what `podium run --json` prints)."""
     from podium.store.views import run_view
 
-    store = _store()
+    store = swept_history()
     _row(store, run_id)
-    _cli().out.print_json(json.dumps(run_view(store, run_id), default=str))
+    print_json(run_view(store, run_id))
 
 
 @runs_app.command("cost")
@@ -91,13 +85,13 @@ def runs_cost(run_id: RunId, as_json: JsonOpt = False) -> None:
     from podium.report.cost import print_cost
     from podium.store.views import run_view
 
-    store = _store()
+    store = swept_history()
     _row(store, run_id)
     cost = run_view(store, run_id)["podium"]["cost"]
     if as_json:
-        _cli().out.print_json(json.dumps(cost))
+        print_json(cost)
     else:
-        print_cost(cost, _cli().out)
+        print_cost(cost, out)
 
 
 @runs_app.command("logs")
@@ -110,12 +104,12 @@ def runs_logs(
                                          "run ends.")] = False,
 ) -> None:
     """Print task logs of a run (each task's last attempt unless --attempt)."""
-    store = _store()
+    store = swept_history()
     _row(store, run_id)
     rows = store.task_rows(run_id)
     if task is not None and task not in [t.task_key for t, _, _ in rows]:
-        _cli().fail([Problem(Location("--task"), f"run {run_id} has no task '{task}' (tasks: "
-                             f"{', '.join(t.task_key for t, _, _ in rows)})")])
+        fail_at("--task", f"run {run_id} has no task '{task}' (tasks: "
+                f"{', '.join(t.task_key for t, _, _ in rows)})")
     printed: dict[str, int] = {}
     while True:
         for t, attempts, _children in store.task_rows(run_id):
@@ -152,13 +146,13 @@ def runs_cancel(
 ) -> None:
     """Cancel a run (or all active runs of a job); the owning process stops it within a
     second: Spark jobs interrupted, tasks CANCELED."""
-    store = _store()
+    store = swept_history()
     if all_runs:
         if not job:
-            _cli().fail([Problem(Location("--all"), "--all needs --job KEY")])
+            fail_at("--all", "--all needs --job KEY")
         ids = store.active_run_ids(job)
     elif run_id is None:
-        _cli().fail([Problem(Location("RUN_ID"), "give a run id, or --all --job KEY")])
+        fail_at("RUN_ID", "give a run id, or --all --job KEY")
     else:
         row = _row(store, run_id)
         if row.life not in _active():
@@ -192,19 +186,18 @@ def runs_repair(
     from podium.engine.restore import rerun_set, restore
     from podium.store.maintenance import start_repair
 
-    cli = _cli()
-    store = _store()
+    store = swept_history()
     row = _row(store, run_id)
     if row.life in _active():
-        cli.fail([Problem(Location("RUN_ID"), f"run {run_id} is still {row.life}; cancel it or "
-                          "wait for it to end before repairing")])
+        fail_at("RUN_ID", f"run {run_id} is still {row.life}; cancel it or wait for it to end "
+                "before repairing")
     run = restore(store, run_id)
     unknown = [t for t in task or [] if t not in run.task_runs]
     if unknown:
-        cli.fail([Problem(Location("--task"), f"run {run_id} has no task '{unknown[0]}' (tasks:"
-                          f" {', '.join(run.task_runs)})")])
-    params = cli.parse_pairs(param, "--param")
-    cli.job_params(run.job, params)
+        fail_at("--task", f"run {run_id} has no task '{unknown[0]}' (tasks: "
+                f"{', '.join(run.task_runs)})")
+    params = parse_pairs(param, "--param")
+    job_params(run.job, params)
     chosen = rerun_set(run, task or [], rerun_all_failed or not task, rerun_dependents)
     if not chosen:
         typer.echo(f"nothing to repair: every task of run {run_id} succeeded")
@@ -212,7 +205,7 @@ def runs_repair(
     start_repair(store, run_id, chosen, params)
     run = restore(store, run_id)
     typer.echo(f"repairing run {run_id}: rerunning {', '.join(chosen)}", err=as_json)
-    cli.drive(store, [run], as_json, start_clusters=start_clusters)
+    drive(store, [run], as_json, start_clusters=start_clusters)
 
 
 @runs_app.command("resume", hidden=True)
@@ -222,11 +215,10 @@ def runs_resume(run_ids: Annotated[list[int], typer.Argument()],
     """Run stored runs that no process runs yet (what `podium run --no-wait` starts)."""
     from podium.engine.restore import restore
 
-    store = _store()
+    store = swept_history()
     runs = [restore(store, run_id) for run_id in run_ids]
     row = store.job_spec(store.run_row(run_ids[0]).job_id)[0]
-    _cli().drive(store, runs, False, (row.bundle_name, row.bundle_root, row.target),
-                 start_clusters)
+    drive(store, runs, False, (row.bundle_name, row.bundle_root, row.target), start_clusters)
 
 
 DURATION = re.compile(r"^(\d+)([smhdw])$")
@@ -242,8 +234,8 @@ def runs_prune(
 
     match = DURATION.match(older_than.strip())
     if not match:
-        _cli().fail([Problem(Location("--older-than"), f"'{older_than}' is not an age; write "
-                             "a number and a unit such as 30d, 12h, 90m, 45s or 2w")])
+        fail_at("--older-than", f"'{older_than}' is not an age; write a number and a unit "
+                "such as 30d, 12h, 90m, 45s or 2w")
     unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
-    removed = prune(_store(), int(match.group(1)) * unit * 1000)
+    removed = prune(swept_history(), int(match.group(1)) * unit * 1000)
     typer.echo(f"pruned {len(removed)} run(s)")

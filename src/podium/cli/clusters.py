@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from podium.spec import Location, Problem
+from podium.cli.common import JsonOpt, err, fail_at, load, open_history, out, print_json
 
 cluster_app = typer.Typer(help="Shared clusters (resources.clusters): Spark Connect servers "
                           "that outlive runs and serve every bundle of the workspace.",
@@ -18,13 +17,6 @@ cluster_app = typer.Typer(help="Shared clusters (resources.clusters): Spark Conn
 
 Name = Annotated[str, typer.Argument(help="The cluster's key in resources.clusters, or its "
                                      "cluster_name.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-def _cli():
-    from podium import cli
-
-    return cli
 
 
 def _as_dict(row) -> dict:
@@ -50,24 +42,23 @@ def cluster_start(
     from podium.engine import shared_clusters
     from podium.engine.executor import shared_spec
 
-    cli = _cli()
-    loaded = cli.load(bundle, target, var)
+    loaded = load(bundle, target, var)
     spec = shared_spec(loaded.clusters, name)
     if spec is None:
         known = ", ".join(loaded.clusters) or "none"
-        cli.fail([Problem(Location(str(loaded.root / "databricks.yml")), f"no shared cluster "
-                          f"'{name}' in resources.clusters (clusters: {known}); add it there")])
+        fail_at(str(loaded.root / "databricks.yml"), f"no shared cluster '{name}' in "
+                f"resources.clusters (clusters: {known}); add it there")
     key = next(k for k, s in loaded.clusters.items() if s is spec)
-    store = cli.open_history()
+    store = open_history()
     try:
         row = shared_clusters.start(store, key, spec)
     except ClusterError as exc:
-        cli.err.print(str(exc), markup=False, soft_wrap=True)
+        err.print(str(exc), markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
     if as_json:
-        cli.out.print_json(json.dumps(_as_dict(row)))
+        print_json(_as_dict(row))
     else:
-        cli.out.print(f"cluster {row.key}: RUNNING at {row.url} ({row.application_id})",
+        out.print(f"cluster {row.key}: RUNNING at {row.url} ({row.application_id})",
                       markup=False)
 
 
@@ -77,17 +68,17 @@ def cluster_list(as_json: JsonOpt = False) -> None:
     from podium.engine import shared_clusters
     from podium.store import clusters
 
-    store = _cli().open_history()
+    store = open_history()
     rows = [shared_clusters.current(store, r.key) for r in clusters.all_clusters(store)]
     if as_json:
-        _cli().out.print_json(json.dumps({"clusters": [_as_dict(r) for r in rows]}))
+        print_json({"clusters": [_as_dict(r) for r in rows]})
         return
     table = Table("cluster", "name", "state", "address", "spark_context_id", "last used")
     for row in rows:
         used = datetime.fromtimestamp(row.last_used_ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
         table.add_row(row.key, row.cluster_name or "-", row.state, row.url or "-",
                       row.application_id or "-", used)
-    _cli().out.print(table)
+    out.print(table)
 
 
 @cluster_app.command("stop")
@@ -95,13 +86,11 @@ def cluster_stop(name: Name) -> None:
     """Stop a shared cluster; tasks running on it fail as on a terminated cluster."""
     from podium.engine import shared_clusters
 
-    cli = _cli()
-    store = cli.open_history()
-    row = shared_clusters.stop(store, name)
+    row = shared_clusters.stop(open_history(), name)
     if row is None:
-        cli.fail([Problem(Location("cluster"), f"no shared cluster '{name}' in this "
-                          "workspace; see podium cluster list")])
-    cli.out.print(f"cluster {row.key}: {row.state}", markup=False)
+        fail_at("cluster", f"no shared cluster '{name}' in this workspace; see podium cluster "
+                "list")
+    out.print(f"cluster {row.key}: {row.state}", markup=False)
 
 
 @cluster_app.command("serve", hidden=True)
@@ -109,4 +98,4 @@ def cluster_serve(name: Name) -> None:
     """Supervise one shared cluster (started detached by `podium cluster start`)."""
     from podium.engine import shared_clusters
 
-    shared_clusters.serve(_cli().open_history(), name)
+    shared_clusters.serve(open_history(), name)

@@ -1,0 +1,88 @@
+"""`podium run`: run a bundle's job here, once or once per parameter set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from podium.cli.common import (
+    BundleOpt,
+    JsonOpt,
+    ParamOpt,
+    TargetOpt,
+    VarOpt,
+    fail,
+    job_params,
+    load,
+    open_history,
+    parse_pairs,
+)
+from podium.cli.drive import detach, drive
+from podium.spec import BundleError
+
+
+def run(
+    job_key: Annotated[str, typer.Argument(help="The job's key (or name) in the bundle.")],
+    bundle: BundleOpt = Path("."),
+    target: TargetOpt = None,
+    var: VarOpt = None,
+    param: ParamOpt = None,
+    params_file: Annotated[Path | None, typer.Option(
+        "--params-file", help="One run per parameter set: a .jsonl file (one JSON object "
+        "a line), a .json array of objects, or a .csv file with a header.")] = None,
+    param_set: Annotated[list[str] | None, typer.Option(
+        "--param-set", help="One run with these parameters, as a JSON object "
+        "(repeatable).")] = None,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="Submit, print the run id(s) "
+                                          "and return; a background process runs them.")]
+    = False,
+    start_clusters: Annotated[bool, typer.Option(
+        "--start-clusters", help="Start the shared clusters (existing_cluster_id) the job "
+        "needs when they are not running; they keep running afterwards.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a job on reused Spark compute, recorded in the run history; several parameter
+    sets start one run each, sharing the job's clusters.
+
+    Exits 0 when every run succeeds, 1 otherwise, 2 on bad input, 130 when interrupted.
+    """
+    from podium.engine.model import Run
+    from podium.engine.restore import job_snapshot
+    from podium.engine.states import LifeCycle, Result
+    from podium.spec.param_sets import ParamSetError, read_param_sets
+    from podium.store.admission import admit
+    from podium.store.maintenance import sweep_orphans
+
+    loaded = load(bundle, target, var)
+    try:
+        job = loaded.job(job_key)
+    except BundleError as exc:
+        fail(exc.problems)
+    key = next(k for k, j in loaded.jobs.items() if j is job)
+    base = parse_pairs(param, "--param")
+    try:
+        sets = read_param_sets(params_file, param_set or [])
+    except ParamSetError as exc:
+        fail([exc.problem])
+    all_params = [job_params(job, {**base, **one}) for one in sets or [{}]]
+    store = open_history()
+    sweep_orphans(store)
+    job_id = store.record_job(key, job.name or key, loaded.name, str(loaded.root),
+                              loaded.target, job_snapshot(job))
+    runs = []
+    for index, params in enumerate(all_params):
+        one = Run(key, job, loaded.root, params, loaded.clusters, jobs=loaded.jobs)
+        life = admit(store, one, job_id, job.max_concurrent_runs,
+                     queue=bool(job.queue and job.queue.enabled), wait=index > 0)
+        one.life = LifeCycle(life)
+        if one.life is LifeCycle.SKIPPED:
+            one.result = Result.MAXIMUM_CONCURRENT_RUNS_REACHED
+            for tr in one.task_runs.values():
+                tr.life, tr.message = LifeCycle.SKIPPED, "The run was skipped"
+        runs.append(one)
+    if no_wait:
+        detach(store, runs, start_clusters)
+    drive(store, runs, as_json, (loaded.name, str(loaded.root), loaded.target),
+          start_clusters)
