@@ -68,9 +68,10 @@ class ClusterManager:
         return ConnectCluster(key, spec or ClusterSpec(), address=lambda: shared(name, spec))
 
     def shared_in_use(self) -> list[str]:
-        """Names of the shared clusters this process has tasks on (or waiting for)."""
+        """Names of the shared clusters this process has tasks on, waits for or is
+        attaching to (an attach in progress must keep auto-termination away too)."""
         return [key.removeprefix(SHARED_PREFIX) for key, slot in self.slots.items()
-                if key.startswith(SHARED_PREFIX) and slot.state == "READY"
+                if key.startswith(SHARED_PREFIX) and slot.state in ("STARTING", "READY")
                 and (slot.in_use or slot.users)]
 
     def _new_cluster(self, key: str, spec: ClusterSpec) -> Any:
