@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from podium.store.db import alembic_config, upgrade
+from podium.store.db import alembic_config, current_revision, head_revision, upgrade
 from podium.store.schema import metadata
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -30,6 +30,11 @@ def test_opening_twice_does_not_migrate_again(store, database_url) -> None:
     again = open_store(database_url)
     with again.engine.connect() as connection:
         assert MigrationContext.configure(connection).get_current_revision() == HEAD
+    assert current_revision(again.engine) == head_revision() == HEAD
+
+
+def test_the_head_read_from_the_files_is_alembics() -> None:
+    assert head_revision() == HEAD
 
 
 def test_an_old_database_is_upgraded_keeping_its_rows(tmp_path) -> None:

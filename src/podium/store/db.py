@@ -5,13 +5,12 @@ first use, inside one locked transaction so concurrent first uses do not race.""
 from __future__ import annotations
 
 import os
+import re
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 
 from podium import defaults
 
@@ -25,8 +24,10 @@ def database_url() -> str:
     return os.environ.get("PODIUM_DATABASE_URL") or f"sqlite:///{defaults.home() / 'podium.db'}"
 
 
-def alembic_config(connection=None) -> Config:
+def alembic_config(connection=None) -> Any:
     """An Alembic config pointing at podium's migrations (no alembic.ini needed)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -70,14 +71,43 @@ def engine_for(url: str | None = None) -> Engine:
     return _engines[url]
 
 
+REVISION = re.compile(r"^(down_)?revision\s*(?::[^=]*)?=\s*['\"]?(\w+|None)['\"]?", re.M)
+
+
+@cache
+def head_revision() -> str:
+    """The newest migration's id, read from the migration files (Alembic itself takes half
+    a second to import, which every `podium` command would pay)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for down, value in REVISION.findall(path.read_text()):
+            (parents if down else revisions).add(value)
+    (head,) = revisions - parents
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None before the first migration."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration, if it is not there yet."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    """Bring the schema to the newest migration, if it is not there yet: Alembic runs
+    only then, under a lock, so concurrent first uses do not race."""
+    if current_revision(engine) == head_revision():
+        return
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(724201)"))
         current = MigrationContext.configure(connection).get_current_revision()
-        if current != head:
+        if current != head_revision():
             command.upgrade(alembic_config(connection), "head")
 
 
