@@ -11,9 +11,12 @@ import typer
 from podium import __version__
 from podium.cli.clusters import cluster_app
 from podium.cli.common import out
+from podium.cli.deploy import deploy
 from podium.cli.jobs import jobs_app
 from podium.cli.run import run
 from podium.cli.runs import runs_app
+from podium.cli.serve import serve
+from podium.cli.tokens import login, tokens_app
 from podium.cli.validate import validate
 
 app = typer.Typer(
@@ -43,9 +46,13 @@ def main_options(
 
 app.command()(validate)
 app.command()(run)
+app.command()(deploy)
+app.command()(serve)
+app.command()(login)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(runs_app, name="runs")
 app.add_typer(cluster_app, name="cluster")
+app.add_typer(tokens_app, name="tokens")
 
 
 def reflow(text: str) -> str:

@@ -48,11 +48,10 @@ def run(
 
     Exits 0 when every run succeeds, 1 otherwise, 2 on bad input, 130 when interrupted.
     """
+    from podium.engine.launch import admit_run
     from podium.engine.model import Run
     from podium.engine.restore import job_snapshot
-    from podium.engine.states import LifeCycle, Result
     from podium.spec.param_sets import ParamSetError, read_param_sets
-    from podium.store.admission import admit
     from podium.store.maintenance import sweep_orphans
 
     loaded = load(bundle, target, var)
@@ -71,17 +70,9 @@ def run(
     sweep_orphans(store)
     job_id = store.record_job(key, job.name or key, loaded.name, str(loaded.root),
                               loaded.target, job_snapshot(job))
-    runs = []
-    for index, params in enumerate(all_params):
-        one = Run(key, job, loaded.root, params, loaded.clusters, jobs=loaded.jobs)
-        life = admit(store, one, job_id, job.max_concurrent_runs,
-                     queue=bool(job.queue and job.queue.enabled), wait=index > 0)
-        one.life = LifeCycle(life)
-        if one.life is LifeCycle.SKIPPED:
-            one.result = Result.MAXIMUM_CONCURRENT_RUNS_REACHED
-            for tr in one.task_runs.values():
-                tr.life, tr.message = LifeCycle.SKIPPED, "The run was skipped"
-        runs.append(one)
+    runs = [admit_run(store, Run(key, job, loaded.root, params, loaded.clusters,
+                                 jobs=loaded.jobs), job_id, wait=index > 0)
+            for index, params in enumerate(all_params)]
     if no_wait:
         detach(store, runs, start_clusters)
     drive(store, runs, as_json, (loaded.name, str(loaded.root), loaded.target),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,15 +33,20 @@ class Slot:
     error: str | None = None
     in_use: int = 0
     users: set[int] = field(default_factory=set)  # run ids still needing it
+    idle_since: float | None = None  # monotonic time its last user let go (kept warm)
 
 
 class ClusterManager:
     """Clusters of this process, by key; concurrency is a property of each cluster."""
 
     def __init__(self, notify: Callable[[str, str | None], None], keep_alive: bool = False,
-                 shared: Callable[[str, ClusterSpec | None], str] | None = None):
+                 shared: Callable[[str, ClusterSpec | None], str] | None = None,
+                 idle_seconds: float | None = None):
         self.notify = notify  # (cluster key, error or None) once a start finishes
-        self.keep_alive = keep_alive  # never stop clusters (tests, long-lived servers)
+        self.keep_alive = keep_alive  # never stop clusters (tests)
+        # Keep a cluster nobody needs warm this long before stopping it (a server), so
+        # the next run that needs an equal one starts without a Spark start.
+        self.idle_seconds = idle_seconds
         # The address of a shared cluster by name (and its spec, if the bundle has it);
         # without it, shared clusters run in this process like job clusters.
         self.shared = shared
@@ -59,6 +65,7 @@ class ClusterManager:
                         and fingerprint(s.cluster.spec) == fingerprint(spec)]
                 self.slots[key] = same[0] if same else Slot(self._new_cluster(key, spec))
         self.slots[key].users.add(run_id)
+        self.slots[key].idle_since = None
 
     def _shared_cluster(self, key: str, spec: ClusterSpec | None) -> ConnectCluster:
         """A cluster that `podium cluster start` runs for every process: attach to it."""
@@ -135,8 +142,22 @@ class ClusterManager:
         slot.users.discard(run_id)
         if not slot.users and slot.in_use == 0 and slot.state == "READY" and \
                 not self.keep_alive:
-            slot.cluster.stop()
-            slot.state = "STOPPED"
+            if self.idle_seconds:
+                slot.idle_since = time.monotonic()
+            else:
+                slot.cluster.stop()
+                slot.state = "STOPPED"
+
+    def reap_idle(self, now: float) -> list[str]:
+        """Stop clusters kept warm for longer than `idle_seconds`; their keys."""
+        stopped = []
+        for key, slot in list(self.slots.items()):
+            if slot.idle_since is not None and now - slot.idle_since >= (self.idle_seconds or 0) \
+                    and not slot.users and slot.in_use == 0 and slot.state == "READY":
+                slot.cluster.stop()
+                slot.state, slot.idle_since = "STOPPED", None
+                stopped.append(key)
+        return stopped
 
     def stop_all(self) -> None:
         """Stop every cluster this process started."""

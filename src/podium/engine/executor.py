@@ -72,12 +72,14 @@ class Executor:
     """Runs jobs: one control loop, worker threads, clusters shared by every run."""
 
     def __init__(self, listener: Listener | None = None, keep_clusters: bool = False,
-                 shared_clusters: Callable[[str, Any], str] | None = None):
+                 shared_clusters: Callable[[str, Any], str] | None = None,
+                 idle_cluster_seconds: float | None = None):
         self.events: queue.Queue[Any] = queue.Queue()
         self.runs: dict[int, Run] = {}
         self.listeners: list[Listener] = [listener] if listener else []
         self.clusters = ClusterManager(lambda k, e: self.events.put(ClusterStarted(k, e)),
-                                       keep_alive=keep_clusters, shared=shared_clusters)
+                                       keep_alive=keep_clusters, shared=shared_clusters,
+                                       idle_seconds=idle_cluster_seconds)
         # Called with a child run (and its parent run and task) before it is submitted,
         # so the history can give it an id; the recorder sets this.
         self.on_child_run: Callable[[Run, Run, TaskRun], None] = lambda child, run, tr: None

@@ -108,6 +108,8 @@ class Run:
     clusters: dict[str, ClusterSpec]
     run_id: int = field(default_factory=new_id)
     job_id: int | None = None  # set when the run is stored
+    workspace_job_id: int | None = None  # the registry job it runs, if any
+    idempotency_token: str | None = None
     trigger: str = "ONE_TIME"
     life: LifeCycle = LifeCycle.PENDING
     result: Result | None = None

@@ -26,7 +26,7 @@ def restore(store: RunStore, run_id: int) -> Run:
     bundle = _bundle(job_row.bundle_root, job_row.target)
     run = Run(row.job_key, job, Path(job_row.bundle_root), json.loads(row.params_json),
               bundle.clusters if bundle else {}, run_id=row.id, job_id=row.job_id,
-              trigger=row.trigger,
+              workspace_job_id=row.workspace_job_id, trigger=row.trigger,
               life=LifeCycle(row.life), message=row.message, start_ms=row.start_ms,
               repair_count=row.repair_count, jobs=bundle.jobs if bundle else {})
     run.values.values.update(store.task_values(run_id))
@@ -51,6 +51,8 @@ def _bundle(root: str, target: str) -> Any:
     None if it no longer loads (those tasks then fail with a clear message)."""
     from podium.spec import BundleError, load_bundle
 
+    if not root:  # a job created through the API has no bundle
+        return None
     try:
         return load_bundle(root, target if target != "default" else None)
     except BundleError:

@@ -7,3 +7,7 @@ class RunNotFound(LookupError):
 
 class StoreUnavailable(RuntimeError):
     """The database could not be reached or upgraded."""
+
+
+class JobNotFound(LookupError):
+    """No job with that id in the workspace's registry."""

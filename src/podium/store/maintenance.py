@@ -44,6 +44,30 @@ def owner_gone(row: RunRow, now: int) -> bool:
     return now - row.heartbeat_ms > STALE_AFTER_MS
 
 
+def adopt_unstarted(store: RunStore) -> list[int]:
+    """Take over accepted runs that no live process started (PENDING or QUEUED, no task
+    begun), as a restarted server does; each is taken by exactly one process."""
+    now = now_ms()
+    with store.sessions.begin() as db:
+        rows = list(db.scalars(select(RunRow).where(RunRow.life.in_(("PENDING", "QUEUED")))))
+        candidates = [r for r in rows if (r.owner_pid, r.owner_host) != (os.getpid(), HOST)
+                      and owner_gone(r, now)]
+        started = set(db.scalars(select(TaskRunRow.run_id).where(
+            TaskRunRow.run_id.in_([r.id for r in candidates]),
+            TaskRunRow.life.not_in(("PENDING", "QUEUED")))))
+        taken = []
+        for row in candidates:
+            if row.id in started:
+                continue
+            done = db.execute(update(RunRow).where(
+                RunRow.id == row.id, RunRow.owner_pid == row.owner_pid,
+                RunRow.owner_host == row.owner_host).values(
+                owner_pid=os.getpid(), owner_host=HOST, heartbeat_ms=now))
+            if done.rowcount == 1:
+                taken.append(row.id)
+    return taken
+
+
 def sweep_orphans(store: RunStore) -> list[int]:
     """Mark runs whose owner died as INTERNAL_ERROR (their unfinished tasks too); return
     their ids. Finished tasks keep their results, so a repair reruns only the rest."""
@@ -91,6 +115,14 @@ def prune(store: RunStore, older_than_ms: int) -> list[int]:
     with store.sessions.begin() as db:
         ids = list(db.scalars(select(RunRow.id).where(RunRow.life.not_in(ACTIVE),
                                                       RunRow.end_ms < cutoff)))
+    return delete_runs(store, ids)
+
+
+def delete_runs(store: RunStore, ids: list[int]) -> list[int]:
+    """Delete these ended runs, everything recorded about them, and their log folders."""
+    with store.sessions.begin() as db:
+        ids = list(db.scalars(select(RunRow.id).where(RunRow.id.in_(ids),
+                                                      RunRow.life.not_in(ACTIVE))))
         if ids:
             task_ids = select(TaskRunRow.id).where(TaskRunRow.run_id.in_(ids))
             for table in (AttemptRow, NotebookRunRow, ForEachIterationRow):

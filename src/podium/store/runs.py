@@ -144,7 +144,9 @@ class RunStore:
             message=message, owner_host=HOST, owner_pid=os.getpid(), heartbeat_ms=stamp,
             cancel_requested=False, repair_count=0, created_ms=stamp,
             parent_run_id=parent[0] if parent else None,
-            parent_task_key=parent[1] if parent else None))
+            parent_task_key=parent[1] if parent else None,
+            workspace_job_id=getattr(run, "workspace_job_id", None),
+            idempotency_token=getattr(run, "idempotency_token", None)))
         run.run_id = int(result.inserted_primary_key[0])
         run.job_id = job_id
         run.message = message
@@ -306,6 +308,43 @@ class RunStore:
                 out.append((task, attempts, children))
             db.expunge_all()
             return out
+
+    def task_run(self, task_run_id: int) -> tuple[TaskRunRow, list[AttemptRow]]:
+        """One task run by its own id, with its attempts; RunNotFound if there is none."""
+        with self.sessions.begin() as db:
+            task = db.get(TaskRunRow, task_run_id)
+            if task is None:
+                raise RunNotFound(task_run_id)
+            attempts = list(db.scalars(select(AttemptRow).where(
+                AttemptRow.task_run_id == task.id).order_by(AttemptRow.number)))
+            db.expunge_all()
+            return task, attempts
+
+    def run_page(self, *, workspace_job_id: int | None = None, active_only: bool = False,
+                 completed_only: bool = False, start_from: int | None = None,
+                 start_to: int | None = None, submit_only: bool | None = None,
+                 before_id: int | None = None, offset: int = 0, limit: int = 25
+                 ) -> tuple[list[RunRow], bool]:
+        """Newest runs first with the Jobs API's filters, keyset-paged by id (`before_id`);
+        and whether more follow."""
+        query = select(RunRow).order_by(RunRow.id.desc())
+        if workspace_job_id is not None:
+            query = query.where(RunRow.workspace_job_id == workspace_job_id)
+        if active_only:
+            query = query.where(RunRow.life.in_(ACTIVE))
+        if completed_only:
+            query = query.where(RunRow.life.not_in(ACTIVE))
+        if start_from is not None:
+            query = query.where(RunRow.start_ms >= start_from)
+        if start_to is not None:
+            query = query.where(RunRow.start_ms <= start_to)
+        if submit_only is not None:
+            submitted = RunRow.job_key.startswith("submit-")
+            query = query.where(submitted if submit_only else ~submitted)
+        if before_id is not None:
+            query = query.where(RunRow.id < before_id)
+        rows = self.rows(query.offset(offset).limit(limit + 1))
+        return rows[:limit], len(rows) > limit
 
     def iterations(self, task_run_id: int) -> list[Any]:
         """A for_each task's iterations in index order."""

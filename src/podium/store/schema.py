@@ -54,6 +54,11 @@ class RunRow(Base):
     created_ms: Mapped[int] = mapped_column(BigInteger)
     parent_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     parent_task_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The registry job it is a run of (deployed or created through the API), if any.
+    workspace_job_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    # `run-now`/`runs/submit` idempotency: one run per token, whoever asks twice.
+    idempotency_token: Mapped[str | None] = mapped_column(String(64), nullable=True,
+                                                          unique=True, index=True)
 
 
 class TaskRunRow(Base):
@@ -185,3 +190,37 @@ class SharedClusterRow(Base):
     start_ms: Mapped[int] = mapped_column(BigInteger)
     last_used_ms: Mapped[int] = mapped_column(BigInteger)
     end_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class WorkspaceJobRow(Base):
+    """A job of the workspace's registry, with a stable `job_id`: deployed from a bundle
+    (`podium deploy`: one per bundle root, target and key) or created through the API."""
+
+    __tablename__ = "workspace_jobs"
+    job_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                        primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(4096))
+    settings_json: Mapped[str] = mapped_column(Text)  # Jobs API JobSettings
+    creator_user_name: Mapped[str] = mapped_column(String(255))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(16))  # BUNDLE or API
+    bundle_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    bundle_root: Mapped[str | None] = mapped_column(Text, nullable=True)
+    target: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    __table_args__ = (UniqueConstraint("bundle_root", "target", "key",
+                                       name="uq_workspace_jobs_bundle_key"),)
+
+
+class TokenRow(Base):
+    """A personal access token: only a salted hash of its secret is kept."""
+
+    __tablename__ = "api_tokens"
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    salt: Mapped[str] = mapped_column(String(64))
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    user_name: Mapped[str] = mapped_column(String(255))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    expiry_ms: Mapped[int] = mapped_column(BigInteger)  # -1: never

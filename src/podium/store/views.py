@@ -29,8 +29,9 @@ def run_summary(row: RunRow) -> dict[str, Any]:
     end = row.end_ms or 0
     params = json.loads(row.params_json)
     return {
-        "job_id": row.job_key,
+        "job_id": row.workspace_job_id if row.workspace_job_id is not None else row.job_key,
         "run_id": row.id,
+        "run_type": "SUBMIT_RUN" if row.job_key.startswith("submit-") else "JOB_RUN",
         "run_name": row.run_name,
         "number_in_job": row.id,
         "state": _state(row.life, row.result, row.message),

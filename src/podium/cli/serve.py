@@ -1,0 +1,111 @@
+"""`podium serve`: the workspace as a service that speaks the Databricks APIs."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import threading
+from typing import Annotated, Any
+
+import typer
+
+from podium.cli.common import err, fail_at, open_history
+
+LOOPBACK = ("localhost",)
+
+
+def _loopback(host: str) -> bool:
+    if host in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def idle_cluster_seconds() -> float:
+    """`PODIUM_IDLE_CLUSTER_SECONDS` (default 600): how long an unused cluster stays warm."""
+    raw = os.environ.get("PODIUM_IDLE_CLUSTER_SECONDS", "600")
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        fail_at("PODIUM_IDLE_CLUSTER_SECONDS", f"'{raw}' is not a number of seconds")
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535,
+                                      help="Port to listen on.")] = 8080,
+) -> None:
+    """Serve this workspace's Jobs API (2.1 and 2.2) and Token API, with one engine whose
+    clusters every run shares; databricks-sdk, REST controllers and orchestrators drive
+    it unchanged. Needs a token (`podium tokens create`) for every /api/ request.
+
+    SIGTERM or Ctrl-C drains: new requests get 503, running runs are cancelled and
+    recorded, clusters stop.
+    """
+    import uvicorn
+
+    from podium.engine.service import Service
+    from podium.server.app import create_app
+    from podium.server.auth import Authenticator
+    from podium.server.workspace import Workspace
+    from podium.store import tokens
+
+    store = open_history()
+    if not _loopback(host) and not tokens.any_token(store):
+        fail_at("--host", f"podium serve listens on {host} only when a token exists (anyone "
+                "who reaches it could run code); create one with `podium tokens create`")
+    service = Service(store, idle_cluster_seconds())
+    ws = Workspace(store, service, Authenticator(store))
+    server = _DrainingServer(uvicorn.Config(create_app(ws), host=host, port=port,
+                                            log_level="warning", access_log=False), ws)
+    taken = service.start()
+    if taken:
+        err.print(f"podium serve: took over {len(taken)} accepted run(s): "
+                  f"{', '.join(map(str, taken))}", highlight=False)
+    server.run()
+    if not server.drained.is_set():
+        _drain(ws)
+
+
+class _DrainingServer:
+    """uvicorn's server whose exit signals first drain the workspace."""
+
+    def __init__(self, config: Any, ws: Any):
+        import uvicorn
+
+        self.ws, self.drained = ws, threading.Event()
+        outer = self
+
+        class Server(uvicorn.Server):
+            def handle_exit(self, sig: int, frame: Any) -> None:
+                if outer.ws.draining:
+                    return super().handle_exit(sig, frame)
+                outer.ws.draining = True
+
+                def drain_then_exit() -> None:
+                    _drain(outer.ws)
+                    outer.drained.set()
+                    super(Server, self).handle_exit(sig, frame)
+
+                threading.Thread(target=drain_then_exit, daemon=True).start()
+
+            async def startup(self, sockets: Any = None) -> None:
+                await super().startup(sockets)
+                for server in self.servers:
+                    for sock in server.sockets:
+                        address = sock.getsockname()
+                        err.print(f"podium serve: listening on http://{address[0]}:"
+                                  f"{address[1]}", highlight=False)
+
+        self.server = Server(config)
+
+    def run(self) -> None:
+        """Serve until a signal has drained the workspace."""
+        self.server.run()
+
+
+def _drain(ws: Any) -> None:
+    ws.draining = True
+    ws.service.stop()

@@ -1,0 +1,94 @@
+"""`podium tokens …` and `podium login`: personal access tokens for `podium serve`."""
+
+from __future__ import annotations
+
+import configparser
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from podium.cli.common import JsonOpt, fail_at, open_history, out, print_json
+
+tokens_app = typer.Typer(help="Personal access tokens for the workspace API (podium serve).",
+                         no_args_is_help=True)
+
+
+def _when(ms: int) -> str:
+    return "never" if ms == -1 else datetime.fromtimestamp(ms / 1000).strftime(
+        "%Y-%m-%d %H:%M:%S")
+
+
+@tokens_app.command("create")
+def create(
+    comment: Annotated[str, typer.Option("--comment", help="What the token is for.")] = "",
+    lifetime_seconds: Annotated[int | None, typer.Option(
+        "--lifetime-seconds", min=1, help="Expire after this long (default: never).")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Whose token (default: the OS "
+                                             "user).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a token and print it once; only a salted hash of it is kept."""
+    from podium.runtime.notebook_context import user_name
+    from podium.store import tokens
+
+    value, info = tokens.create(open_history(), user or user_name(), comment, lifetime_seconds)
+    if as_json:
+        print_json({"token_value": value, "token_info": {
+            "token_id": info.token_id, "creation_time": info.creation_time,
+            "expiry_time": info.expiry_time, "comment": info.comment}})
+        return
+    typer.echo(value)
+
+
+@tokens_app.command("list")
+def list_tokens(as_json: JsonOpt = False) -> None:
+    """Tokens of this workspace (ids, owners, comments; never the values)."""
+    from podium.store import tokens
+
+    infos = tokens.listing(open_history())
+    if as_json:
+        print_json({"token_infos": [vars(i) for i in infos]})
+        return
+    table = Table("token_id", "user", "comment", "created", "expires")
+    for info in infos:
+        table.add_row(info.token_id, info.user_name, info.comment, _when(info.creation_time),
+                      _when(info.expiry_time))
+    out.print(table)
+
+
+@tokens_app.command("revoke")
+def revoke(token_id: Annotated[str, typer.Argument(help="The token's id (podium tokens "
+                                                   "list).")]) -> None:
+    """Revoke a token; requests with it are refused within seconds."""
+    from podium.store import tokens
+
+    if not tokens.revoke(open_history(), token_id):
+        fail_at("TOKEN_ID", f"no token '{token_id}' in this workspace; see podium tokens list")
+    typer.echo(f"revoked {token_id}")
+
+
+def login(
+    host: Annotated[str, typer.Option("--host", help="The server's address.")] =
+    "http://127.0.0.1:8080",
+    profile: Annotated[str, typer.Option("--profile", help="Profile name in "
+                                         "~/.databrickscfg.")] = "podium",
+) -> None:
+    """Create a token and write a profile (host and token) to ~/.databrickscfg, so
+    `WorkspaceClient(profile="podium")` and the Databricks CLI reach `podium serve`."""
+    from podium.runtime.notebook_context import user_name
+    from podium.store import tokens
+
+    if not host.startswith(("http://", "https://")):
+        fail_at("--host", f"'{host}' is not a URL; write it as http://HOST:PORT")
+    value, _ = tokens.create(open_history(), user_name(), f"podium login ({profile})")
+    path = Path.home() / ".databrickscfg"
+    config = configparser.ConfigParser()
+    config.read(path)
+    config[profile] = {"host": host.rstrip("/"), "token": value}
+    with path.open("w") as f:
+        config.write(f)
+    path.chmod(0o600)
+    typer.echo(f"wrote profile [{profile}] for {host} to {path}")

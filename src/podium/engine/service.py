@@ -1,0 +1,125 @@
+"""The engine of a long-lived process (`podium serve`): one executor and its recorder,
+driven by one loop thread that alone changes run state.
+
+Callers in other threads (API handlers) never touch a run: they commit it to the store
+first (`PENDING` or `QUEUED`), then `accept` it, which hands it to the loop; cancels are
+stored requests the recorder turns into cancels. Clusters nobody needs stay warm for
+`idle_cluster_seconds`, so the next run of an equal cluster starts without a Spark start.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from podium import defaults
+from podium.engine import shared_clusters
+from podium.engine.executor import Executor
+from podium.engine.model import Run
+from podium.engine.recorder import Recorder
+from podium.engine.restore import restore
+from podium.engine.states import LifeCycle
+from podium.runtime import output
+from podium.store import RunStore
+from podium.store.maintenance import adopt_unstarted, sweep_orphans
+
+STOP_SECONDS = 10.0  # how long a drain waits for cancelled runs to be recorded
+
+
+class Service:
+    """Runs accepted by a server, on clusters shared by all of them."""
+
+    def __init__(self, store: RunStore, idle_cluster_seconds: float = 600.0):
+        self.store = store
+        output.install()
+        self.executor = Executor(
+            shared_clusters=lambda name, spec: shared_clusters.address(store, name, spec),
+            idle_cluster_seconds=idle_cluster_seconds)
+        self.recorder = Recorder(store, self.executor)
+        self.inbox: queue.Queue[Run] = queue.Queue()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="podium-service", daemon=True)
+        self.on_turn: list[Callable[[], None]] = []  # more work per loop turn (triggers)
+
+    def start(self) -> list[int]:
+        """Take over runs accepted before a restart, mark the ones that were running as
+        failed (repairable), and start the loop. Returns the ids taken over."""
+        taken = adopt_unstarted(self.store)
+        sweep_orphans(self.store)
+        for run_id in taken:
+            self.accept(restore(self.store, run_id))
+        self.thread.start()
+        return taken
+
+    def accept(self, run: Run) -> None:
+        """Hand a run that is already committed to the store to the loop."""
+        self.inbox.put(run)
+        self.executor.events.put(None)  # wakes the loop; the executor ignores it
+
+    def _take_inbox(self) -> None:
+        while True:
+            try:
+                run = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            if run.life is LifeCycle.QUEUED:
+                self.recorder.queued.append(run)
+            elif not run.final:
+                self.executor.submit(run)
+
+    def _turn(self) -> None:
+        self._take_inbox()
+        try:
+            event = self.executor.events.get(timeout=defaults.LOOP_TICK_SECONDS)
+            if event is not None:
+                self.executor.events.put(event)
+        except queue.Empty:
+            pass
+        now = time.monotonic()
+        self.executor.step(now)
+        self.recorder.tick()
+        self.executor.clusters.reap_idle(now)
+        self._forget_ended()
+        for hook in self.on_turn:
+            hook()
+
+    def _forget_ended(self) -> None:
+        """Drop ended runs from memory (the store has them) so a server stays small."""
+        ended = [run_id for run_id, run in self.executor.runs.items() if run.final
+                 and (run.parent is None or run.parent[0] not in self.executor.runs)]
+        for run_id in ended:
+            del self.executor.runs[run_id]
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            self._turn()
+
+    def active_runs(self) -> list[Run]:
+        """Runs this process is running or holding in its queue."""
+        return [r for r in self.executor.runs.values() if not r.final] + \
+            list(self.recorder.queued)
+
+    def stop(self) -> None:
+        """Drain: cancel every active run, wait (bounded) until that is recorded, stop
+        the loop and every cluster this process started."""
+        for run in list(self.recorder.queued):
+            self.store.request_cancel(run.run_id)
+        self.executor.cancel()
+        deadline = time.monotonic() + STOP_SECONDS
+        while self.thread.is_alive() and time.monotonic() < deadline and \
+                (self.active_runs() or not self.inbox.empty()):
+            self.executor.events.put(None)
+            time.sleep(0.1)
+        self.stopping.set()
+        self.executor.events.put(None)
+        self.thread.join(STOP_SECONDS)
+        self.executor.clusters.stop_all()
+
+    def clusters_view(self) -> list[dict[str, Any]]:
+        """The clusters this process holds, with their states."""
+        return [{"key": key, "state": slot.state, "in_use": slot.in_use,
+                 "spark_context_id": getattr(slot.cluster, "application_id", None)}
+                for key, slot in self.executor.clusters.slots.items()]

@@ -1,0 +1,49 @@
+"""The ASGI app of `podium serve`: the Databricks APIs over one engine service."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from podium import __version__
+from podium.server import errors, jobs, runs, tokens
+from podium.server.workspace import Workspace
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # the Jobs API's documented request limit
+
+
+def create_app(ws: Workspace) -> FastAPI:
+    """The app for one workspace: Jobs API 2.1 and 2.2, Token API, health, discovery."""
+    app = FastAPI(title="podium", version=__version__,
+                  description="A Databricks-compatible workspace on reused Spark compute.")
+    app.state.workspace = ws
+    errors.install(app)
+    for version in ("2.1", "2.2"):
+        app.include_router(jobs.router, prefix=f"/api/{version}")
+        app.include_router(runs.router, prefix=f"/api/{version}")
+    app.include_router(tokens.router)
+
+    @app.middleware("http")
+    async def limits(request: Request,
+                     call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return errors.answer(413, "REQUEST_LIMIT_EXCEEDED", f"The request body is "
+                                 f"{length} bytes; the limit is {MAX_BODY_BYTES}")
+        if ws.draining and request.method == "POST":
+            return errors.answer(503, "TEMPORARILY_UNAVAILABLE", "The server is shutting "
+                                 "down", {"Retry-After": "5"})
+        return await call_next(request)
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "draining" if ws.draining else "ok", "version": __version__}
+
+    @app.get("/.well-known/databricks-config", include_in_schema=False)
+    def databricks_config() -> dict[str, object]:
+        # What databricks-sdk asks first: a workspace host (it has a workspace_id) that
+        # offers no OAuth (an empty oidc_endpoint), so clients use their tokens.
+        return {"workspace_id": "1", "oidc_endpoint": ""}
+
+    return app

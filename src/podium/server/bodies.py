@@ -1,0 +1,86 @@
+"""Request bodies of the Jobs API, with Databricks' field names. A field no model knows is
+refused (400 naming it); fields that mean nothing locally are accepted and ignored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    """Base: unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class QueueSettings(Body):
+    enabled: bool = False
+
+
+class RunNow(Body):
+    job_id: int
+    job_parameters: dict[str, Any] | None = None
+    notebook_params: dict[str, Any] | None = None
+    python_params: list[str] | None = None
+    python_named_params: dict[str, Any] | None = None
+    jar_params: list[str] | None = None
+    spark_submit_params: list[str] | None = None
+    sql_params: dict[str, Any] | None = None
+    pipeline_params: dict[str, Any] | None = None
+    dbt_commands: list[str] | None = None
+    idempotency_token: str | None = Field(default=None, max_length=64)
+    queue: QueueSettings | None = None
+    only: list[str] | None = None
+    performance_target: str | None = None
+
+
+class JobId(Body):
+    job_id: int
+
+
+class ResetJob(Body):
+    job_id: int
+    new_settings: dict[str, Any]
+
+
+class UpdateJob(Body):
+    job_id: int
+    new_settings: dict[str, Any] | None = None
+    fields_to_remove: list[str] | None = None
+
+
+class RunId(Body):
+    run_id: int
+
+
+class CancelAll(Body):
+    job_id: int | None = None
+    all_queued_runs: bool = False
+
+
+class RepairRun(Body):
+    run_id: int
+    rerun_tasks: list[str] | None = None
+    rerun_all_failed_tasks: bool = False
+    rerun_dependent_tasks: bool = False
+    job_parameters: dict[str, Any] | None = None
+    notebook_params: dict[str, Any] | None = None
+    python_params: list[str] | None = None
+    latest_repair_id: int | None = None
+    performance_target: str | None = None
+    pipeline_params: dict[str, Any] | None = None
+    python_named_params: dict[str, Any] | None = None
+    jar_params: list[str] | None = None
+    spark_submit_params: list[str] | None = None
+    sql_params: dict[str, Any] | None = None
+    dbt_commands: list[str] | None = None
+
+
+class CreateToken(Body):
+    comment: str = ""
+    lifetime_seconds: int | None = None
+
+
+class TokenId(Body):
+    token_id: str

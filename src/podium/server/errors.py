@@ -1,0 +1,83 @@
+"""Errors as Databricks answers them: `{"error_code": ..., "message": ...}` with the
+matching HTTP status, so clients raise their own classes (databricks-sdk's `NotFound`,
+`InvalidParameterValue`, ...). No traceback ever reaches a client."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("podium.server")
+
+
+class ApiError(Exception):
+    """An answer other than 200: status, Databricks error code and a message."""
+
+    def __init__(self, status: int, error_code: str, message: str,
+                 headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.error_code, self.message = status, error_code, message
+        self.headers = headers or {}
+
+
+def invalid(message: str) -> ApiError:
+    """400 INVALID_PARAMETER_VALUE."""
+    return ApiError(400, "INVALID_PARAMETER_VALUE", message)
+
+
+def not_found(message: str) -> ApiError:
+    """404 RESOURCE_DOES_NOT_EXIST."""
+    return ApiError(404, "RESOURCE_DOES_NOT_EXIST", message)
+
+
+def answer(status: int, error_code: str, message: str,
+           headers: dict[str, str] | None = None) -> JSONResponse:
+    """A Databricks-shaped error response."""
+    return JSONResponse({"error_code": error_code, "message": message}, status_code=status,
+                        headers=headers)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query")]
+    return ".".join(parts) or "request"
+
+
+def install(app: FastAPI) -> None:
+    """Answer every failure of `app` in Databricks' shape."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return answer(exc.status, exc.error_code, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        field = _field(tuple(first.get("loc", ())))
+        if first.get("type") == "extra_forbidden":
+            message = f"Invalid parameter '{field}': the request does not take it"
+        elif first.get("type") == "missing":
+            message = f"Missing required field: {field}"
+        else:
+            message = f"Invalid value for '{field}': {first.get('msg')}"
+        return answer(400, "INVALID_PARAMETER_VALUE", message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return answer(404, "ENDPOINT_NOT_FOUND",
+                          f"No API found for '{request.method} {request.url.path}'")
+        if exc.status_code == 405:
+            return answer(405, "BAD_REQUEST", f"{request.method} is not allowed on "
+                          f"{request.url.path}")
+        return answer(exc.status_code, "BAD_REQUEST", str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return answer(500, "INTERNAL_ERROR", f"Internal error: {type(exc).__name__}; the "
+                      "server log has the details")

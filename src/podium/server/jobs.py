@@ -1,0 +1,180 @@
+"""The Jobs API's job endpoints (`/api/2.1/jobs/...` and `/api/2.2/jobs/...`): create,
+get, list, reset, update, delete, run-now and runs/submit. Handlers validate, write to
+the store, hand accepted runs to the engine service and answer; they change no run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+
+from podium.engine.launch import BadRunRequest, new_run, new_submit_run
+from podium.server.bodies import JobId, ResetJob, RunNow, UpdateJob
+from podium.server.errors import ApiError, invalid, not_found
+from podium.server.workspace import user, workspace
+from podium.spec import BundleError
+from podium.spec.settings import job_from_settings, settings_of
+from podium.store import registry
+from podium.store.errors import JobNotFound
+
+router = APIRouter(dependencies=[Depends(user)])
+
+LIST_LIMIT_MAX = 100
+MERGED_BY = {"tasks": "task_key", "job_clusters": "job_cluster_key",
+             "environments": "environment_key", "parameters": "name"}
+
+
+def checked_settings(settings: Any, where: str = "settings") -> dict[str, Any]:
+    """JobSettings validated as a bundle job is; every problem in one 400."""
+    try:
+        return settings_of(job_from_settings(settings, where))
+    except BundleError as exc:
+        raise invalid("; ".join(str(p) for p in exc.problems)) from None
+
+
+def job_row(request: Request, job_id: int) -> Any:
+    """A registered job, or 404."""
+    try:
+        return registry.get(workspace(request).store, job_id)
+    except JobNotFound as exc:
+        raise not_found(str(exc)) from None
+
+
+def refuse_when_draining(request: Request) -> None:
+    """503 while the server shuts down: nothing new is accepted."""
+    if workspace(request).draining:
+        raise ApiError(503, "TEMPORARILY_UNAVAILABLE", "The server is shutting down; retry "
+                       "against a running server", {"Retry-After": "5"})
+
+
+@router.post("/jobs/create")
+def create(request: Request, settings: dict[str, Any] = Body(...),
+           who: str = Depends(user)) -> dict[str, Any]:
+    """Register a job from JobSettings; its job_id."""
+    refuse_when_draining(request)
+    settings.pop("access_control_list", None)
+    job_id = registry.create(workspace(request).store, checked_settings(settings), who)
+    return {"job_id": job_id}
+
+
+@router.get("/jobs/get")
+def get(request: Request, job_id: int) -> dict[str, Any]:
+    """One job with its settings."""
+    return registry.job_view(job_row(request, job_id))
+
+
+@router.get("/jobs/list")
+def list_jobs(request: Request, limit: int = Query(20, ge=1, le=LIST_LIMIT_MAX),
+              offset: int = Query(0, ge=0), page_token: str | None = None,
+              name: str | None = None, expand_tasks: bool = False) -> dict[str, Any]:
+    """Jobs by ascending job_id, in pages (`next_page_token`, or the deprecated
+    `offset`)."""
+    after = _token(page_token)
+    rows, more = registry.page(workspace(request).store, limit, after,
+                               0 if after is not None else offset, name)
+    out: dict[str, Any] = {"jobs": [registry.job_view(r, expand_tasks) for r in rows],
+                           "has_more": more}
+    if more:
+        out["next_page_token"] = str(rows[-1].job_id)
+    if after is not None or offset:
+        out["prev_page_token"] = f"<{rows[0].job_id}" if rows else ""
+    return out
+
+
+def _token(page_token: str | None) -> int | None:
+    if not page_token:
+        return None
+    try:
+        return int(page_token.lstrip("<"))
+    except ValueError:
+        raise invalid(f"Invalid page_token '{page_token}'; pass next_page_token from the "
+                      "previous answer") from None
+
+
+@router.post("/jobs/reset")
+def reset(request: Request, body: ResetJob) -> dict[str, Any]:
+    """Replace every setting of a job."""
+    job_row(request, body.job_id)
+    registry.replace(workspace(request).store, body.job_id,
+                     checked_settings(body.new_settings, "new_settings"))
+    return {}
+
+
+@router.post("/jobs/update")
+def update(request: Request, body: UpdateJob) -> dict[str, Any]:
+    """Change some settings: top-level fields replaced, tasks, job clusters, environments
+    and parameters merged by their key; `fields_to_remove` as Databricks spells them
+    (`schedule`, `tasks/my_task`)."""
+    settings = registry.settings_of(job_row(request, body.job_id))
+    for field in body.fields_to_remove or []:
+        name, _, key = field.partition("/")
+        if key and name in MERGED_BY:
+            settings[name] = [x for x in settings.get(name, [])
+                              if x.get(MERGED_BY[name]) != key]
+        else:
+            settings.pop(name, None)
+    for name, value in (body.new_settings or {}).items():
+        if name in MERGED_BY and isinstance(value, list):
+            merged = {x.get(MERGED_BY[name]): x for x in settings.get(name, [])}
+            merged.update({x.get(MERGED_BY[name]): x for x in value if isinstance(x, dict)})
+            settings[name] = list(merged.values())
+        else:
+            settings[name] = value
+    registry.replace(workspace(request).store, body.job_id,
+                     checked_settings(settings, "new_settings"))
+    return {}
+
+
+@router.post("/jobs/delete")
+def delete(request: Request, body: JobId) -> dict[str, Any]:
+    """Remove a job from the registry (its runs stay in the history)."""
+    try:
+        registry.remove(workspace(request).store, body.job_id)
+    except JobNotFound as exc:
+        raise not_found(str(exc)) from None
+    return {}
+
+
+@router.post("/jobs/run-now")
+def run_now(request: Request, body: RunNow) -> dict[str, Any]:
+    """Start a run of a job; answers once the run is committed (PENDING or QUEUED)."""
+    refuse_when_draining(request)
+    ws = workspace(request)
+    row = job_row(request, body.job_id)
+    try:
+        run, run_id = new_run(ws.store, row, body.job_parameters, body.notebook_params,
+                              body.python_params, body.idempotency_token,
+                              queue=body.queue.enabled if body.queue else None)
+    except BadRunRequest as exc:
+        raise invalid(str(exc)) from None
+    if run is not None:
+        ws.service.accept(run)
+    return {"run_id": run_id, "number_in_job": run_id}
+
+
+@router.post("/jobs/runs/submit")
+def submit(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    """A one-time run of tasks given inline (no job is registered)."""
+    refuse_when_draining(request)
+    ws = workspace(request)
+    token = body.pop("idempotency_token", None)
+    if token is not None and (not isinstance(token, str) or len(token) > 64):
+        raise invalid("idempotency_token must be a string of at most 64 characters")
+    for ignored in ("access_control_list", "budget_policy_id", "notification_settings",
+                    "email_notifications", "webhook_notifications", "health", "git_source",
+                    "run_as", "usage_policy_id"):
+        body.pop(ignored, None)
+    body["name"] = body.pop("run_name", None) or "Untitled"
+    job = job_from_settings_or_400(body)
+    run, run_id = new_submit_run(ws.store, job, token)
+    if run is not None:
+        ws.service.accept(run)
+    return {"run_id": run_id}
+
+
+def job_from_settings_or_400(settings: dict[str, Any]) -> Any:
+    """A Job from inline settings, or one 400 listing every problem."""
+    try:
+        return job_from_settings(settings, "request")
+    except BundleError as exc:
+        raise invalid("; ".join(str(p) for p in exc.problems)) from None
