@@ -143,7 +143,7 @@ class ClusterManager:
         if not slot.users and slot.in_use == 0 and slot.state == "READY" and \
                 not self.keep_alive:
             if self.idle_seconds:
-                slot.idle_since = time.monotonic()
+                slot.idle_since = slot.idle_since or time.monotonic()
             else:
                 slot.cluster.stop()
                 slot.state = "STOPPED"

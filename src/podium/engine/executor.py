@@ -62,6 +62,15 @@ class ClusterStarted:
 
 
 @dataclass
+class UsageRead:
+    """What a run's tasks used of a cluster, read off the loop (None: nothing known)."""
+
+    run_id: int
+    key: str
+    by_tag: dict[str, dict[str, int]] | None
+
+
+@dataclass
 class Cancel:
     """Someone asked to cancel a run (or every run when run_id is None)."""
 
@@ -118,8 +127,8 @@ class Executor:
         return run
 
     def run_until_done(self, runs: list[Run], on_tick: Callable[[], None] | None = None) -> None:
-        """Drive the loop until every given run has ended."""
-        while not all(r.final for r in runs):
+        """Drive the loop until every given run has ended and its cost has been read."""
+        while not all(r.final and not r.usage_pending for r in runs):
             try:
                 event = self.events.get(timeout=defaults.LOOP_TICK_SECONDS)
                 self.events.put(event)
@@ -166,6 +175,8 @@ class Executor:
                 self._end_attempt(run, tr, Result.FAILED, event.error, now)
         elif isinstance(event, ClusterStarted):
             self.clusters.started(event.key, event.error)
+        elif isinstance(event, UsageRead):
+            self._usage_read(event)
         elif isinstance(event, Cancel):
             for run in self.runs.values():
                 if not run.final and event.run_id in (None, run.run_id):
@@ -526,25 +537,50 @@ class Executor:
             if key not in run.usage_read:
                 run.usage_read.add(key)
                 self._read_usage(run, key)
-            self.clusters.done_with(key, run.run_id)
+            elif key not in run.usage_pending:
+                self.clusters.done_with(key, run.run_id)
         if all(tr.final for tr in run.task_runs.values()):
             result = decide.run_result(run)
             message = run.message if run.stop_reason else ""
             self._set_run(run, LifeCycle.TERMINATED, result, message)
 
     def _read_usage(self, run: Run, key: str) -> None:
-        """Once the run is done with a cluster: what each of its task runs used there
-        (all attempts; a for_each task sums its iterations), recorded with the task."""
+        """Once the run is done with a cluster, read what each of its task runs used there
+        in a thread (HTTP requests to the cluster's monitoring API never hold up the loop);
+        the cluster stays the run's until the answer is in."""
         slot = self.clusters.slots.get(key)
-        if slot is None or slot.state != "READY" or not hasattr(slot.cluster, "usage"):
-            return
         runs = [tr for top in run.task_runs.values() for tr in [top, *top.iterations]
                 if tr.cluster_key == key and tr.tags]
-        by_tag = slot.cluster.usage({tag for tr in runs for tag in tr.tags})
+        if slot is None or slot.state != "READY" or not hasattr(slot.cluster, "usage") or \
+                not runs:
+            self.clusters.done_with(key, run.run_id)
+            return
+        run.usage_pending.add(key)
+        tags = {tag for tr in runs for tag in tr.tags}
+        cluster = slot.cluster
+
+        def read() -> None:
+            try:
+                by_tag = cluster.usage(tags)
+            except Exception:  # a cluster that stopped or a UI that is off: no cost known
+                by_tag = None
+            self.events.put(UsageRead(run.run_id, key, by_tag))
+
+        threading.Thread(target=read, name=f"podium-usage-{run.run_id}", daemon=True).start()
+
+    def _usage_read(self, event: UsageRead) -> None:
+        """Add a read usage to the run's task runs (all attempts; a for_each task sums its
+        iterations), tell the listeners, and let the cluster go."""
+        run = self.runs.get(event.run_id)
+        if run is None:
+            return
+        run.usage_pending.discard(event.key)
+        runs = [tr for top in run.task_runs.values() for tr in [top, *top.iterations]
+                if tr.cluster_key == event.key and tr.tags]
         for tr in runs:
             for tag in tr.tags:
-                if tag in by_tag:
-                    tr.add_usage(by_tag[tag])
+                if event.by_tag and tag in event.by_tag:
+                    tr.add_usage(event.by_tag[tag])
             if tr.parent is not None and tr.usage:
                 tr.parent.add_usage(tr.usage)
                 tr.parent.spark_context_id = tr.parent.spark_context_id or tr.spark_context_id
@@ -552,6 +588,7 @@ class Executor:
             if top.usage:
                 for listener in self.listeners:
                     listener(run, top)
+        self.clusters.done_with(event.key, run.run_id)
 
     # ---- compute lookup --------------------------------------------------------------
 

@@ -123,7 +123,8 @@ class Run:
     parent: tuple[int, str] | None = None  # (run id, task key) of a run_job_task parent
     values: TaskValues = field(default_factory=TaskValues)
     task_runs: dict[str, TaskRun] = field(default_factory=dict)
-    usage_read: set[str] = field(default_factory=set)  # clusters whose usage was read
+    usage_read: set[str] = field(default_factory=set)  # clusters whose usage was asked for
+    usage_pending: set[str] = field(default_factory=set)  # clusters still being read
 
     def __post_init__(self) -> None:
         if not self.task_runs:

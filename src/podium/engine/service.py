@@ -59,6 +59,12 @@ class Service:
         self.inbox.put(run)
         self.executor.events.put(None)  # wakes the loop; the executor ignores it
 
+    def cancel(self, run_id: int) -> None:
+        """Cancel a run now if this process runs it (the stored request, written by the
+        caller, reaches it anyway; this only saves the poll)."""
+        if run_id in self.executor.runs:
+            self.executor.cancel(run_id)
+
     def _take_inbox(self) -> None:
         while True:
             try:
@@ -88,7 +94,8 @@ class Service:
 
     def _forget_ended(self) -> None:
         """Drop ended runs from memory (the store has them) so a server stays small."""
-        ended = [run_id for run_id, run in self.executor.runs.items() if run.final
+        ended = [run_id for run_id, run in self.executor.runs.items()
+                 if run.final and not run.usage_pending
                  and (run.parent is None or run.parent[0] not in self.executor.runs)]
         for run_id in ended:
             del self.executor.runs[run_id]

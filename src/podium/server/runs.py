@@ -95,6 +95,7 @@ def cancel(request: Request, body: RunId) -> dict[str, Any]:
     row = _run_row(request, body.run_id)
     if row.life in ACTIVE:
         workspace(request).store.request_cancel(body.run_id)
+        workspace(request).service.cancel(body.run_id)
     return {}
 
 

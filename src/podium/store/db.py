@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,22 @@ def alembic_config(connection=None) -> Any:
     return config
 
 
+def _use_wal(cursor: Any) -> None:
+    """Put the database in WAL mode (once: the mode is stored in the file). Switching can
+    fail at once with "database is locked" while another process holds a lock, without
+    waiting for the busy timeout, so it is retried for as long as that timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_MS / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000,
                                               "check_same_thread": False})
@@ -42,8 +60,8 @@ def _sqlite_engine(url: str) -> Engine:
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

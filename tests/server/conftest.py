@@ -1,0 +1,124 @@
+"""A real `podium serve` on a free loopback port, with its own workspace and a token;
+what the tests drive with databricks-sdk and plain requests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+PODIUM = [sys.executable, "-m", "podium"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A running server: its address, a token, its workspace and process."""
+
+    url: str
+    token: str
+    home: Path
+    proc: subprocess.Popen
+    log: Path
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, path: str, **params: object) -> requests.Response:
+        return requests.get(f"{self.url}{path}", params=params, headers=self.headers,
+                            timeout=30)
+
+    def post(self, path: str, body: object) -> requests.Response:
+        return requests.post(f"{self.url}{path}", json=body, headers=self.headers, timeout=30)
+
+    def sdk(self):
+        from databricks.sdk import WorkspaceClient
+
+        return WorkspaceClient(host=self.url, token=self.token, auth_type="pat")
+
+
+def env_for(home: Path, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "PODIUM_HOME": str(home), **extra}
+    for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
+        env.pop(name, None)
+    return env
+
+
+def create_token(home: Path) -> str:
+    done = subprocess.run([*PODIUM, "tokens", "create", "--comment", "tests"],
+                          capture_output=True, text=True, env=env_for(home), check=True)
+    return done.stdout.strip()
+
+
+def start_server(home: Path, port: int | None = None, **extra: str) -> Server:
+    """Start `podium serve` and wait until /health answers."""
+    port = port or free_port()
+    log = home / f"serve-{port}.log"
+    home.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as sink:
+        proc = subprocess.Popen([*PODIUM, "serve", "--port", str(port)], stdout=sink,
+                                stderr=sink, env=env_for(home, **extra),
+                                start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{url}/health", timeout=2).ok:
+                break
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"podium serve did not start:\n{log.read_text()}")
+        time.sleep(0.2)
+    token_file = home / "token"
+    if not token_file.exists():
+        token_file.write_text(create_token(home))
+    return Server(url, token_file.read_text(), home, proc, log)
+
+
+def stop_server(server: Server) -> int:
+    """SIGTERM, then wait; the exit code."""
+    if server.proc.poll() is None:
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            server.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.proc.pid, signal.SIGKILL)
+            server.proc.wait(10)
+    return server.proc.returncode
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server per test module (its clusters stay warm between the module's tests)."""
+    home = tmp_path_factory.mktemp("server_home")
+    (home / "token").write_text(create_token(home))
+    running = start_server(home, PODIUM_IDLE_CLUSTER_SECONDS="600")
+    yield running
+    stop_server(running)
+
+
+def wait_run(server: Server, run_id: int, timeout: float = 120) -> dict:
+    """Poll runs/get until the run has ended; its view."""
+    deadline = time.monotonic() + timeout
+    while True:
+        view = server.get("/api/2.1/jobs/runs/get", run_id=run_id).json()
+        if view["state"]["life_cycle_state"] in ("TERMINATED", "SKIPPED", "INTERNAL_ERROR"):
+            return view
+        assert time.monotonic() < deadline, view["state"]
+        time.sleep(0.2)
