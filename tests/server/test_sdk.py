@@ -145,3 +145,22 @@ def test_jobs_list_pages_and_filters_by_name(server: Server) -> None:
         first["jobs"][0]["settings"]
     named = list(w.jobs.list(name="page-7", expand_tasks=True))
     assert [j.job_id for j in named] == [ids[7]] and named[0].settings.tasks[0].task_key == "t"
+
+
+def test_login_profile_and_environment_variables_reach_the_server(server: Server,
+                                                                  tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    import subprocess
+
+    from databricks.sdk import WorkspaceClient
+
+    from tests.server.conftest import PODIUM, env_for
+
+    subprocess.run([*PODIUM, "login", "--host", server.url], check=True, capture_output=True,
+                   env={**env_for(server.home), "HOME": str(tmp_path)})
+    by_profile = WorkspaceClient(profile="podium", config_file=str(tmp_path / ".databrickscfg"))
+    assert isinstance(list(by_profile.jobs.list()), list)
+    monkeypatch.setenv("DATABRICKS_HOST", server.url)
+    monkeypatch.setenv("DATABRICKS_TOKEN", server.token)
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "none.cfg"))
+    assert isinstance(list(WorkspaceClient().jobs.list()), list)

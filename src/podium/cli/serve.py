@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import threading
 from typing import Annotated, Any
 
@@ -60,13 +61,33 @@ def serve(
     ws = Workspace(store, service, Authenticator(store))
     server = _DrainingServer(uvicorn.Config(create_app(ws), host=host, port=port,
                                             log_level="warning", access_log=False), ws)
+    task_token = _task_credentials(store)
     taken = service.start()
     if taken:
         err.print(f"podium serve: took over {len(taken)} accepted run(s): "
                   f"{', '.join(map(str, taken))}", highlight=False)
-    server.run()
-    if not server.drained.is_set():
-        _drain(ws)
+    # uvicorn sends itself the stop signal again once it has stopped; by then the
+    # workspace is drained, so that signal only ends the serving, not the process.
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    try:
+        server.run()
+        if not server.drained.is_set():
+            _drain(ws)
+    finally:
+        tokens.revoke(store, task_token)
+
+
+def _task_credentials(store: Any) -> str:
+    """Give task code a token of its own, as a Databricks notebook has in its context
+    (`DATABRICKS_TOKEN`, `apiToken()`; the address follows once the server listens), so
+    controller notebooks call the API unchanged. Revoked when the server stops."""
+    from podium.runtime.notebook_context import user_name
+    from podium.store import tokens
+
+    value, info = tokens.create(store, user_name(), f"task code of podium serve (pid "
+                                f"{os.getpid()})")
+    os.environ.setdefault("DATABRICKS_TOKEN", value)
+    return info.token_id
 
 
 class _DrainingServer:
@@ -98,6 +119,8 @@ class _DrainingServer:
                         address = sock.getsockname()
                         err.print(f"podium serve: listening on http://{address[0]}:"
                                   f"{address[1]}", highlight=False)
+                        shown = "127.0.0.1" if address[0] in ("0.0.0.0", "::") else address[0]
+                        os.environ.setdefault("DATABRICKS_HOST", f"http://{shown}:{address[1]}")
 
         self.server = Server(config)
 

@@ -58,6 +58,9 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
         field = _field(tuple(first.get("loc", ())))
+        if first.get("type") == "json_invalid":
+            return answer(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the "
+                          "request")
         if first.get("type") == "extra_forbidden":
             message = f"Invalid parameter '{field}': the request does not take it"
         elif first.get("type") == "missing":
