@@ -228,15 +228,16 @@ def test_bad_parameter_sets_exit_2_with_the_line(tmp_path: Path) -> None:
 
 
 def test_a_queued_run_cancelled_from_another_process_never_starts(tmp_path: Path) -> None:
-    (tmp_path / "databricks.yml").write_text("""bundle: {name: queued}
+    release = tmp_path / "release"
+    (tmp_path / "databricks.yml").write_text(f"""bundle: {{name: queued}}
 resources:
   jobs:
     j:
       max_concurrent_runs: 1
-      queue: {enabled: true}
+      queue: {{enabled: true}}
       tasks:
-        - {task_key: wait, python_task: {function: 'tests.engine.funcs:nap',
-           parameters: {v: x, seconds: '4'}}}
+        - {{task_key: wait, python_task: {{function: 'tests.engine.funcs:wait_for',
+           parameters: {{marker: '{release}'}}}}}}
 """)
     home = tmp_path / "h"
     running = subprocess.Popen([*PODIUM, "run", "j", "--bundle", str(tmp_path)],
@@ -260,4 +261,5 @@ resources:
                              "state_message": "Run cancelled while queued"}
     assert view["tasks"][0]["state"]["result_state"] == "CANCELED"
     assert view["tasks"][0]["attempts"] == []  # it never started
+    release.write_text("")
     assert running.wait(60) == 0

@@ -122,3 +122,12 @@ def wait_run(server: Server, run_id: int, timeout: float = 120) -> dict:
             return view
         assert time.monotonic() < deadline, view["state"]
         time.sleep(0.2)
+
+
+def wait_task_running(server: Server, run_id: int, timeout: float = 60) -> None:
+    """Poll runs/get until the run's first task is RUNNING."""
+    deadline = time.monotonic() + timeout
+    while server.get("/api/2.1/jobs/runs/get", run_id=run_id).json()["tasks"][0][
+            "state"]["life_cycle_state"] != "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)

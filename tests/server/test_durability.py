@@ -12,7 +12,13 @@ from pathlib import Path
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.server.conftest import Server, start_server, stop_server, wait_run
+from tests.server.conftest import (
+    Server,
+    start_server,
+    stop_server,
+    wait_run,
+    wait_task_running,
+)
 
 SLEEPER = {"name": "sleeper", "max_concurrent_runs": 1, "queue": {"enabled": True},
            "parameters": [{"name": "seconds", "default": "0"}],
@@ -76,11 +82,7 @@ def test_sigkill_then_restart_loses_nothing_accepted(tmp_path: Path) -> None:
         job_id = first.post("/api/2.1/jobs/create", SLEEPER).json()["job_id"]
         running = first.post("/api/2.1/jobs/run-now", {
             "job_id": job_id, "job_parameters": {"seconds": "60"}}).json()["run_id"]
-        deadline = time.monotonic() + 60
-        while first.get("/api/2.1/jobs/runs/get", run_id=running).json()["tasks"][0][
-                "state"]["life_cycle_state"] != "RUNNING":
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_task_running(first, running)
         queued = [first.post("/api/2.1/jobs/run-now", {"job_id": job_id}).json()["run_id"]
                   for _ in range(2)]
         for run_id in queued:
@@ -108,11 +110,7 @@ def test_sigterm_cancels_and_records_running_runs_then_exits(tmp_path: Path) -> 
     job_id = server.post("/api/2.1/jobs/create", SLEEPER).json()["job_id"]
     run_id = server.post("/api/2.1/jobs/run-now", {
         "job_id": job_id, "job_parameters": {"seconds": "120"}}).json()["run_id"]
-    deadline = time.monotonic() + 60
-    while server.get("/api/2.1/jobs/runs/get", run_id=run_id).json()["tasks"][0][
-            "state"]["life_cycle_state"] != "RUNNING":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_task_running(server, run_id)
     began = time.monotonic()
     assert stop_server(server) == 0
     assert time.monotonic() - began < 30

@@ -168,3 +168,30 @@ def test_update_reset_and_delete_a_job(server: Server, tmp_path: Path) -> None:
     assert settings["name"] == "reset" and settings.get("tags", {}) == {}
     assert server.post("/api/2.2/jobs/delete", {"job_id": job_id}).ok
     assert server.get("/api/2.2/jobs/get", job_id=job_id).status_code == 404
+
+
+def test_submit_export_output_and_delete_a_one_time_run(server: Server) -> None:
+    answer = server.post("/api/2.2/jobs/runs/submit", {
+        "run_name": "one-off", "idempotency_token": "submit-once",
+        "tasks": [{"task_key": "hello", "python_task": {
+            "function": "tests.engine.funcs:ok", "parameters": {"who": "api"}}}]})
+    run_id = answer.json()["run_id"]
+    again = server.post("/api/2.2/jobs/runs/submit", {
+        "run_name": "one-off", "idempotency_token": "submit-once",
+        "tasks": [{"task_key": "hello", "python_task": {"function": "tests.engine.funcs:ok"}}]})
+    assert again.json()["run_id"] == run_id
+    view = wait_run(server, run_id)
+    assert view["state"]["result_state"] == "SUCCESS" and view["run_type"] == "SUBMIT_RUN"
+    assert view["run_name"] == "one-off"
+    task_run = view["tasks"][0]["run_id"]
+    output = server.get("/api/2.2/jobs/runs/get-output", run_id=task_run).json()
+    assert "ok {'who': 'api'}" in output["logs"] and output["logs_truncated"] is False
+    assert output["metadata"]["parent_run_id"] == run_id
+    assert server.get("/api/2.2/jobs/runs/get-output", run_id=run_id).json()["error_code"] == \
+        "INVALID_PARAMETER_VALUE"
+    exported = server.get("/api/2.2/jobs/runs/export", run_id=task_run).json()["views"][0]
+    assert "ok {&#x27;who&#x27;: &#x27;api&#x27;}" in exported["content"]
+    listed = server.get("/api/2.2/jobs/runs/list", run_type="SUBMIT_RUN").json()["runs"]
+    assert run_id in [r["run_id"] for r in listed]
+    assert server.post("/api/2.2/jobs/runs/delete", {"run_id": run_id}).ok
+    assert server.get("/api/2.2/jobs/runs/get", run_id=run_id).status_code == 404

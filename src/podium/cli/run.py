@@ -66,6 +66,8 @@ def run(
     except ParamSetError as exc:
         fail([exc.problem])
     all_params = [job_params(job, {**base, **one}) for one in sets or [{}]]
+    if not no_wait:
+        prelaunch_first_cluster(key, job)
     store = open_history()
     sweep_orphans(store)
     job_id = store.record_job(key, job.name or key, loaded.name, str(loaded.root),
@@ -77,3 +79,20 @@ def run(
         detach(store, runs, start_clusters)
     drive(store, runs, as_json, (loaded.name, str(loaded.root), loaded.target),
           start_clusters)
+
+
+def prelaunch_first_cluster(key: str, job) -> None:
+    """Start the JVM of the cluster the job's first Spark task needs while the history is
+    opened and the run admitted (a second or more of a cold run)."""
+    from podium.compute import classic
+    from podium.compute.manager import DEFAULT_KEY
+    from podium.spec.models import ClusterSpec
+
+    for task in job.tasks:
+        if task.depends_on or task.existing_cluster_id or not task.uses_spark:
+            continue
+        cluster_key = task.job_cluster_key or DEFAULT_KEY
+        spec = job.cluster(task.job_cluster_key) if task.job_cluster_key else ClusterSpec()
+        if spec is not None and not spec.remote:
+            classic.prelaunch(f"{key}:{cluster_key}", spec)
+        return

@@ -29,6 +29,31 @@ def driver_in_use() -> bool:
     return _driver_owner is not None
 
 
+_early: dict[str, ClassicCluster] = {}
+
+
+def prelaunch(key: str, spec: ClusterSpec) -> None:
+    """Start the classic driver for cluster `key` now, in the background, so the JVM
+    starts while the caller still sets up (history, admission); the cluster manager
+    adopts it when it asks for that cluster."""
+    if driver_in_use() or _early:
+        return
+    cluster = ClassicCluster(key, spec)
+    cluster._early_start = threading.Thread(target=cluster._start_early, daemon=True,
+                                            name=f"podium-prelaunch-{key}")
+    _early[key] = cluster
+    cluster._early_start.start()
+
+
+def adopt(key: str, spec: ClusterSpec) -> ClassicCluster | None:
+    """The prelaunched cluster for `key`, if its spec is this one."""
+    cluster = _early.get(key)
+    if cluster is None or cluster.spec != spec:
+        return None
+    del _early[key]
+    return cluster
+
+
 class ClassicCluster:
     """A classic SparkSession in this process, for one job cluster spec."""
 
@@ -43,8 +68,27 @@ class ClassicCluster:
         self.slots = task_slots(spec)
         self.catalog = WarehouseCatalog(defaults.warehouse_dir(), make_managed=self._make_managed)
 
+    _early_start: threading.Thread | None = None
+    _early_error: Exception | None = None
+
+    def _start_early(self) -> None:
+        try:
+            self._start()
+        except Exception as exc:  # said when the manager starts it for real
+            self._early_error = exc
+
     def start(self) -> None:
-        """Start the Spark application (blocking; the manager calls it off the loop)."""
+        """Start the Spark application (blocking; the manager calls it off the loop). A
+        prelaunched cluster only waits for its start to finish."""
+        if self._early_start is not None:
+            self._early_start.join()
+            self._early_start = None
+            if self._early_error is not None:
+                raise self._early_error
+            return
+        self._start()
+
+    def _start(self) -> None:
         global _driver_owner
         with _driver_lock:
             if _driver_owner is not None and _driver_owner is not self:

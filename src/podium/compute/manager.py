@@ -86,6 +86,9 @@ class ClusterManager:
         address and for every other differently configured cluster."""
         if spec.remote:
             return ConnectCluster(key, spec)
+        early = classic.adopt(key, spec)
+        if early is not None:
+            return early
         classic_here = any(s.cluster.kind == "classic" and s.state not in ("STOPPED", "FAILED")
                            for s in self.slots.values())
         if classic_here or classic.driver_in_use():
