@@ -10,7 +10,7 @@
 For each: wall time, core-seconds held (wall time x cores of every application while it
 is up) and the ratio to dedicated. Writes bench/results/seed_experiment.json and, when
 matplotlib is installed (`pip install -e '.[bench]'`), docs/img/seed_experiment.png.
-Usage: python bench/seed_experiment.py [--jobs 48] [--rows 1000000]
+Usage: python bench/seed_experiment.py [--jobs 48] [--rows 1000000] [--rounds 1]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -174,6 +175,9 @@ def main() -> None:
     parser.add_argument("--modes", default="dedicated,hand_rolled,podium,podium_for_each")
     parser.add_argument("--slots", type=int, default=0,
                         help="podium's task slots on the cluster (default: podium's own)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the modes this many times, alternating; report medians "
+                        "(a small run varies by several percent from one run to the next)")
     args = parser.parse_args()
     source = source_table(args.rows)
     work = Path(tempfile.mkdtemp(prefix="podium-seed-"))
@@ -184,16 +188,20 @@ def main() -> None:
         "podium": lambda w: podium("tasks", bundle, w),
         "podium_for_each": lambda w: podium("for_each", bundle, w),
     }
-    modes: dict[str, dict[str, float]] = {}
+    samples: dict[str, list[dict[str, float]]] = {}
     try:
-        for name in args.modes.split(","):
-            mode_dir = work / name
-            mode_dir.mkdir()
-            print(f"running {name} ...", flush=True)
-            modes[name] = runners[name](mode_dir)
-            shutil.rmtree(mode_dir, ignore_errors=True)  # the written tables
+        for round_number in range(args.rounds):
+            for name in args.modes.split(","):
+                mode_dir = work / f"{name}-{round_number}"
+                mode_dir.mkdir()
+                print(f"running {name} (round {round_number + 1}) ...", flush=True)
+                samples.setdefault(name, []).append(runners[name](mode_dir))
+                shutil.rmtree(mode_dir, ignore_errors=True)  # the written tables
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    modes = {name: {key: statistics.median(s[key] for s in runs) for key in runs[0]}
+             | {"core_s_runs": [s["core_s"] for s in runs]}
+             for name, runs in samples.items()}
     base = modes.get("dedicated", next(iter(modes.values())))["core_s"]
     print(f"\n{args.jobs} jobs x {args.rows:,} rows, {CORES} cores")
     print(f"{'mode':<16} {'wall':>8} {'core-s':>9} {'vs dedicated':>13}")
@@ -206,8 +214,11 @@ def main() -> None:
             if name in modes:
                 print(f"{name} / hand_rolled core-seconds: "
                       f"{modes[name]['core_s'] / modes['hand_rolled']['core_s']:.3f}")
-    result = {"jobs": args.jobs, "rows": args.rows, "cores": CORES, "modes": modes}
-    (HERE / "results" / "seed_experiment.json").write_text(json.dumps(result, indent=2) + "\n")
+    result = {"jobs": args.jobs, "rows": args.rows, "cores": CORES, "rounds": args.rounds,
+              "modes": modes}
+    name = "seed_experiment" if (args.jobs, args.rows) == (48, 1_000_000) else \
+        f"seed_experiment_{args.jobs}x{args.rows}"
+    (HERE / "results" / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     chart(result, HERE.parent / "docs" / "img" / "seed_experiment.png")
 
 

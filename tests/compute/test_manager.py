@@ -47,3 +47,33 @@ def test_cluster_starts_at_once(monkeypatch, setting: str | None, expected: int)
         time.sleep(0.05)
     assert sorted(done) == ["a", "b", "c"]
     assert SlowStart.most == expected
+
+
+class Stoppable:
+    """A started cluster that notes when it is stopped."""
+
+    kind = "classic"
+    slots = 2
+
+    def __init__(self) -> None:
+        self.spec = ClusterSpec()
+        self.stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+def test_an_idle_cluster_is_kept_warm_then_stopped() -> None:
+    manager = ClusterManager(lambda key, error: None, idle_seconds=30)
+    cluster = Stoppable()
+    manager.slots["job:main"] = Slot(cluster, state="READY", users={1})
+    manager.done_with("job:main", 1)
+    began = manager.slots["job:main"].idle_since
+    assert began is not None and not cluster.stopped
+    assert manager.reap_idle(began + 29) == [] and not cluster.stopped
+    manager.register("job:main", ClusterSpec(), 2)  # a new run needs it again: not idle
+    assert manager.reap_idle(began + 60) == [] and not cluster.stopped
+    manager.done_with("job:main", 2)
+    again = manager.slots["job:main"].idle_since
+    assert manager.reap_idle(again + 30) == ["job:main"] and cluster.stopped
+    assert manager.state("job:main") == "STOPPED"

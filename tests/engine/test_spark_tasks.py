@@ -120,3 +120,24 @@ def test_python_wheel_task_calls_an_installed_entry_point(run_job) -> None:
     tr = run.task_runs["w"]
     assert tr.result is Result.SUCCESS, tr.error
     assert tr.attempts[0].log_path.read_text().startswith("pip ")
+
+
+GET_OR_CREATE = """import sys
+from pyspark.sql import SparkSession
+label = sys.argv[1]
+spark = SparkSession.builder.config("spark.sql.shuffle.partitions", sys.argv[2]).getOrCreate()
+spark.createDataFrame([(label,)], "label string").createOrReplaceTempView("mine")
+import time; time.sleep(1)
+assert spark.sql("SELECT label FROM mine").first()[0] == label
+assert spark.conf.get("spark.sql.shuffle.partitions") == sys.argv[2]
+assert SparkSession.builder.getOrCreate() is spark
+print("own session", label)
+"""
+
+
+def test_get_or_create_in_task_code_returns_the_tasks_own_session(run_job) -> None:
+    task = ("        - {task_key: %s, job_cluster_key: main, spark_python_task: "
+            "{python_file: own.py, parameters: ['%s', '%s']}}\n")
+    run = run_job(CLUSTER + "      tasks:\n" + task % ("a", "a", "3") + task % ("b", "b", "7"),
+                  files={"own.py": GET_OR_CREATE})
+    assert run.result is Result.SUCCESS, {k: t.error for k, t in run.task_runs.items()}

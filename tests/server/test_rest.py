@@ -195,3 +195,23 @@ def test_submit_export_output_and_delete_a_one_time_run(server: Server) -> None:
     assert run_id in [r["run_id"] for r in listed]
     assert server.post("/api/2.2/jobs/runs/delete", {"run_id": run_id}).ok
     assert server.get("/api/2.2/jobs/runs/get", run_id=run_id).status_code == 404
+
+
+def test_a_deployed_bundle_job_runs_twice_on_the_warm_cluster(server: Server) -> None:
+    import subprocess
+
+    from tests.conftest import EXAMPLES
+    from tests.server.conftest import PODIUM, env_for
+
+    done = subprocess.run([*PODIUM, "deploy", "--bundle", str(EXAMPLES / "quickstart"),
+                           "--json"], env=env_for(server.home), capture_output=True,
+                          text=True, check=True)
+    job_id = json.loads(done.stdout)["jobs"]["daily_sales"]
+    views = [wait_run(server, server.post("/api/2.2/jobs/run-now", {"job_id": job_id})
+                      .json()["run_id"]) for _ in range(2)]
+    assert [v["state"]["result_state"] for v in views] == ["SUCCESS", "SUCCESS"], [
+        t.get("error") for v in views for t in v["tasks"]]
+    contexts = {t["cluster_instance"]["spark_context_id"] for v in views for t in v["tasks"]
+                if "cluster_instance" in t}
+    assert len(contexts) == 1  # the second run reused the first one's application
+    assert views[1]["job_id"] == job_id

@@ -118,6 +118,7 @@ class ClassicCluster:
         self.application_id = self.root.sparkContext.applicationId
         self.started_at = time.time()
         self.startup_seconds = time.monotonic() - began
+        spark_status.warm_up(self.root.sparkContext.uiWebUrl, self.application_id)
 
     def _launch(self, conf: dict[str, str]) -> Any:
         """Start the JVM with its own output in the cluster's log (not on the terminal),

@@ -104,6 +104,7 @@ class ConnectCluster:
             raise ClusterError(f"cluster '{self.key}': cannot open a Spark Connect session at "
                                f"{self.url}: {str(exc).splitlines()[0]}") from exc
         self.startup_seconds = time.monotonic() - began
+        spark_status.warm_up(self.ui_url, self.application_id)
 
     def _start_server(self) -> None:
         port = free_port()

@@ -10,11 +10,17 @@ answers from that. Threads that never state one keep PySpark's own rule.
 
 PySpark imports `is_remote` by name into many modules, so the function's code is replaced
 in place (same globals, no closure) rather than rebinding the name.
+
+`SparkSession.builder.getOrCreate()` in task code returns the task's own session, as it
+returns the notebook's session on Databricks; PySpark's would return the process's first
+session, shared by every task and stale after another session dropped and rewrote a table.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from typing import Any
 
 from podium.runtime import threads
 
@@ -42,6 +48,26 @@ def install() -> None:
         utils._podium_thread_mode = _thread_mode  # type: ignore[attr-defined]
         utils.is_remote.__code__ = _is_remote.__code__
         threads.install()
+        _route_get_or_create()
+
+
+def _route_get_or_create() -> None:
+    from pyspark.sql.session import SparkSession
+
+    original = SparkSession.Builder.getOrCreate
+
+    def get_or_create(self: Any) -> Any:
+        session = getattr(threads.get("context"), "spark", None)
+        if session is not None:  # task code: its own session, whatever the builder says
+            for key, value in getattr(self, "_options", {}).items():
+                if not key.startswith(("spark.master", "spark.remote", "spark.app.name")):
+                    # a static setting cannot change; as on Databricks, it stays
+                    with contextlib.suppress(Exception):
+                        session.conf.set(key, value)
+            return session
+        return original(self)
+
+    SparkSession.Builder.getOrCreate = get_or_create  # type: ignore[method-assign]
 
 
 def set_thread(remote: bool) -> None:

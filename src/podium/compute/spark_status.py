@@ -10,6 +10,7 @@ run and cluster, when the run is done with the cluster: two requests, not a few 
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -46,6 +47,15 @@ def fetch(ui_url: str, path: str) -> Any:
     with urllib.request.urlopen(f"{ui_url.rstrip('/')}/api/v1/{path}",
                                 timeout=TIMEOUT_SECONDS) as response:
         return json.load(response)
+
+
+def warm_up(ui_url: str | None, app_id: str | None) -> None:
+    """Make the monitoring API's first answer now, in the background: the first request
+    to a new application takes seconds (the REST layer loads on first use), which would
+    otherwise fall on the end of the first run, when its cost is read."""
+    if ui_url and app_id:
+        threading.Thread(target=all_jobs, args=(ui_url, app_id), daemon=True,
+                         name="podium-status-warm-up").start()
 
 
 def all_jobs(ui_url: str | None, app_id: str | None) -> list[dict[str, Any]]:

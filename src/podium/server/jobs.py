@@ -76,8 +76,6 @@ def list_jobs(request: Request, limit: int = Query(20, ge=1, le=LIST_LIMIT_MAX),
                            "has_more": more}
     if more:
         out["next_page_token"] = str(rows[-1].job_id)
-    if after is not None or offset:
-        out["prev_page_token"] = f"<{rows[0].job_id}" if rows else ""
     return out
 
 
@@ -85,7 +83,7 @@ def _token(page_token: str | None) -> int | None:
     if not page_token:
         return None
     try:
-        return int(page_token.lstrip("<"))
+        return int(page_token)
     except ValueError:
         raise invalid(f"Invalid page_token '{page_token}'; pass next_page_token from the "
                       "previous answer") from None
