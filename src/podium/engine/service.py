@@ -77,13 +77,13 @@ class Service:
                 self.executor.submit(run)
 
     def _turn(self) -> None:
-        self._take_inbox()
-        try:
+        try:  # wait for something to do (an accepted run wakes it), at most one tick
             event = self.executor.events.get(timeout=defaults.LOOP_TICK_SECONDS)
             if event is not None:
                 self.executor.events.put(event)
         except queue.Empty:
             pass
+        self._take_inbox()
         now = time.monotonic()
         self.executor.step(now)
         self.recorder.tick()
