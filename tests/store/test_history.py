@@ -172,3 +172,38 @@ def test_many_threads_writing_at_once(store, write_bundle, tmp_path: Path) -> No
     assert [store.run_row(r.run_id).result for _, r in runs] == ["SUCCESS"] * 4
     assert json.loads(store.run_row(runs[0][1].run_id).params_json) == {"day": "2026-01-01"}
     assert os.environ["PODIUM_DATABASE_URL"]
+
+
+def test_job_runs_and_task_runs_share_one_id_space(store, write_bundle, tmp_path: Path
+                                                   ) -> None:
+    """As on Databricks, a run_id names one thing: a job run or one of its task runs."""
+    root = write_bundle(JOB % {"marker": tmp_path / "count", "failures": 0})
+    runs = [submit_recorded(store, root)[1] for _ in range(3)]
+    ids = [r.run_id for r in runs] + [t.run_id for r in runs for t in r.task_runs.values()]
+    assert len(set(ids)) == len(ids) == 12
+    first = runs[0]
+    assert [t.run_id for t in first.task_runs.values()] == [first.run_id + 1,
+                                                            first.run_id + 2,
+                                                            first.run_id + 3]
+
+
+def test_concurrent_writers_never_take_the_same_run_ids(store, write_bundle,
+                                                        tmp_path: Path) -> None:
+    root = write_bundle(JOB % {"marker": tmp_path / "count", "failures": 0})
+    job = load_bundle(root).jobs["j"]
+    job_id = store.record_job("j", job.name, "h", str(root), "default", job_snapshot(job))
+    made: list[Run] = []
+
+    def writer() -> None:
+        for _ in range(5):
+            run = Run("j", job, root, {}, {})
+            store.create_run(run, job_id)
+            made.append(run)
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [r.run_id for r in made] + [t.run_id for r in made for t in r.task_runs.values()]
+    assert len(made) == 20 and len(set(ids)) == 80

@@ -27,6 +27,7 @@ from podium.store.schema import (
     JobRow,
     NotebookRunRow,
     RepairRow,
+    RunIdCounterRow,
     RunRow,
     TaskRunRow,
     TaskValueRow,
@@ -35,6 +36,17 @@ from podium.store.schema import (
 # The engine's Run and TaskRun, taken by shape: the store does not import the engine.
 RunLike = Any
 TaskRunLike = Any
+
+
+def take_run_ids(db: Any, count: int) -> int:
+    """Reserve `count` consecutive run ids inside the caller's transaction and return
+    the first. The counter row's update locks it until commit, so concurrent writers
+    (several servers on one PostgreSQL) never get the same ids."""
+    counter = RunIdCounterRow.__table__
+    db.execute(update(counter).where(counter.c.name == "runs")
+               .values(next_id=counter.c.next_id + count))
+    after = db.execute(select(counter.c.next_id).where(counter.c.name == "runs")).scalar_one()
+    return int(after) - count
 
 
 def now_ms() -> int:
@@ -138,8 +150,9 @@ class RunStore:
         ids become the run's and its task runs' ids."""
         stamp = now_ms()
         parent = getattr(run, "parent", None)
-        result = db.execute(RunRow.__table__.insert().values(
-            job_id=job_id, job_key=run.job_key, run_name=run.job.name or run.job_key,
+        first = take_run_ids(db, 1 + len(run.task_runs))
+        db.execute(RunRow.__table__.insert().values(
+            id=first, job_id=job_id, job_key=run.job_key, run_name=run.job.name or run.job_key,
             params_json=json.dumps(run.params), trigger=run.trigger, life=life,
             message=message, owner_host=HOST, owner_pid=os.getpid(), heartbeat_ms=stamp,
             cancel_requested=False, repair_count=0, created_ms=stamp,
@@ -147,14 +160,14 @@ class RunStore:
             parent_task_key=parent[1] if parent else None,
             workspace_job_id=getattr(run, "workspace_job_id", None),
             idempotency_token=getattr(run, "idempotency_token", None)))
-        run.run_id = int(result.inserted_primary_key[0])
+        run.run_id = first
         run.job_id = job_id
         run.message = message
-        for position, tr in enumerate(run.task_runs.values()):
-            inserted = db.execute(TaskRunRow.__table__.insert().values(
-                run_id=run.run_id, task_key=tr.key, position=position, life=tr.life.value,
-                message=tr.message))
-            tr.run_id = int(inserted.inserted_primary_key[0])
+        for position, tr in enumerate(run.task_runs.values(), start=1):
+            db.execute(TaskRunRow.__table__.insert().values(
+                id=first + position, run_id=run.run_id, task_key=tr.key,
+                position=position - 1, life=tr.life.value, message=tr.message))
+            tr.run_id = first + position
 
     def save_batch(self, runs: list[RunLike],
                    tasks: list[tuple[RunLike, TaskRunLike, set[int]]],

@@ -224,3 +224,13 @@ class TokenRow(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     created_ms: Mapped[int] = mapped_column(BigInteger)
     expiry_ms: Mapped[int] = mapped_column(BigInteger)  # -1: never
+
+
+class RunIdCounterRow(Base):
+    """The next run id. Job runs and task runs take their ids from this one counter, as on
+    Databricks, so a `run_id` names one thing (`runs/get-output` of a job run's id is not
+    the output of some task run that happens to share it)."""
+
+    __tablename__ = "run_id_counter"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_id: Mapped[int] = mapped_column(BigInteger)
