@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.cli.test_runs import ENV, cli, get
+from tests.cli.test_runs import ENV, cli, get, run_ids
 from tests.cli.test_validate import PODIUM
 from tests.conftest import EXAMPLES
 
@@ -133,7 +133,8 @@ def test_max_concurrent_runs_with_a_queue_across_processes(tmp_path: Path) -> No
         time.sleep(0.3)
     for proc in procs:
         assert proc.wait(120) == 0, proc.stderr.read()
-    views = [get(i, home) for i in range(1, 6)]
+    views = [get(i, home) for i in run_ids(home)]
+    assert len(views) == 5
     assert {v["state"]["result_state"] for v in views} == {"SUCCESS"}
     spans = [(v["start_time"], v["end_time"]) for v in views]
     assert overlap(spans) == 2
@@ -209,8 +210,9 @@ resources:
     assert first_view["state"]["result_state"] == second_view["state"]["result_state"] == \
         "SUCCESS"
     assert second_view["tasks"][0]["start_time"] >= first_view["tasks"][0]["end_time"]
-    assert ("2 write: BLOCKED (Waiting: output 'sales.daily' is being written by task "
-            "'write' of run 1 (job 'j'))") in second.stderr
+    assert (f"{second_view['run_id']} write: BLOCKED (Waiting: output 'sales.daily' is "
+            f"being written by task 'write' of run {first_view['run_id']} (job 'j'))"
+            ) in second.stderr
 
 
 def test_bad_parameter_sets_exit_2_with_the_line(tmp_path: Path) -> None:
@@ -244,18 +246,17 @@ resources:
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env={**ENV, "PODIUM_HOME": str(home)})
     deadline = time.monotonic() + 60
-    while not (home / "podium.db").exists() or \
-            cli("runs", "get", "1", home=home, check=False).returncode != 0:
+    while not run_ids(home):
         assert time.monotonic() < deadline
         time.sleep(0.2)
     queued = subprocess.Popen([*PODIUM, "run", "j", "--bundle", str(tmp_path), "--json"],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                               env={**ENV, "PODIUM_HOME": str(home)})
-    while cli("runs", "get", "2", home=home, check=False).returncode != 0 or \
-            get(2, home)["state"]["life_cycle_state"] != "QUEUED":
+    while len(ids := run_ids(home)) < 2 or \
+            get(ids[1], home)["state"]["life_cycle_state"] != "QUEUED":
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    cli("runs", "cancel", "2", home=home)
+    cli("runs", "cancel", str(ids[1]), home=home)
     view = json.loads(queued.communicate(timeout=60)[0])
     assert view["state"] == {"life_cycle_state": "TERMINATED", "result_state": "CANCELED",
                              "state_message": "Run cancelled while queued"}

@@ -41,6 +41,17 @@ def get(run_id: int, home: Path) -> dict:
     return json.loads(cli("runs", "get", str(run_id), home=home).stdout)
 
 
+def run_ids(home: Path) -> list[int]:
+    """The ids of the workspace's runs, oldest first (`podium runs list`); none before
+    its history exists."""
+    if not (home / "podium.db").exists():
+        return []
+    listed = cli("runs", "list", "--json", "--limit", "1000", home=home, check=False)
+    if listed.returncode != 0:
+        return []
+    return sorted(r["run_id"] for r in json.loads(listed.stdout)["runs"])
+
+
 def wait_until(predicate, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while not predicate():
@@ -104,7 +115,8 @@ def test_four_processes_share_one_sqlite_history(tmp_path: Path) -> None:
         assert proc.returncode == 0, err
         assert json.loads(out)["state"]["result_state"] == "SUCCESS"
     listed = json.loads(cli("runs", "list", "--json", home=home).stdout)["runs"]
-    assert sorted(r["run_id"] for r in listed) == [1, 2, 3, 4]
+    assert sorted(r["run_id"] for r in listed) == sorted(json.loads(out)["run_id"]
+                                                         for out, _ in results)
 
 
 def test_runs_cancel_from_another_process_stops_a_spark_task(tmp_path: Path) -> None:

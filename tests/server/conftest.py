@@ -59,9 +59,11 @@ def env_for(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def create_token(home: Path) -> str:
+def create_token(home: Path, **extra: str) -> str:
+    """A new token of the workspace at `home` (its database from `extra`, if given)."""
     done = subprocess.run([*PODIUM, "tokens", "create", "--comment", "tests"],
-                          capture_output=True, text=True, env=env_for(home), check=True)
+                          capture_output=True, text=True, env=env_for(home, **extra),
+                          check=True)
     return done.stdout.strip()
 
 

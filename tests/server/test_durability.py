@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -120,3 +121,31 @@ def test_sigterm_cancels_and_records_running_runs_then_exits(tmp_path: Path) -> 
                                   {"i": run_id}).one()
     engine.dispose()
     assert (life, result) == ("TERMINATED", "CANCELED")
+
+
+def test_beyond_the_request_limit_clients_get_429_and_the_sdk_waits_it_out(
+        tmp_path: Path) -> None:
+    server = start_server(tmp_path / "home", PODIUM_MAX_CONCURRENT_REQUESTS="1")
+    host, port = server.url.removeprefix("http://").split(":")
+    pool = ThreadPoolExecutor(1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=10) as slow:
+            # one request in flight: its headers are in, its body never finishes
+            slow.sendall((f"POST /api/2.1/jobs/create HTTP/1.1\r\nHost: {host}\r\n"
+                          f"Authorization: Bearer {server.token}\r\n"
+                          "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+                          ).encode())
+            deadline = time.monotonic() + 10
+            while (answer := server.get("/api/2.1/jobs/list")).status_code != 429:
+                assert time.monotonic() < deadline, answer.text
+                time.sleep(0.05)
+            assert answer.headers["Retry-After"] == "1"
+            assert answer.json()["error_code"] == "REQUEST_LIMIT_EXCEEDED"
+            assert requests.get(f"{server.url}/health", timeout=5).ok  # not an API call
+            listing = pool.submit(lambda: list(server.sdk().jobs.list()))
+            time.sleep(1.5)
+            assert not listing.done()  # the SDK is waiting out Retry-After
+        assert listing.result(timeout=30) == []  # the slot came free: its retry got in
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_server(server)

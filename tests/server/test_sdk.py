@@ -147,6 +147,35 @@ def test_jobs_list_pages_and_filters_by_name(server: Server) -> None:
     assert [j.job_id for j in named] == [ids[7]] and named[0].settings.tasks[0].task_key == "t"
 
 
+def test_a_job_of_130_tasks_pages_under_2_2_and_the_sdk_reads_every_page(
+        server: Server) -> None:
+    w = server.sdk()
+    tasks = [jobs.Task(task_key=f"t{i:03}", python_wheel_task=None, notebook_task=None,
+                       spark_python_task=None, condition_task=jobs.ConditionTask(
+                           op=jobs.ConditionTaskOp.EQUAL_TO, left="1", right="1"))
+             for i in range(130)]
+    job_id = w.jobs.create(name="wide", tasks=tasks, parameters=[
+        jobs.JobParameterDefinition(name="day", default="d1")]).job_id
+    assert len(w.jobs.get(job_id).settings.tasks) == 130
+    run = w.jobs.run_now(job_id).result()
+    assert run.state.result_state == jobs.RunResultState.SUCCESS
+    got = w.jobs.get_run(run.run_id)
+    assert sorted(t.task_key for t in got.tasks) == [t.task_key for t in tasks]
+    assert [(p.name, p.value) for p in got.job_parameters] == [("day", "d1")]
+
+    first = server.get("/api/2.2/jobs/runs/get", run_id=run.run_id).json()
+    assert len(first["tasks"]) == 100 and first["has_more"]
+    second = server.get("/api/2.2/jobs/runs/get", run_id=run.run_id,
+                        page_token=first["next_page_token"]).json()
+    assert len(second["tasks"]) == 30 and "next_page_token" not in second
+    assert second["job_parameters"] == [] and second["prev_page_token"] == "0"
+    assert len(server.get("/api/2.1/jobs/runs/get", run_id=run.run_id).json()["tasks"]) == 130
+    page = server.get("/api/2.2/jobs/get", job_id=job_id).json()
+    assert len(page["settings"]["tasks"]) == 100 and page["next_page_token"] == "100"
+    assert server.get("/api/2.2/jobs/runs/get", run_id=run.run_id, page_token="x"
+                      ).json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
 def test_login_profile_and_environment_variables_reach_the_server(server: Server,
                                                                   tmp_path: Path,
                                                                   monkeypatch) -> None:

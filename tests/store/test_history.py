@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import update
 
 from podium.engine.executor import Executor
@@ -17,7 +18,7 @@ from podium.engine.recorder import Recorder
 from podium.engine.restore import job_snapshot, rerun_set, restore
 from podium.engine.states import Result
 from podium.spec import load_bundle
-from podium.store import RunStore
+from podium.store import RunBusy, RunStore
 from podium.store.maintenance import prune, start_repair, sweep_orphans
 from podium.store.schema import RunRow
 from podium.store.views import run_view
@@ -134,6 +135,8 @@ def test_runs_of_a_dead_process_become_internal_error_and_can_be_repaired(
     chosen = rerun_set(restored, [], all_failed=True, dependents=False)
     assert chosen == ["flaky", "use"]
     assert start_repair(store, run.run_id, chosen, {}) == 1
+    with pytest.raises(RunBusy):  # a second repair (another server's) finds it taken
+        start_repair(store, run.run_id, chosen, {})
     repaired = restore(store, run.run_id)
     executor = Executor()
     Recorder(store, executor)

@@ -184,6 +184,7 @@ def runs_repair(
     """Rerun chosen tasks of an ended run as a new repair of the same run; tasks that
     succeeded keep their results and task values."""
     from podium.engine.restore import rerun_set, restore
+    from podium.store import RunBusy
     from podium.store.maintenance import start_repair
 
     store = swept_history()
@@ -202,7 +203,10 @@ def runs_repair(
     if not chosen:
         typer.echo(f"nothing to repair: every task of run {run_id} succeeded")
         raise typer.Exit(0)
-    start_repair(store, run_id, chosen, params)
+    try:
+        start_repair(store, run_id, chosen, params)
+    except RunBusy as exc:
+        fail_at(f"run {run_id}", str(exc))
     run = restore(store, run_id)
     typer.echo(f"repairing run {run_id}: rerunning {', '.join(chosen)}", err=as_json)
     drive(store, [run], as_json, start_clusters=start_clusters)

@@ -24,13 +24,14 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def idle_cluster_seconds() -> float:
-    """`PODIUM_IDLE_CLUSTER_SECONDS` (default 600): how long an unused cluster stays warm."""
-    raw = os.environ.get("PODIUM_IDLE_CLUSTER_SECONDS", "600")
+def env_number(name: str, default: float, what: str) -> float:
+    """A non-negative number from the environment variable `name`; exit 2 naming it
+    when it is not one."""
+    raw = os.environ.get(name, str(default))
     try:
         return max(0.0, float(raw))
     except ValueError:
-        fail_at("PODIUM_IDLE_CLUSTER_SECONDS", f"'{raw}' is not a number of seconds")
+        fail_at(name, f"'{raw}' is not {what}")
 
 
 def serve(
@@ -57,9 +58,12 @@ def serve(
     if not _loopback(host) and not tokens.any_token(store):
         fail_at("--host", f"podium serve listens on {host} only when a token exists (anyone "
                 "who reaches it could run code); create one with `podium tokens create`")
-    service = Service(store, idle_cluster_seconds())
+    # how long an unused cluster stays warm; how many API requests are served at once
+    service = Service(store, env_number("PODIUM_IDLE_CLUSTER_SECONDS", 600,
+                                        "a number of seconds"))
+    max_requests = int(env_number("PODIUM_MAX_CONCURRENT_REQUESTS", 64, "a number"))
     ws = Workspace(store, service, Authenticator(store))
-    server = _DrainingServer(uvicorn.Config(create_app(ws), host=host, port=port,
+    server = _DrainingServer(uvicorn.Config(create_app(ws, max_requests), host=host, port=port,
                                             log_level="warning", access_log=False), ws)
     task_token = _task_credentials(store)
     taken = service.start()

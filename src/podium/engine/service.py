@@ -27,6 +27,7 @@ from podium.store import RunStore
 from podium.store.maintenance import adopt_unstarted, sweep_orphans
 
 STOP_SECONDS = 10.0  # how long a drain waits for cancelled runs to be recorded
+TAKEOVER_SECONDS = 5.0  # how often a server looks for runs a stopped server left behind
 
 
 class Service:
@@ -43,15 +44,24 @@ class Service:
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="podium-service", daemon=True)
         self.on_turn: list[Callable[[], None]] = []  # more work per loop turn (triggers)
+        self._last_takeover = 0.0
 
     def start(self) -> list[int]:
         """Take over runs accepted before a restart, mark the ones that were running as
         failed (repairable), and start the loop. Returns the ids taken over."""
+        taken = self._take_over()
+        self.thread.start()
+        return taken
+
+    def _take_over(self) -> list[int]:
+        """Adopt the accepted, unstarted runs of processes that stopped (each is adopted
+        by exactly one process) and mark their running ones failed. Done at start and
+        every TAKEOVER_SECONDS, so servers sharing a database cover for each other."""
+        self._last_takeover = time.monotonic()
         taken = adopt_unstarted(self.store)
         sweep_orphans(self.store)
         for run_id in taken:
             self.accept(restore(self.store, run_id))
-        self.thread.start()
         return taken
 
     def accept(self, run: Run) -> None:
@@ -88,6 +98,8 @@ class Service:
         self.executor.step(now)
         self.recorder.tick()
         self.executor.clusters.reap_idle(now)
+        if now - self._last_takeover >= TAKEOVER_SECONDS:
+            self._take_over()
         self._forget_ended()
         for hook in self.on_turn:
             hook()

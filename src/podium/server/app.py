@@ -13,8 +13,10 @@ from podium.server.workspace import Workspace
 MAX_BODY_BYTES = 10 * 1024 * 1024  # the Jobs API's documented request limit
 
 
-def create_app(ws: Workspace) -> FastAPI:
-    """The app for one workspace: Jobs API 2.1 and 2.2, Token API, health, discovery."""
+def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
+    """The app for one workspace: Jobs API 2.1 and 2.2, Token API, health, discovery.
+    Beyond `max_requests` API requests at once, more get 429 with Retry-After, which
+    Databricks clients wait out and retry."""
     app = FastAPI(title="podium", version=__version__,
                   description="A Databricks-compatible workspace on reused Spark compute.")
     app.state.workspace = ws
@@ -23,6 +25,8 @@ def create_app(ws: Workspace) -> FastAPI:
         app.include_router(jobs.router, prefix=f"/api/{version}")
         app.include_router(runs.router, prefix=f"/api/{version}")
     app.include_router(tokens.router)
+
+    in_flight = 0
 
     @app.middleware("http")
     async def limits(request: Request,
@@ -34,7 +38,18 @@ def create_app(ws: Workspace) -> FastAPI:
         if ws.draining and request.method == "POST":
             return errors.answer(503, "TEMPORARILY_UNAVAILABLE", "The server is shutting "
                                  "down", {"Retry-After": "5"})
-        return await call_next(request)
+        nonlocal in_flight
+        if not request.url.path.startswith("/api/"):
+            return await call_next(request)
+        if in_flight >= max_requests:
+            return errors.answer(429, "REQUEST_LIMIT_EXCEEDED", f"More than {max_requests} "
+                                 "requests at once (PODIUM_MAX_CONCURRENT_REQUESTS); retry "
+                                 "after the time in Retry-After", {"Retry-After": "1"})
+        in_flight += 1  # the middleware runs on the event loop: no lock needed
+        try:
+            return await call_next(request)
+        finally:
+            in_flight -= 1
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:

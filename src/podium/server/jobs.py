@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from podium.engine.launch import BadRunRequest, new_run, new_submit_run
 from podium.server.bodies import JobId, ResetJob, RunNow, UpdateJob
 from podium.server.errors import ApiError, invalid, not_found
+from podium.server.paging import page_tasks
 from podium.server.workspace import user, workspace
 from podium.spec import BundleError
 from podium.spec.settings import job_from_settings, settings_of
@@ -58,9 +59,13 @@ def create(request: Request, settings: dict[str, Any] = Body(...),
 
 
 @router.get("/jobs/get")
-def get(request: Request, job_id: int) -> dict[str, Any]:
-    """One job with its settings."""
-    return registry.job_view(job_row(request, job_id))
+def get(request: Request, job_id: int, page_token: str | None = None) -> dict[str, Any]:
+    """One job with its settings (under API 2.2, 100 tasks a page)."""
+    view = registry.job_view(job_row(request, job_id))
+    if request.url.path.startswith("/api/2.2/"):
+        page_tasks(view, view["settings"], ("job_clusters", "parameters", "environments"),
+                   page_token)
+    return view
 
 
 @router.get("/jobs/list")

@@ -15,15 +15,15 @@ from podium.engine.restore import rerun_set, restore
 from podium.server.bodies import CancelAll, RepairRun, RunId
 from podium.server.errors import invalid, not_found
 from podium.server.jobs import refuse_when_draining
+from podium.server.paging import offset_of, page_tasks
 from podium.server.workspace import user, workspace
-from podium.store import RunNotFound
+from podium.store import RunBusy, RunNotFound
 from podium.store.maintenance import delete_runs, start_repair
 from podium.store.runs import ACTIVE
 from podium.store.views import run_summary, run_view, task_view
 
 router = APIRouter(dependencies=[Depends(user)])
 
-TASKS_PER_PAGE = 100  # API 2.2 pages a run's tasks beyond this
 LOG_LIMIT = 5 * 1024 * 1024  # what get-output returns of a log, from its end
 
 
@@ -32,15 +32,6 @@ def _run_row(request: Request, run_id: int) -> Any:
         return workspace(request).store.run_row(run_id)
     except RunNotFound:
         raise not_found(f"Run {run_id} does not exist.") from None
-
-
-def _offset(page_token: str | None) -> int:
-    if not page_token:
-        return 0
-    try:
-        return int(page_token)
-    except ValueError:
-        raise invalid(f"Invalid page_token '{page_token}'") from None
 
 
 @router.get("/jobs/runs/get")
@@ -52,14 +43,9 @@ def get(request: Request, run_id: int, include_history: bool = False,
     _run_row(request, run_id)
     view = run_view(workspace(request).store, run_id)
     if request.url.path.startswith("/api/2.2/"):
-        start = _offset(page_token)
-        tasks = view["tasks"]
-        view["tasks"] = tasks[start:start + TASKS_PER_PAGE]
-        view["has_more"] = start + TASKS_PER_PAGE < len(tasks)
-        if view["has_more"]:
-            view["next_page_token"] = str(start + TASKS_PER_PAGE)
-        if start:
-            view["prev_page_token"] = str(max(0, start - TASKS_PER_PAGE))
+        page_tasks(view, view, ("job_clusters", "job_parameters", "repair_history"),
+                   page_token)
+        view["has_more"] = "next_page_token" in view
     return view
 
 
@@ -76,7 +62,7 @@ def list_runs(request: Request, job_id: int | None = None, active_only: bool = F
         raise invalid(f"Invalid run_type '{run_type}'; use JOB_RUN, WORKFLOW_RUN or "
                       "SUBMIT_RUN")
     store = workspace(request).store
-    before = _offset(page_token) or None
+    before = offset_of(page_token) or None
     rows, more = store.run_page(
         workspace_job_id=job_id, active_only=active_only, completed_only=completed_only,
         start_from=start_time_from, start_to=start_time_to,
@@ -142,7 +128,10 @@ def repair(request: Request, body: RepairRun) -> dict[str, Any]:
                        body.rerun_dependent_tasks)
     if not chosen:
         raise invalid(f"Nothing to repair: every task of run {body.run_id} succeeded")
-    number = start_repair(ws.store, body.run_id, chosen, params)
+    try:
+        number = start_repair(ws.store, body.run_id, chosen, params)
+    except RunBusy as exc:
+        raise invalid(str(exc)) from None
     ws.service.accept(restore(ws.store, body.run_id))
     return {"repair_id": number}
 

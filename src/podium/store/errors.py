@@ -11,3 +11,7 @@ class StoreUnavailable(RuntimeError):
 
 class JobNotFound(LookupError):
     """No job with that id in the workspace's registry."""
+
+
+class RunBusy(RuntimeError):
+    """A run cannot be repaired now: it is active, or another repair got there first."""

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import delete, select, update
 
 from podium import defaults
+from podium.store.errors import RunBusy
 from podium.store.runs import ACTIVE, HOST, RunStore, now_ms
 from podium.store.schema import (
     AttemptRow,
@@ -91,10 +92,17 @@ def sweep_orphans(store: RunStore) -> list[int]:
 def start_repair(store: RunStore, run_id: int, rerun: list[str],
                  params: dict[str, str]) -> int:
     """Record a repair of a run: chosen tasks back to PENDING, the run RUNNING again and
-    owned by this process. Returns the repair number."""
+    owned by this process. Returns the repair number. The run is taken with one
+    conditional update, so of two concurrent repairs (two servers) one wins and the other
+    gets RunBusy."""
     with store.sessions.begin() as db:
         row = db.get(RunRow, run_id)
         number = row.repair_count + 1
+        taken = db.execute(update(RunRow).where(
+            RunRow.id == run_id, RunRow.repair_count == row.repair_count,
+            RunRow.life.not_in(ACTIVE)).values(repair_count=number))
+        if taken.rowcount != 1:
+            raise RunBusy(f"Run {run_id} is active or being repaired; repair it once it ended")
         db.execute(RepairRow.__table__.insert().values(
             run_id=run_id, number=number, created_ms=now_ms(),
             rerun_tasks_json=json.dumps(rerun), params_json=json.dumps(params)))
