@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PODIUM_HOME ?= $(CURDIR)/.podium-demo
 
-.PHONY: demo test lint java postgres clean
+.PHONY: demo test lint java postgres airflow clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,8 +29,17 @@ postgres:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 
-test: $(STAMP) java lint postgres
+test: $(STAMP) java lint postgres interop/airflow/.venv/.installed-stamp
 	$(VENV)/bin/pytest
+
+# Airflow's Databricks provider against podium serve (docs/api.md); not part of `make test`.
+interop/airflow/.venv/.installed-stamp: interop/airflow/requirements.txt
+	python3 -m venv interop/airflow/.venv
+	interop/airflow/.venv/bin/pip install --quiet -r interop/airflow/requirements.txt
+	touch $@
+
+airflow: $(STAMP) java interop/airflow/.venv/.installed-stamp
+	bash interop/airflow/check.sh
 
 clean:
 	rm -rf $(VENV) .podium-demo .pytest_cache

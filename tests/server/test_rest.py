@@ -183,6 +183,7 @@ def test_submit_export_output_and_delete_a_one_time_run(server: Server) -> None:
     view = wait_run(server, run_id)
     assert view["state"]["result_state"] == "SUCCESS" and view["run_type"] == "SUBMIT_RUN"
     assert view["run_name"] == "one-off"
+    assert view["run_page_url"] == f"{server.url}/api/2.1/jobs/runs/get?run_id={run_id}"
     task_run = view["tasks"][0]["run_id"]
     output = server.get("/api/2.2/jobs/runs/get-output", run_id=task_run).json()
     assert "ok {'who': 'api'}" in output["logs"] and output["logs_truncated"] is False
@@ -215,3 +216,33 @@ def test_a_deployed_bundle_job_runs_twice_on_the_warm_cluster(server: Server) ->
                 if "cluster_instance" in t}
     assert len(contexts) == 1  # the second run reused the first one's application
     assert views[1]["job_id"] == job_id
+
+
+def test_a_run_job_task_names_a_job_created_through_the_api_by_its_id(server: Server
+                                                                       ) -> None:
+    child_id = server.post("/api/2.1/jobs/create", {
+        "name": "child", "parameters": [{"name": "who", "default": "nobody"}],
+        "tasks": [{"task_key": "greet", "python_task": {
+            "function": "tests.engine.funcs:ok", "parameters": {"who": "{{job.parameters.who}}"}}}]
+    }).json()["job_id"]
+    parent_id = server.post("/api/2.1/jobs/create", {
+        "name": "parent", "tasks": [{"task_key": "call", "run_job_task": {
+            "job_id": child_id, "job_parameters": {"who": "parent"}}}]}).json()["job_id"]
+    run_id = server.post("/api/2.1/jobs/run-now", {"job_id": parent_id}).json()["run_id"]
+    view = wait_run(server, run_id)
+    assert view["state"]["result_state"] == "SUCCESS", view["tasks"][0]["state"]
+    called = view["tasks"][0]["run_job_task"]
+    assert called["job_id"] == child_id
+    child = server.get("/api/2.1/jobs/runs/get", run_id=called["run_id"]).json()
+    assert child["job_id"] == child_id and child["trigger"] == "RUN_JOB_TASK"
+    assert child["job_parameters"] == [{"name": "who", "value": "parent"}]
+    listed = server.get("/api/2.1/jobs/runs/list", job_id=child_id).json()["runs"]
+    assert [r["run_id"] for r in listed] == [called["run_id"]]
+
+    missing = server.post("/api/2.1/jobs/create", {
+        "name": "orphan", "tasks": [{"task_key": "call", "run_job_task": {
+            "job_id": 987654}}]}).json()["job_id"]
+    failed = wait_run(server, server.post("/api/2.1/jobs/run-now",
+                                          {"job_id": missing}).json()["run_id"])
+    assert "no job '987654' in the bundle or the workspace" in \
+        failed["tasks"][0]["state"]["state_message"]

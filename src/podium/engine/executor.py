@@ -24,7 +24,7 @@ from typing import Any
 from podium import defaults
 from podium.compute.manager import DEFAULT_KEY, SHARED_PREFIX, ClusterManager
 from podium.engine import decide
-from podium.engine.model import Attempt, Run, TaskRun
+from podium.engine.model import Attempt, ChildJob, Run, TaskRun, bundle_child_job
 from podium.engine.references import UnresolvedReference, renderer
 from podium.engine.states import MOVES, LifeCycle, Result
 from podium.engine.workers import Workers
@@ -92,6 +92,8 @@ class Executor:
         # Called with a child run (and its parent run and task) before it is submitted,
         # so the history can give it an id; the recorder sets this.
         self.on_child_run: Callable[[Run, Run, TaskRun], None] = lambda child, run, tr: None
+        # Finds the job a run_job_task names; a server also looks in its job registry.
+        self.child_job: Callable[[Run, str], ChildJob | None] = bundle_child_job
         # Takes a declared output for a task: None when taken, else who holds it. The
         # recorder replaces this in-process table with the store, shared by processes.
         self.claim_output: Callable[[str, Run, TaskRun], str | None] = self._claim_locally
@@ -413,12 +415,12 @@ class Executor:
         spec = tr.task.run_job_task
         self._open_attempt(run, tr, None, now)
         key = str(spec.job_id)
-        job = run.jobs.get(key) or next((j for j in run.jobs.values() if j.name == key), None)
-        if job is None:
+        found = self.child_job(run, key)
+        if found is None:
             self._end_attempt(run, tr, Result.FAILED, f"run_job_task: no job '{key}' in the "
-                              "bundle", now)
+                              "bundle or the workspace", now)
             return
-        child_key = next(k for k, j in run.jobs.items() if j is job)
+        job = found.job
         render = renderer(run, tr)
         try:
             given = {k: "" if v is None else str(render(v) if isinstance(v, str) else v)
@@ -428,8 +430,9 @@ class Executor:
             return
         params = {p.name: "" if p.default is None else str(p.default) for p in job.parameters}
         params.update({k: v for k, v in given.items() if k in params})
-        child = Run(child_key, job, run.bundle_root, params, run.clusters, jobs=run.jobs,
-                    trigger="RUN_JOB_TASK", parent=(run.run_id, tr.key))
+        child = Run(found.key, job, found.bundle_root, params, run.clusters, jobs=found.jobs,
+                    trigger="RUN_JOB_TASK", parent=(run.run_id, tr.key),
+                    workspace_job_id=found.workspace_job_id)
         self.on_child_run(child, run, tr)
         tr.child_run = child
         tr.exit_value = str(child.run_id)

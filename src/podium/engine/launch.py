@@ -13,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from podium import defaults
-from podium.engine.model import Run
+from podium.engine.model import ChildJob, Run, bundle_child_job
 from podium.engine.restore import job_snapshot
 from podium.engine.states import LifeCycle, Result
 from podium.spec.models import Job, Queue
 from podium.store import RunStore, admission, registry
+from podium.store.errors import JobNotFound
 from podium.store.schema import RunRow, WorkspaceJobRow
 
 SUBMIT_PREFIX = "submit-"  # the job key of one-time runs (`runs/submit`)
@@ -84,6 +85,11 @@ def job_parameters(job: Job, given: Mapping[str, Any] | None) -> dict[str, str]:
     return values
 
 
+def _key(row: WorkspaceJobRow) -> str:
+    """The job key runs of a registry job carry: its bundle key, or job-<id>."""
+    return row.key or f"job-{row.job_id}"
+
+
 def _bundle_jobs(store: RunStore, row: WorkspaceJobRow) -> dict[str, Job]:
     """The other jobs deployed from the same bundle and target, by key (what a
     run_job_task of a deployed job names)."""
@@ -94,6 +100,21 @@ def _bundle_jobs(store: RunStore, row: WorkspaceJobRow) -> dict[str, Job]:
             WorkspaceJobRow.bundle_root == row.bundle_root,
             WorkspaceJobRow.target == row.target)))
     return {r.key: Job.model_validate(registry.settings_of(r)) for r in rows if r.key}
+
+
+def registry_child_job(store: RunStore, run: Run, name: str) -> ChildJob | None:
+    """The job a run_job_task names: in the parent's bundle first, else the workspace's
+    job with that `job_id` (how jobs created through the API name each other)."""
+    found = bundle_child_job(run, name)
+    if found is not None or not name.isdigit():
+        return found
+    try:
+        row = registry.get(store, int(name))
+    except JobNotFound:
+        return None
+    return ChildJob(_key(row), Job.model_validate(registry.settings_of(row)),
+                    Path(row.bundle_root) if row.bundle_root else defaults.home(),
+                    _bundle_jobs(store, row), row.job_id)
 
 
 def new_run(store: RunStore, row: WorkspaceJobRow, given: Mapping[str, Any] | None = None,
@@ -110,7 +131,7 @@ def new_run(store: RunStore, row: WorkspaceJobRow, given: Mapping[str, Any] | No
     if queue is not None:
         job.queue = Queue(enabled=queue)
     root = Path(row.bundle_root) if row.bundle_root else defaults.home()
-    run = Run(row.key or f"job-{row.job_id}", job, root, job_parameters(job, given), {},
+    run = Run(_key(row), job, root, job_parameters(job, given), {},
               jobs=_bundle_jobs(store, row), trigger=trigger, workspace_job_id=row.job_id,
               idempotency_token=token)
     return _admit_new(store, run, row.bundle_name or "", row.bundle_root or "",

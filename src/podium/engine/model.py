@@ -98,6 +98,27 @@ class TaskRun:
 
 
 @dataclass
+class ChildJob:
+    """The job a run_job_task names, found for its child run: in the parent's bundle, or
+    (on a server) in the workspace's registry by `job_id`."""
+
+    key: str
+    job: Job
+    bundle_root: Path
+    jobs: dict[str, Job]  # the jobs the child's own run_job_tasks may name
+    workspace_job_id: int | None = None
+
+
+def bundle_child_job(run: Run, name: str) -> ChildJob | None:
+    """A job of the parent run's bundle, by key or by name."""
+    job = run.jobs.get(name) or next((j for j in run.jobs.values() if j.name == name), None)
+    if job is None:
+        return None
+    key = next(k for k, j in run.jobs.items() if j is job)
+    return ChildJob(key, job, run.bundle_root, run.jobs)
+
+
+@dataclass
 class Run:
     """One execution of a job with its parameters."""
 

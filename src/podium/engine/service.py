@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from podium import defaults
-from podium.engine import shared_clusters
+from podium.engine import launch, shared_clusters
 from podium.engine.executor import Executor
 from podium.engine.model import Run
 from podium.engine.recorder import Recorder
@@ -39,6 +39,7 @@ class Service:
         self.executor = Executor(
             shared_clusters=lambda name, spec: shared_clusters.address(store, name, spec),
             idle_cluster_seconds=idle_cluster_seconds)
+        self.executor.child_job = lambda run, name: launch.registry_child_job(store, run, name)
         self.recorder = Recorder(store, self.executor)
         self.inbox: queue.Queue[Run] = queue.Queue()
         self.stopping = threading.Event()

@@ -27,6 +27,18 @@ router = APIRouter(dependencies=[Depends(user)])
 LOG_LIMIT = 5 * 1024 * 1024  # what get-output returns of a log, from its end
 
 
+def page_url(request: Request, run_id: int) -> str:
+    """Where a person looks at a run (Databricks' `run_page_url`): the run on this
+    server, as runs/get answers it."""
+    return f"{str(request.base_url).rstrip('/')}/api/2.1/jobs/runs/get?run_id={run_id}"
+
+
+def with_page_url(request: Request, view: dict[str, Any]) -> dict[str, Any]:
+    """A run view with its `run_page_url`."""
+    view["run_page_url"] = page_url(request, view["run_id"])
+    return view
+
+
 def _run_row(request: Request, run_id: int) -> Any:
     try:
         return workspace(request).store.run_row(run_id)
@@ -41,7 +53,7 @@ def get(request: Request, run_id: int, include_history: bool = False,
     """A run with its tasks (100 a page under API 2.2), repair history and podium's
     own section (task values, owner, cost)."""
     _run_row(request, run_id)
-    view = run_view(workspace(request).store, run_id)
+    view = with_page_url(request, run_view(workspace(request).store, run_id))
     if request.url.path.startswith("/api/2.2/"):
         page_tasks(view, view, ("job_clusters", "job_parameters", "repair_history"),
                    page_token)
@@ -68,7 +80,8 @@ def list_runs(request: Request, job_id: int | None = None, active_only: bool = F
         start_from=start_time_from, start_to=start_time_to,
         submit_only=None if run_type is None else run_type == "SUBMIT_RUN",
         before_id=before, offset=0 if before else offset, limit=limit)
-    runs = [run_view(store, r.id) if expand_tasks else run_summary(r) for r in rows]
+    runs = [with_page_url(request, run_view(store, r.id) if expand_tasks else run_summary(r))
+            for r in rows]
     out: dict[str, Any] = {"runs": runs, "has_more": more}
     if more:
         out["next_page_token"] = str(rows[-1].id)
@@ -152,7 +165,8 @@ def get_output(request: Request, run_id: int) -> dict[str, Any]:
     metadata = task_view(task, attempts, [], None)
     metadata.update({"job_id": run_summary(parent)["job_id"], "run_name": parent.run_name,
                      "run_id": task.id, "parent_run_id": parent.id,
-                     "number_in_job": parent.id})
+                     "number_in_job": parent.id,
+                     "run_page_url": page_url(request, parent.id)})
     out: dict[str, Any] = {"metadata": metadata}
     if task.exit_value is not None:
         out["notebook_output"] = {"result": task.exit_value, "truncated": False}

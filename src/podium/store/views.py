@@ -119,7 +119,7 @@ def run_view(store: RunStore, run_id: int) -> dict[str, Any]:
             task["for_each_task"] = for_each_view(store.iterations(task["run_id"]))
         if task["task_key"] in children:
             child = children[task["task_key"]]
-            task["run_job_task"] = {"run_id": child.id, "job_id": child.job_key,
+            task["run_job_task"] = {"run_id": child.id, "job_id": run_summary(child)["job_id"],
                                     "result_state": child.result}
     out["repair_history"] = [{"type": "ORIGINAL", "id": row.id, "start_time": row.start_ms or 0}]
     out["repair_history"] += [{"type": "REPAIR", "id": r.number, "start_time": r.created_ms,
