@@ -261,3 +261,26 @@ def test_all_problems_are_reported_together(write_bundle) -> None:
                             "depends_on: [{task_key: x}]}\n"
                             "        - {task_key: a, python_task: {function: 'm:f'}}"))
     assert len(errors(root)) == 2
+
+
+def test_a_schedule_podium_cannot_honour_is_located(write_bundle) -> None:
+    root = write_bundle(job(
+        "        - {task_key: a, notebook_task: {notebook_path: nb.py}}",
+        extra="      schedule:\n        quartz_cron_expression: '0 0 12 ? * 6#7'\n"
+              "        timezone_id: Europe/Atlantis\n"
+              "      trigger: {periodic: {interval: 1, unit: HOURS}}\n"), NB)
+    assert errors(root) == [
+        "databricks.yml:6: '0 0 12 ? * 6#7': in '6#7', the week of the month after '#' "
+        "must be 1 to 5",
+        "databricks.yml:7: unknown timezone_id 'Europe/Atlantis'; use an IANA name such as "
+        "'UTC' or 'Europe/Berlin'",
+        "databricks.yml:8: resources.jobs.j has both `schedule` and `trigger`; a job is "
+        "started by one of schedule, trigger and continuous"]
+
+
+def test_a_trigger_needs_exactly_one_kind(write_bundle) -> None:
+    root = write_bundle(job(
+        "        - {task_key: a, notebook_task: {notebook_path: nb.py}}",
+        extra="      trigger: {pause_status: PAUSED}\n"), NB)
+    assert errors(root) == ["databricks.yml:5: resources.jobs.j.trigger needs exactly one of "
+                            "periodic, file_arrival and table_update (has none)"]

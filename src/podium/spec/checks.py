@@ -9,7 +9,7 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
-from podium.spec import references
+from podium.spec import quartz, references
 from podium.spec.errors import Location, Problem
 from podium.spec.models import TASK_TYPES, UNSUPPORTED_TASK_TYPES, Job, Node, Task
 from podium.spec.paths import find_file
@@ -272,6 +272,30 @@ def sql_tasks(job: Job) -> Iterator[Problem]:
                           "...}` or podium's `query: {text: ...}`")
 
 
+def starts(job: Job, where: str) -> Iterator[Problem]:
+    """What starts the job: one of schedule, trigger, continuous; a Quartz expression
+    and time zone podium can honour; one trigger kind."""
+    given = [k for k in ("schedule", "trigger", "continuous") if getattr(job, k) is not None]
+    if len(given) > 1:
+        yield Problem(job.loc_of(given[1]), f"{where} has both `{given[0]}` and "
+                      f"`{given[1]}`; a job is started by one of schedule, trigger and "
+                      "continuous")
+    if job.schedule is not None:
+        schedule = job.schedule
+        try:
+            quartz.parse(schedule.quartz_cron_expression)
+        except quartz.QuartzError as exc:
+            yield Problem(schedule.loc_of("quartz_cron_expression"), str(exc))
+        try:
+            quartz.zone_of(schedule.timezone_id)
+        except quartz.QuartzError as exc:
+            yield Problem(schedule.loc_of("timezone_id"), str(exc))
+    if job.trigger is not None and len(job.trigger.kinds) != 1:
+        yield Problem(job.trigger.loc, f"{where}.trigger needs exactly one of periodic, "
+                      f"file_arrival and table_update (has "
+                      f"{', '.join(job.trigger.kinds) or 'none'})")
+
+
 def check_job(key: str, job: Job, shared_clusters: set[str]) -> list[Problem]:
     """Every problem of one validated job, errors and warnings."""
     problems: list[Problem] = list(extra_fields(job, f"resources.jobs.{key}"))
@@ -282,6 +306,7 @@ def check_job(key: str, job: Job, shared_clusters: set[str]) -> list[Problem]:
     problems += for_each_inputs(job)
     problems += dynamic_references(job)
     problems += sql_tasks(job)
+    problems += starts(job, f"resources.jobs.{key}")
     if not any(p.severity == "error" for p in problems):
         problems += files(job)
     if not job.tasks:

@@ -271,6 +271,45 @@ class Schedule(Node):
     pause_status: Literal["PAUSED", "UNPAUSED"] = "UNPAUSED"
 
 
+class Periodic(Node):
+    interval: int = Field(ge=1)
+    unit: Literal["HOURS", "DAYS", "WEEKS"]
+
+
+class FileArrival(Node):
+    url: str
+    min_time_between_triggers_seconds: int = Field(default=0, ge=0)
+    wait_after_last_change_seconds: int = Field(default=0, ge=0)
+
+
+class TableUpdate(Node):
+    table_names: list[str] = Field(min_length=1)
+    condition: Literal["ANY_UPDATED", "ALL_UPDATED"] = "ANY_UPDATED"
+    min_time_between_triggers_seconds: int = Field(default=0, ge=0)
+    wait_after_last_change_seconds: int = Field(default=0, ge=0)
+
+
+class Trigger(Node):
+    """`trigger`: exactly one of periodic, file_arrival, table_update (or `table`)."""
+
+    pause_status: Literal["PAUSED", "UNPAUSED"] = "UNPAUSED"
+    periodic: Periodic | None = None
+    file_arrival: FileArrival | None = None
+    table_update: TableUpdate | None = None
+    table: TableUpdate | None = None  # the older name of table_update
+
+    @property
+    def kinds(self) -> list[str]:
+        """The trigger kinds given (valid when exactly one)."""
+        return [k for k in ("periodic", "file_arrival", "table_update", "table")
+                if getattr(self, k) is not None]
+
+
+class Continuous(Node):
+    pause_status: Literal["PAUSED", "UNPAUSED"] = "UNPAUSED"
+    task_retry_mode: Literal["NEVER", "ON_FAILURE"] = "NEVER"
+
+
 class Environment(Node):
     environment_key: str
     spec: dict[str, Any] = Field(default_factory=dict)
@@ -279,7 +318,7 @@ class Environment(Node):
 class Job(Node):
     IGNORED = frozenset(
         {"email_notifications", "webhook_notifications", "notification_settings", "health",
-         "git_source", "run_as", "permissions", "trigger", "continuous", "format", "edit_mode",
+         "git_source", "run_as", "permissions", "format", "edit_mode",
          "deployment", "budget_policy_id", "performance_target", "access_control_list",
          "usage_policy_id", "description"}
     )
@@ -292,6 +331,8 @@ class Job(Node):
     queue: Queue | None = None
     timeout_seconds: int = Field(default=0, ge=0)
     schedule: Schedule | None = None
+    trigger: Trigger | None = None
+    continuous: Continuous | None = None
     tags: dict[str, Scalar] = Field(default_factory=dict)
     environments: list[Environment] = Field(default_factory=list)
 
