@@ -5,7 +5,7 @@ the same idempotency token never making two runs."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ from podium.store import RunStore, admission, registry
 from podium.store.errors import JobNotFound
 from podium.store.schema import RunRow, WorkspaceJobRow
 
+Claim = Callable[[Any, Run], None]  # written in a new run's transaction
+
 SUBMIT_PREFIX = "submit-"  # the job key of one-time runs (`runs/submit`)
 
 
@@ -32,12 +34,15 @@ class BadRunRequest(ValueError):
         super().__init__(message)
 
 
-def admit_run(store: RunStore, run: Run, version_id: int, wait: bool = False) -> Run:
+def admit_run(store: RunStore, run: Run, version_id: int, wait: bool = False,
+              claim: Claim | None = None) -> Run:
     """Insert the run as PENDING, QUEUED or SKIPPED (max_concurrent_runs, queue) and set
-    its state to match; a skipped run's tasks are skipped too."""
+    its state to match; a skipped run's tasks are skipped too. `claim` is written in the
+    same transaction (a trigger's tick)."""
     job = run.job
     life = admission.admit(store, run, version_id, job.max_concurrent_runs,
-                           queue=bool(job.queue and job.queue.enabled), wait=wait)
+                           queue=bool(job.queue and job.queue.enabled), wait=wait,
+                           claim=claim)
     run.life = LifeCycle(life)
     if run.life is LifeCycle.SKIPPED:
         run.result = Result.MAXIMUM_CONCURRENT_RUNS_REACHED
@@ -120,9 +125,11 @@ def registry_child_job(store: RunStore, run: Run, name: str) -> ChildJob | None:
 def new_run(store: RunStore, row: WorkspaceJobRow, given: Mapping[str, Any] | None = None,
             notebook_params: Mapping[str, Any] | None = None,
             python_params: list[str] | None = None, token: str | None = None,
-            trigger: str = "ONE_TIME", queue: bool | None = None) -> tuple[Run | None, int]:
+            trigger: str = "ONE_TIME", queue: bool | None = None,
+            claim: Claim | None = None) -> tuple[Run | None, int]:
     """Create and admit a run of registry job `row`. Returns (run, run_id), or (None,
-    run_id) when `token` already made a run: that run's id, whoever asked first."""
+    run_id) when `token` already made a run: that run's id, whoever asked first.
+    `claim(db, run)` is written in the run's transaction (a trigger's tick)."""
     existing = run_for_token(store, token)
     if existing is not None:
         return None, existing
@@ -135,7 +142,7 @@ def new_run(store: RunStore, row: WorkspaceJobRow, given: Mapping[str, Any] | No
               jobs=_bundle_jobs(store, row), trigger=trigger, workspace_job_id=row.job_id,
               idempotency_token=token)
     return _admit_new(store, run, row.bundle_name or "", row.bundle_root or "",
-                      row.target or "")
+                      row.target or "", claim)
 
 
 def new_submit_run(store: RunStore, job: Job, token: str | None = None
@@ -150,13 +157,13 @@ def new_submit_run(store: RunStore, job: Job, token: str | None = None
 
 
 def _admit_new(store: RunStore, run: Run, bundle_name: str, bundle_root: str,
-               target: str) -> tuple[Run | None, int]:
+               target: str, claim: Claim | None = None) -> tuple[Run | None, int]:
     """Record the run's job version and admit the run; a lost idempotency race gives the
     winner's run id."""
     version = store.record_job(run.job_key, run.job.name or run.job_key, bundle_name,
                                bundle_root, target, job_snapshot(run.job))
     try:
-        admit_run(store, run, version)
+        admit_run(store, run, version, claim=claim)
     except IntegrityError:  # a concurrent request with the same token won the insert
         existing = run_for_token(store, run.idempotency_token)
         if existing is None:

@@ -1,7 +1,7 @@
 """What is remembered: run history in SQLite (default) or PostgreSQL, with migrations."""
 
 from podium.store.db import database_url, engine_for
-from podium.store.errors import RunBusy, RunNotFound
+from podium.store.errors import RunBusy, RunNotFound, TickTaken
 from podium.store.runs import RunStore
 
 
@@ -10,4 +10,4 @@ def open_store(url: str | None = None) -> RunStore:
     return RunStore(engine_for(url))
 
 
-__all__ = ["RunBusy", "RunNotFound", "RunStore", "database_url", "open_store"]
+__all__ = ["RunBusy", "RunNotFound", "RunStore", "TickTaken", "database_url", "open_store"]

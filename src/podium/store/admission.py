@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select, text, update
@@ -40,9 +41,11 @@ def _active_count(db: Any, job_id: int) -> int:
 
 
 def admit(store: RunStore, run: Any, job_id: int, limit: int, queue: bool,
-          wait: bool = False) -> str:
+          wait: bool = False, claim: Callable[[Any, Any], None] | None = None) -> str:
     """Create the run as PENDING if the job has a free slot, else QUEUED (queue enabled,
-    or `wait` for runs of one invocation), else SKIPPED. Returns the life-cycle state."""
+    or `wait` for runs of one invocation), else SKIPPED. Returns the life-cycle state.
+    `claim(db, run)` runs in the same transaction once the run has its id (a trigger's
+    tick); if it raises, nothing is created."""
     with store.sessions.begin() as db:
         _lock(db, f"job:{run.job_key}")
         if _active_count(db, job_id) < limit:
@@ -55,6 +58,8 @@ def admit(store: RunStore, run: Any, job_id: int, limit: int, queue: bool,
                                         f"active run(s) and max_concurrent_runs is {limit}; "
                                         "enable `queue` to wait instead")
         store.insert_run(db, run, job_id, life, message)
+        if claim is not None:
+            claim(db, run)
         if life == "SKIPPED":
             stamp = now_ms()
             db.execute(update(RunRow).where(RunRow.id == run.run_id).values(

@@ -15,3 +15,7 @@ class JobNotFound(LookupError):
 
 class RunBusy(RuntimeError):
     """A run cannot be repaired now: it is active, or another repair got there first."""
+
+
+class TickTaken(RuntimeError):
+    """Another process fired (or wrote the state of) this trigger first."""

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select, update
 
 from podium.store.errors import JobNotFound
 from podium.store.runs import RunStore, now_ms
-from podium.store.schema import WorkspaceJobRow
+from podium.store.schema import TriggerStateRow, TriggerTickRow, WorkspaceJobRow
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,19 @@ def page(store: RunStore, limit: int, after: int | None = None, offset: int = 0,
     return rows[:limit], len(rows) > limit
 
 
+def started_by_triggers(store: RunStore) -> list[WorkspaceJobRow]:
+    """Jobs whose settings have a `schedule`, `trigger` or `continuous` (what the
+    trigger loop looks at each turn)."""
+    text = WorkspaceJobRow.settings_json
+    with store.sessions.begin() as db:
+        rows = list(db.scalars(select(WorkspaceJobRow).where(
+            text.contains('"schedule"') | text.contains('"trigger"')
+            | text.contains('"continuous"')).order_by(WorkspaceJobRow.job_id)))
+        for row in rows:
+            db.expunge(row)
+    return rows
+
+
 def replace(store: RunStore, job_id: int, settings: dict[str, Any]) -> None:
     """Overwrite a job's settings (`jobs/reset`, a redeploy)."""
     with store.sessions.begin() as db:
@@ -98,11 +111,17 @@ def replace(store: RunStore, job_id: int, settings: dict[str, Any]) -> None:
 
 
 def remove(store: RunStore, job_id: int) -> None:
-    """Delete a job (its runs stay in the history)."""
+    """Delete a job (its runs stay in the history) and its trigger's state and ticks."""
     with store.sessions.begin() as db:
         if db.execute(delete(WorkspaceJobRow).where(
                 WorkspaceJobRow.job_id == job_id)).rowcount == 0:
             raise JobNotFound(f"Job {job_id} does not exist.")
+        _forget_triggers(db, [job_id])
+
+
+def _forget_triggers(db: Any, job_ids: list[int]) -> None:
+    db.execute(delete(TriggerStateRow).where(TriggerStateRow.job_id.in_(job_ids)))
+    db.execute(delete(TriggerTickRow).where(TriggerTickRow.job_id.in_(job_ids)))
 
 
 def deploy(store: RunStore, jobs: dict[str, dict[str, Any]], origin: BundleJob,
@@ -132,6 +151,7 @@ def deploy(store: RunStore, jobs: dict[str, dict[str, Any]], origin: BundleJob,
         gone = [int(row.job_id) for row in existing.values()]
         for row in existing.values():
             db.delete(row)
+        _forget_triggers(db, gone)
     return ids, gone
 
 

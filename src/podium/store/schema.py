@@ -209,8 +209,10 @@ class WorkspaceJobRow(Base):
     bundle_root: Mapped[str | None] = mapped_column(Text, nullable=True)
     target: Mapped[str | None] = mapped_column(String(255), nullable=True)
     key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # A deleted job's id is never handed out again (SQLite would reuse the highest).
     __table_args__ = (UniqueConstraint("bundle_root", "target", "key",
-                                       name="uq_workspace_jobs_bundle_key"),)
+                                       name="uq_workspace_jobs_bundle_key"),
+                      {"sqlite_autoincrement": True})
 
 
 class TokenRow(Base):
@@ -234,3 +236,34 @@ class RunIdCounterRow(Base):
     __tablename__ = "run_id_counter"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     next_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class TriggerTickRow(Base):
+    """One due time of a job's schedule or trigger and what became of it (`FIRED` with
+    its run, or `SKIPPED` with the reason). The key makes a tick happen once, whichever
+    server gets there first: it is inserted in the transaction that creates the run."""
+
+    __tablename__ = "trigger_ticks"
+    job_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    due_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # SCHEDULE, PERIODIC, FILE_ARRIVAL, ...
+    state: Mapped[str] = mapped_column(String(16))  # FIRED or SKIPPED
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class TriggerStateRow(Base):
+    """Where a job's schedule or trigger stands. `since_ms` is when its current settings
+    were first seen: ticks before it never fire, so a changed expression, a redeploy or a
+    resume never replays old ticks. Every write checks and bumps `version`."""
+
+    __tablename__ = "trigger_state"
+    job_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    spec_hash: Mapped[str] = mapped_column(String(64))
+    since_ms: Mapped[int] = mapped_column(BigInteger)
+    considered_ms: Mapped[int] = mapped_column(BigInteger)  # ticks up to here are decided
+    last_fire_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    checked_ms: Mapped[int] = mapped_column(BigInteger, default=0)  # last look at files/tables
+    watermark_json: Mapped[str] = mapped_column(Text, default="{}")  # files seen, table stamps
+    version: Mapped[int] = mapped_column(Integer, default=0)
