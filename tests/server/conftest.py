@@ -10,7 +10,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ class Server:
     home: Path
     proc: subprocess.Popen
     log: Path
+    env: dict[str, str] = field(default_factory=dict)  # what it was started with
 
     @property
     def headers(self) -> dict[str, str]:
@@ -90,7 +92,7 @@ def start_server(home: Path, port: int | None = None, **extra: str) -> Server:
     token_file = home / "token"
     if not token_file.exists():
         token_file.write_text(create_token(home))
-    return Server(url, token_file.read_text(), home, proc, log)
+    return Server(url, token_file.read_text(), home, proc, log, dict(extra))
 
 
 def stop_server(server: Server) -> int:
@@ -103,6 +105,26 @@ def stop_server(server: Server) -> int:
             os.killpg(server.proc.pid, signal.SIGKILL)
             server.proc.wait(10)
     return server.proc.returncode
+
+
+@contextmanager
+def servers_on_one_database(folder: Path, count: int = 2) -> Iterator[list[Server]]:
+    """`count` servers, each with a workspace folder of its own, sharing a fresh schema of
+    the test PostgreSQL (its registry, tokens and history); stopped afterwards."""
+    from tests.postgres import fresh_schema
+
+    with fresh_schema() as url:
+        homes = [folder / f"server{i}" for i in range(count)]
+        token = create_token(homes[0], PODIUM_DATABASE_URL=url)
+        for home in homes:
+            home.mkdir(parents=True, exist_ok=True)
+            (home / "token").write_text(token)
+        servers = [start_server(home, PODIUM_DATABASE_URL=url) for home in homes]
+        try:
+            yield servers
+        finally:
+            for running in servers:
+                stop_server(running)
 
 
 @pytest.fixture(scope="module")

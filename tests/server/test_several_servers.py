@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.postgres import fresh_schema
-from tests.server.conftest import Server, create_token, start_server, stop_server, wait_run
+from tests.server.conftest import Server, servers_on_one_database, wait_run
 
 SLEEPER = {"name": "sleeper", "max_concurrent_runs": 1, "queue": {"enabled": True},
            "parameters": [{"name": "seconds", "default": "1"}],
@@ -25,18 +24,10 @@ SLEEPER = {"name": "sleeper", "max_concurrent_runs": 1, "queue": {"enabled": Tru
 
 
 @pytest.fixture
-def two_servers(tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+def two_servers(tmp_path: Path) -> Iterator[list[Server]]:
     """Two servers, each with a workspace folder of its own, on one fresh database."""
-    with fresh_schema() as url:
-        token = create_token(tmp_path / "a", PODIUM_DATABASE_URL=url)
-        for name in ("a", "b"):
-            (tmp_path / name).mkdir(exist_ok=True)
-            (tmp_path / name / "token").write_text(token)
-        a = start_server(tmp_path / "a", PODIUM_DATABASE_URL=url)
-        b = start_server(tmp_path / "b", PODIUM_DATABASE_URL=url)
-        yield a, b
-        stop_server(a)
-        stop_server(b)
+    with servers_on_one_database(tmp_path) as servers:
+        yield servers
 
 
 def run_now(server: Server, job_id: int, **body: object) -> int:

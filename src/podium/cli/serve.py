@@ -42,6 +42,7 @@ def serve(
     """Serve this workspace's Jobs API (2.1 and 2.2) and Token API, with one engine whose
     clusters every run shares; databricks-sdk, REST controllers and orchestrators drive
     it unchanged. Needs a token (`podium tokens create`) for every /api/ request.
+    Registered jobs' schedules, triggers and continuous runs fire while it serves.
 
     SIGTERM or Ctrl-C drains: new requests get 503, running runs are cancelled and
     recorded, clusters stop.
@@ -53,6 +54,7 @@ def serve(
     from podium.server.auth import Authenticator
     from podium.server.workspace import Workspace
     from podium.store import tokens
+    from podium.triggers.loop import TriggerLoop
 
     store = open_history()
     if not _loopback(host) and not tokens.any_token(store):
@@ -62,6 +64,12 @@ def serve(
     service = Service(store, env_number("PODIUM_IDLE_CLUSTER_SECONDS", 600,
                                         "a number of seconds"))
     max_requests = int(env_number("PODIUM_MAX_CONCURRENT_REQUESTS", 64, "a number"))
+    triggers = TriggerLoop(
+        store, service.accept,
+        file_check_seconds=env_number("PODIUM_FILE_TRIGGER_SECONDS", 60, "a number of seconds"),
+        backoff_seconds=env_number("PODIUM_CONTINUOUS_BACKOFF_SECONDS", 10,
+                                   "a number of seconds"))
+    service.on_turn.append(triggers.every(1.0))
     ws = Workspace(store, service, Authenticator(store))
     server = _DrainingServer(uvicorn.Config(create_app(ws, max_requests), host=host, port=port,
                                             log_level="warning", access_log=False), ws)

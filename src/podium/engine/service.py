@@ -46,6 +46,7 @@ class Service:
         self.thread = threading.Thread(target=self._loop, name="podium-service", daemon=True)
         self.on_turn: list[Callable[[], None]] = []  # more work per loop turn (triggers)
         self._last_takeover = 0.0
+        self.draining = False
 
     def start(self) -> list[int]:
         """Take over runs accepted before a restart, mark the ones that were running as
@@ -102,8 +103,9 @@ class Service:
         if now - self._last_takeover >= TAKEOVER_SECONDS:
             self._take_over()
         self._forget_ended()
-        for hook in self.on_turn:
-            hook()
+        if not self.draining:  # a draining server starts nothing new, triggers included
+            for hook in self.on_turn:
+                hook()
 
     def _forget_ended(self) -> None:
         """Drop ended runs from memory (the store has them) so a server stays small."""
@@ -125,6 +127,7 @@ class Service:
     def stop(self) -> None:
         """Drain: cancel every active run, wait (bounded) until that is recorded, stop
         the loop and every cluster this process started."""
+        self.draining = True
         for run in list(self.recorder.queued):
             self.store.request_cancel(run.run_id)
         self.executor.cancel()

@@ -302,9 +302,10 @@ def _apply_mode_and_presets(jobs: YMap, mode: Any, presets: Any) -> None:
             job["max_concurrent_runs"] = runs
         pause = presets.get("trigger_pause_status") or (
             "PAUSED" if mode == "development" else None)
-        if pause and isinstance(job.get("schedule"), dict) and \
-                "pause_status" not in job["schedule"]:
-            job["schedule"]["pause_status"] = pause
+        for start in ("schedule", "trigger", "continuous"):
+            if pause and isinstance(job.get(start), dict) and \
+                    "pause_status" not in job[start]:
+                job[start]["pause_status"] = pause
 
 
 def _validate_clusters(raw: Any, problems: list[Problem]) -> dict[str, ClusterSpec]:
