@@ -145,3 +145,22 @@ def test_plain_fields_fire_when_croniter_says(pair: tuple[str, str], start: date
         return
     times = parse(quartz).times_after(start, zone_of("UTC"))
     assert [next(times) for _ in range(4)] == expected
+
+
+FIELD_TEXT = st.text(alphabet="0123456789*?/,-LW#JANFEBMONSUTHRDCX ", min_size=0, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(FIELD_TEXT, min_size=0, max_size=8))
+def test_any_text_parses_or_is_one_quartz_error(fields: list[str]) -> None:
+    """Broken expressions give QuartzError with one line, never another exception; what
+    parses yields fire times in order."""
+    text = " ".join(fields)
+    try:
+        expression = parse(text)
+    except QuartzError as exc:
+        assert "\n" not in str(exc) and str(exc)
+        return
+    times = expression.times_after(datetime(2026, 1, 1, tzinfo=UTC), BERLIN)
+    first = [t for _, t in zip(range(3), times, strict=False)]
+    assert first == sorted(first) and len(set(first)) == len(first)
