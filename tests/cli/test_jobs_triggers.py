@@ -52,6 +52,9 @@ def test_next_fire_times_pause_and_resume(tmp_path: Path) -> None:
     listed = json.loads(cli("jobs", "list", "--json", home=home).stdout)["jobs"]
     trigger = next(j for j in listed if j["job_id"] == ids["watcher"])["settings"]["trigger"]
     assert trigger["pause_status"] == "PAUSED"
+    table = cli("jobs", "list", home=home, COLUMNS="200").stdout
+    assert "0 30 2 ? * MON-FRI Europe/Berlin (paused)" in table
+    assert "file arrival (paused)" in table
     cli("jobs", "resume", "report", home=home)
     assert json.loads(cli("jobs", "next", "report", "--json", home=home).stdout)[
         "pause_status"] == "UNPAUSED"

@@ -69,13 +69,31 @@ def _registered(as_json: bool) -> None:
         return
     from rich.table import Table
 
-    table = Table("job_id", "name", "source", "bundle key", "creator")
+    table = Table("job_id", "name", "source", "bundle key", "starts", "creator")
     for view in views:
         origin = view["podium"]
         where = f"{origin['bundle']}:{origin['key']}" if origin["source"] == "BUNDLE" else "-"
         table.add_row(str(view["job_id"]), view["settings"].get("name", ""), origin["source"],
-                      where, view["creator_user_name"])
+                      where, starts_of(view["settings"]), view["creator_user_name"])
     out.print(table)
+
+
+def starts_of(settings: dict[str, Any]) -> str:
+    """What starts a job, in a few words: its schedule, trigger or continuous, paused or
+    not; `-` when only runs asked for."""
+    schedule, trigger = settings.get("schedule"), settings.get("trigger")
+    if schedule:
+        text = f"{schedule.get('quartz_cron_expression')} {schedule.get('timezone_id', 'UTC')}"
+        paused = schedule.get("pause_status")
+    elif trigger:
+        kind = next((k for k in ("periodic", "file_arrival", "table_update", "table")
+                     if trigger.get(k)), "trigger")
+        text, paused = kind.replace("_", " "), trigger.get("pause_status")
+    elif settings.get("continuous") is not None:
+        text, paused = "continuous", settings["continuous"].get("pause_status")
+    else:
+        return "-"
+    return f"{text} (paused)" if paused == "PAUSED" else text
 
 
 JobArg = Annotated[str, typer.Argument(
