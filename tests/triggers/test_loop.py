@@ -264,3 +264,23 @@ def test_the_trigger_state_survives_a_new_loop(store: RunStore) -> None:
     Clock(store).walk(ms(2026, 11, 24, 9, 30), ms(2026, 11, 24, 10, 30), 600)
     Clock(store).walk(ms(2026, 11, 24, 10, 40), ms(2026, 11, 24, 11, 30), 600)
     assert [local(d, UTC)[11:16] for d in fired(store, job_id)] == ["10:00", "11:00"]
+
+
+def test_redeploying_keeps_the_schedule_going_and_a_changed_one_starts_afresh(
+        store: RunStore) -> None:
+    origin = registry.BundleJob("b", "/bundles/b", "prod", "nightly")
+
+    def deploy(expression: str) -> int:
+        settings = {"name": "nightly", "max_concurrent_runs": 1000, "tasks": [OK],
+                    **schedule(expression)}
+        return registry.deploy(store, {"nightly": settings}, origin, "me")[0]["nightly"]
+
+    job_id = deploy("0 0 * * * ?")
+    clock = Clock(store)
+    clock.walk(ms(2026, 11, 24, 9, 30), ms(2026, 11, 24, 10, 30), 600)
+    assert deploy("0 0 * * * ?") == job_id  # the same settings: the same state goes on
+    clock.walk(ms(2026, 11, 24, 12, 30), ms(2026, 11, 24, 12, 50), 600)
+    assert deploy("0 45 * * * ?") == job_id  # changed at 12:50: 12:45 is not replayed
+    clock.walk(ms(2026, 11, 24, 12, 50), ms(2026, 11, 24, 13, 50), 600)
+    assert [local(d, UTC)[11:16] for d in fired(store, job_id)] == [
+        "10:00", "12:00", "13:45"]  # 11:00 missed while no loop ran: the latest, 12:00, ran
