@@ -432,7 +432,7 @@ class Executor:
         params.update({k: v for k, v in given.items() if k in params})
         child = Run(found.key, job, found.bundle_root, params, run.clusters, jobs=found.jobs,
                     trigger="RUN_JOB_TASK", parent=(run.run_id, tr.key),
-                    workspace_job_id=found.workspace_job_id)
+                    workspace_job_id=found.workspace_job_id, creator=run.creator)
         self.on_child_run(child, run, tr)
         tr.child_run = child
         tr.exit_value = str(child.run_id)

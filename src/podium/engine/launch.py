@@ -126,7 +126,8 @@ def new_run(store: RunStore, row: WorkspaceJobRow, given: Mapping[str, Any] | No
             notebook_params: Mapping[str, Any] | None = None,
             python_params: list[str] | None = None, token: str | None = None,
             trigger: str = "ONE_TIME", queue: bool | None = None,
-            claim: Claim | None = None) -> tuple[Run | None, int]:
+            claim: Claim | None = None, creator: str | None = None
+            ) -> tuple[Run | None, int]:
     """Create and admit a run of registry job `row`. Returns (run, run_id), or (None,
     run_id) when `token` already made a run: that run's id, whoever asked first.
     `claim(db, run)` is written in the run's transaction (a trigger's tick)."""
@@ -140,19 +141,19 @@ def new_run(store: RunStore, row: WorkspaceJobRow, given: Mapping[str, Any] | No
     root = Path(row.bundle_root) if row.bundle_root else defaults.home()
     run = Run(_key(row), job, root, job_parameters(job, given), {},
               jobs=_bundle_jobs(store, row), trigger=trigger, workspace_job_id=row.job_id,
-              idempotency_token=token)
+              idempotency_token=token, creator=creator or row.creator_user_name)
     return _admit_new(store, run, row.bundle_name or "", row.bundle_root or "",
                       row.target or "", claim)
 
 
-def new_submit_run(store: RunStore, job: Job, token: str | None = None
-                   ) -> tuple[Run | None, int]:
+def new_submit_run(store: RunStore, job: Job, token: str | None = None,
+                   creator: str | None = None) -> tuple[Run | None, int]:
     """Create and admit a one-time run (`runs/submit`) of a job given inline."""
     existing = run_for_token(store, token)
     if existing is not None:
         return None, existing
     run = Run(f"{SUBMIT_PREFIX}{uuid.uuid4().hex[:12]}", job, defaults.home(),
-              job_parameters(job, None), {}, idempotency_token=token)
+              job_parameters(job, None), {}, idempotency_token=token, creator=creator)
     return _admit_new(store, run, "", "", "")
 
 

@@ -131,6 +131,7 @@ class Run:
     job_id: int | None = None  # set when the run is stored
     workspace_job_id: int | None = None  # the registry job it runs, if any
     idempotency_token: str | None = None
+    creator: str | None = None  # who started it (the OS user when not said)
     trigger: str = "ONE_TIME"
     life: LifeCycle = LifeCycle.PENDING
     result: Result | None = None

@@ -404,7 +404,9 @@ def spark_context(spark: Any) -> Any:
 
 
 def run_notebook(path: Path, ctx: TaskContext) -> str | None:
-    """Run a notebook in a fresh namespace with spark, sc, dbutils and display."""
+    """Run a notebook in a fresh namespace with spark, sc, dbutils and display. `path`
+    may be a workspace path (`/Users/...`) or lack its extension."""
+    path = notebooks.find_notebook(path)
     spark = ctx.start_spark()
     utils = for_context(ctx)
     namespace: dict[str, Any] = {

@@ -18,6 +18,7 @@ from typing import Any
 import nbformat
 
 from podium.runtime.errors import NotebookExit
+from podium.spec import workspace
 from podium.spec.paths import find_file
 
 PY_HEADER = "# Databricks notebook source"
@@ -251,9 +252,13 @@ def _magic_line(cell: Cell) -> int:
 
 
 def workspace_path(path: Path) -> str:
-    """A notebook's path as Databricks names it: without its extension."""
-    return str(path.with_suffix("")) if path.suffix in (".py", ".sql", ".ipynb") \
-        else str(path)
+    """A notebook's path as Databricks names it: without its extension, and as a
+    workspace path (`/Users/...`) when it lives in the workspace folder."""
+    bare = path.with_suffix("") if path.suffix in (".py", ".sql", ".ipynb") else path
+    base = workspace.root().resolve()
+    if base in bare.parents:
+        return "/" + bare.relative_to(base).as_posix()
+    return str(bare)
 
 
 def _error_line(exc: BaseException, path: Path) -> int | None:

@@ -139,7 +139,7 @@ def delete(request: Request, body: JobId) -> dict[str, Any]:
 
 
 @router.post("/jobs/run-now")
-def run_now(request: Request, body: RunNow) -> dict[str, Any]:
+def run_now(request: Request, body: RunNow, who: str = Depends(user)) -> dict[str, Any]:
     """Start a run of a job; answers once the run is committed (PENDING or QUEUED)."""
     refuse_when_draining(request)
     ws = workspace(request)
@@ -147,7 +147,8 @@ def run_now(request: Request, body: RunNow) -> dict[str, Any]:
     try:
         run, run_id = new_run(ws.store, row, body.job_parameters, body.notebook_params,
                               body.python_params, body.idempotency_token,
-                              queue=body.queue.enabled if body.queue else None)
+                              queue=body.queue.enabled if body.queue else None,
+                              creator=who)
     except BadRunRequest as exc:
         raise invalid(str(exc)) from None
     if run is not None:
@@ -156,7 +157,8 @@ def run_now(request: Request, body: RunNow) -> dict[str, Any]:
 
 
 @router.post("/jobs/runs/submit")
-def submit(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+def submit(request: Request, body: dict[str, Any] = Body(...),
+           who: str = Depends(user)) -> dict[str, Any]:
     """A one-time run of tasks given inline (no job is registered)."""
     refuse_when_draining(request)
     ws = workspace(request)
@@ -169,7 +171,7 @@ def submit(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]
         body.pop(ignored, None)
     body["name"] = body.pop("run_name", None) or "Untitled"
     job = job_from_settings_or_400(body)
-    run, run_id = new_submit_run(ws.store, job, token)
+    run, run_id = new_submit_run(ws.store, job, token, creator=who)
     if run is not None:
         ws.service.accept(run)
     return {"run_id": run_id}

@@ -9,7 +9,7 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
-from podium.spec import quartz, references
+from podium.spec import quartz, references, workspace
 from podium.spec.errors import Location, Problem
 from podium.spec.models import TASK_TYPES, UNSUPPORTED_TASK_TYPES, Job, Node, Task
 from podium.spec.paths import find_file
@@ -243,7 +243,7 @@ def files(job: Job) -> Iterator[Problem]:
                 yield Problem(node.loc_of(field), f"{kind} '{written}' of task "
                               f"'{task.task_key}' does not exist; paths are relative to the "
                               "YAML file that names them")
-            else:
+            elif not workspace.is_workspace_path(written):  # those stay as written
                 setattr(node, attr, str(found))
 
 

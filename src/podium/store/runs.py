@@ -7,6 +7,7 @@ stored is never behind what was started.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import os
@@ -159,7 +160,8 @@ class RunStore:
             parent_run_id=parent[0] if parent else None,
             parent_task_key=parent[1] if parent else None,
             workspace_job_id=getattr(run, "workspace_job_id", None),
-            idempotency_token=getattr(run, "idempotency_token", None)))
+            idempotency_token=getattr(run, "idempotency_token", None),
+            creator_user_name=getattr(run, "creator", None) or getpass.getuser()))
         run.run_id = first
         run.job_id = job_id
         run.message = message

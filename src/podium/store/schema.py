@@ -56,6 +56,9 @@ class RunRow(Base):
     parent_task_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # The registry job it is a run of (deployed or created through the API), if any.
     workspace_job_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    # Who started it: the API token's user, the job's creator for triggered runs, the OS
+    # user for `podium run`.
+    creator_user_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # `run-now`/`runs/submit` idempotency: one run per token, whoever asks twice.
     idempotency_token: Mapped[str | None] = mapped_column(String(64), nullable=True,
                                                           unique=True, index=True)

@@ -40,6 +40,7 @@ def run_summary(row: RunRow) -> dict[str, Any]:
         "end_time": end,
         "run_duration": (end - row.start_ms) if end and row.start_ms else 0,
         "trigger": row.trigger,
+        "creator_user_name": row.creator_user_name,
         "job_parameters": [{"name": k, "value": v} for k, v in params.items()],
     }
 
