@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from podium.runtime import context, dbutils, output
+from podium.runtime import context, dbutils, output, secret_store
 from podium.runtime.context import TaskContext, TaskValues
 from podium.runtime.dbutils import DBUtils
 from podium.runtime.errors import NotebookExit, WidgetError
@@ -75,11 +75,13 @@ def test_fs_maps_dbfs_under_the_workspace(tmp_path: Path, podium_home: Path) -> 
     assert local.read_text() == "here"
 
 
-def test_secrets_come_from_env_or_file_and_are_redacted_in_logs(
+def test_secrets_come_from_env_scopes_or_file_and_are_redacted_in_logs(
     tmp_path: Path, podium_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PODIUM_SECRET_DB_PASSWORD", "hunter2")
     (podium_home / "secrets.json").write_text(json.dumps({"api": {"token": "tok-123"}}))
+    secret_store.create_scope("jdbc")
+    secret_store.put("jdbc", "url", b"jdbc:postgresql://db/x?password=s3cret")
     ctx = make_ctx(tmp_path)
     utils = DBUtils(ctx)
     previous = context.bind(ctx)
@@ -87,10 +89,16 @@ def test_secrets_come_from_env_or_file_and_are_redacted_in_logs(
         with output.captured(ctx.log_path, ctx.secret_values):
             password = utils.secrets.get("db", "password")
             token = utils.secrets.get("api", "token")
-            print(f"connecting with {password} and {token}")
+            url = utils.secrets.get("jdbc", "url")
+            print(f"connecting with {password} and {token} to {url}")
     finally:
         context.bind(previous)
-    assert ctx.log_path.read_text() == "connecting with [REDACTED] and [REDACTED]\n"
-    assert utils.secrets.listScopes() == ["api"]
+    assert ctx.log_path.read_text() == \
+        "connecting with [REDACTED] and [REDACTED] to [REDACTED]\n"
+    assert [s.name for s in utils.secrets.listScopes()] == ["api", "jdbc"]
+    assert [m.key for m in utils.secrets.list("jdbc")] == ["url"]
+    folder = podium_home / "secrets" / "jdbc"
+    assert (folder.stat().st_mode & 0o777, (folder / "url").stat().st_mode & 0o777) == \
+        (0o700, 0o600)
     with pytest.raises(KeyError, match="PODIUM_SECRET_API_NOPE"):
         utils.secrets.get("api", "nope")

@@ -19,7 +19,7 @@ from typing import Any
 
 from podium import defaults
 from podium.runtime import context as context_mod
-from podium.runtime import notebooks, output
+from podium.runtime import notebooks, output, secret_store
 from podium.runtime.context import ChildRun, TaskContext, TaskValues
 from podium.runtime.errors import NotebookExit, NotebookRunError, TaskInterrupted, WidgetError
 from podium.runtime.notebook_context import EntryPoint, NotebookContext
@@ -278,7 +278,8 @@ class Fs:
 
 
 class Secrets:
-    """`dbutils.secrets`: from `PODIUM_SECRET_<SCOPE>_<KEY>` or `$PODIUM_HOME/secrets.json`
+    """`dbutils.secrets`: from `PODIUM_SECRET_<SCOPE>_<KEY>`, the workspace's secret scopes
+    (the Secrets API's, `$PODIUM_HOME/secrets`), or `$PODIUM_HOME/secrets.json`
     (`{"scope": {"key": "value"}}`); every value read is redacted from the task's log."""
 
     def __init__(self, ctx: TaskContext):
@@ -292,20 +293,48 @@ class Secrets:
     def get(self, scope: str, key: str) -> str:
         """The secret's value."""
         env = "PODIUM_SECRET_" + re.sub(r"\W", "_", f"{scope}_{key}").upper()
-        value = os.environ.get(env) or self._file().get(scope, {}).get(key)
+        value = os.environ.get(env)
         if value is None:
-            raise KeyError(f"secret {scope}/{key} not found; set {env} or add it to "
+            try:
+                value = secret_store.get(scope, key).decode("utf-8", errors="replace")
+            except secret_store.SecretError:
+                value = self._file().get(scope, {}).get(key)
+        if value is None:
+            raise KeyError(f"secret {scope}/{key} not found; put it with the Secrets API "
+                           f"(`databricks secrets put-secret`), set {env}, or add it to "
                            f"{defaults.home() / 'secrets.json'}")
         self._ctx.secret_values.append(value)
         return value
 
-    def listScopes(self) -> list[str]:
-        """Scopes in the secrets file."""
-        return sorted(self._file())
+    def getBytes(self, scope: str, key: str) -> bytes:
+        """The secret's value as bytes."""
+        return self.get(scope, key).encode()
 
-    def list(self, scope: str) -> list[str]:
-        """Keys of one scope in the secrets file."""
-        return sorted(self._file().get(scope, {}))
+    def listScopes(self) -> list[SecretScope]:
+        """Every scope: the workspace's and the secrets file's."""
+        return [SecretScope(name) for name in sorted({*secret_store.scopes(), *self._file()})]
+
+    def list(self, scope: str) -> list[SecretMetadata]:
+        """The keys of one scope."""
+        try:
+            found = {k for k, _ in secret_store.keys(scope)}
+        except secret_store.SecretError:
+            found = set()
+        return [SecretMetadata(k) for k in sorted(found | set(self._file().get(scope, {})))]
+
+
+@dataclass(frozen=True)
+class SecretScope:
+    """What `dbutils.secrets.listScopes()` gives: a scope's name."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class SecretMetadata:
+    """What `dbutils.secrets.list(scope)` gives: a secret's key."""
+
+    key: str
 
 
 class Podium:

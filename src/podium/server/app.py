@@ -7,15 +7,15 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from podium import __version__
-from podium.server import errors, jobs, runs, scim, tokens, workspace_files
+from podium.server import errors, jobs, runs, scim, secrets, tokens, workspace_files
 from podium.server.workspace import Workspace
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # the Jobs API's documented request limit
 
 
 def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
-    """The app for one workspace: Jobs API 2.1 and 2.2, Token, Workspace and SCIM Me
-    APIs, health, discovery.
+    """The app for one workspace: Jobs API 2.1 and 2.2, Token, Workspace, Secrets and
+    SCIM Me APIs, health, discovery.
     Beyond `max_requests` API requests at once, more get 429 with Retry-After, which
     Databricks clients wait out and retry."""
     app = FastAPI(title="podium", version=__version__,
@@ -28,6 +28,7 @@ def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
     app.include_router(tokens.router)
     app.include_router(workspace_files.router)
     app.include_router(scim.router)
+    app.include_router(secrets.router)
 
     in_flight = 0
 

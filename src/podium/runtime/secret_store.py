@@ -1,0 +1,104 @@
+"""The workspace's secret scopes: `$PODIUM_HOME/secrets/<scope>/<key>`, folders 0700
+and values 0600 (owner only), written through a temporary file. What the Secrets API
+writes and `dbutils.secrets.get` reads."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from podium import defaults
+
+NAME = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
+
+
+class SecretError(ValueError):
+    """A secrets request that cannot be done; `code` is Databricks' error code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def root() -> Path:
+    """The folder of every scope (owner only)."""
+    path = defaults.home() / "secrets"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def _name(kind: str, value: str) -> str:
+    if not isinstance(value, str) or not NAME.fullmatch(value):
+        raise SecretError("INVALID_PARAMETER_VALUE", f"{kind} '{value}' must be 1 to 128 "
+                          "letters, digits, '_', '-', '.' or '@'")
+    return value
+
+
+def _scope(scope: str) -> Path:
+    folder = root() / _name("Scope", scope)
+    if not folder.is_dir():
+        raise SecretError("RESOURCE_DOES_NOT_EXIST", f"Scope {scope} does not exist!")
+    return folder
+
+
+def create_scope(scope: str) -> None:
+    """A new, empty scope."""
+    folder = root() / _name("Scope", scope)
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        raise SecretError("RESOURCE_ALREADY_EXISTS", f"Scope {scope} already exists!") from None
+
+
+def delete_scope(scope: str) -> None:
+    """Delete a scope and its secrets."""
+    folder = _scope(scope)
+    for item in folder.iterdir():
+        item.unlink()
+    folder.rmdir()
+
+
+def scopes() -> list[str]:
+    """Every scope's name."""
+    return sorted(p.name for p in root().iterdir() if p.is_dir())
+
+
+def put(scope: str, key: str, value: bytes) -> None:
+    """Set a secret (created or replaced)."""
+    folder = _scope(scope)
+    target = folder / _name("Key", key)
+    fd, temp = tempfile.mkstemp(dir=folder, prefix=".put-")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(value)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def get(scope: str, key: str) -> bytes:
+    """A secret's value."""
+    path = _scope(scope) / _name("Key", key)
+    if not path.is_file():
+        raise SecretError("RESOURCE_DOES_NOT_EXIST", f"Secret {key} does not exist in scope "
+                          f"{scope}")
+    return path.read_bytes()
+
+
+def delete(scope: str, key: str) -> None:
+    """Delete a secret."""
+    path = _scope(scope) / _name("Key", key)
+    if not path.is_file():
+        raise SecretError("RESOURCE_DOES_NOT_EXIST", f"Secret {key} does not exist in scope "
+                          f"{scope}")
+    path.unlink()
+
+
+def keys(scope: str) -> list[tuple[str, int]]:
+    """(key, last updated in epoch ms) of a scope's secrets."""
+    return sorted((p.name, int(p.stat().st_mtime * 1000)) for p in _scope(scope).iterdir()
+                  if p.is_file() and not p.name.startswith(".put-"))
