@@ -145,7 +145,9 @@ class ClusterManager:
         slot.users.discard(run_id)
         if not slot.users and slot.in_use == 0 and slot.state == "READY" and \
                 not self.keep_alive:
-            if self.idle_seconds:
+            # A shared cluster is not ours to keep warm: it may be stopped or restarted
+            # elsewhere, so the next run attaches afresh (a Connect session, no Spark start).
+            if self.idle_seconds and not key.startswith(SHARED_PREFIX):
                 slot.idle_since = slot.idle_since or time.monotonic()
             else:
                 slot.cluster.stop()

@@ -37,7 +37,9 @@ class Service:
         self.store = store
         output.install()
         self.executor = Executor(
-            shared_clusters=lambda name, spec: shared_clusters.address(store, name, spec),
+            # as on Databricks, a job on a terminated all-purpose cluster starts it
+            shared_clusters=lambda name, spec: shared_clusters.address(store, name, spec,
+                                                                       start_missing=True),
             idle_cluster_seconds=idle_cluster_seconds)
         self.executor.child_job = lambda run, name: launch.registry_child_job(store, run, name)
         self.recorder = Recorder(store, self.executor)

@@ -65,10 +65,20 @@ def start(store: RunStore, key: str, spec: ClusterSpec) -> Any:
     row = current(store, key)
     if row is not None and row.state == "RUNNING":
         return row
-    spec_dump = spec.model_dump(mode="json", exclude_none=True)
+    launch(store, key, spec)
+    return wait_running(store, key)
+
+
+def launch(store: RunStore, key: str, spec: ClusterSpec,
+           extra: dict[str, Any] | None = None) -> bool:
+    """Record shared cluster `key` as PENDING and start its detached supervisor, without
+    waiting (the Clusters API answers at once); False when it is already live. `extra`
+    is kept with the spec (who created it)."""
+    current(store, key)  # a dead supervisor's cluster is TERMINATED first
+    spec_dump = {**spec.model_dump(mode="json", exclude_none=True), **(extra or {})}
     if not registry.claim(store, key, spec.cluster_name, spec_dump,
                           spec.autotermination_minutes or 0):
-        return wait_running(store, key)
+        return False
     log = cluster_log_path(f"shared.{key}.supervisor")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as sink:
@@ -76,7 +86,7 @@ def start(store: RunStore, key: str, spec: ClusterSpec) -> Any:
                                  stdout=sink, stderr=sink, stdin=subprocess.DEVNULL,
                                  start_new_session=True)
     registry.set_pid(store, key, child.pid)
-    return wait_running(store, key)
+    return True
 
 
 def wait_running(store: RunStore, key: str) -> Any:
@@ -161,6 +171,8 @@ def address(store: RunStore, name: str, spec: ClusterSpec | None, start_missing:
         row = wait_running(store, row.key)
     if row is not None and row.state == "RUNNING" and row.url:
         return row.url
+    if start_missing and spec is None and row is not None:  # an API cluster: its own spec
+        spec = ClusterSpec.model_validate(json.loads(row.spec_json))
     if start_missing and spec is not None:
         return start(store, row.key if row is not None else name, spec).url
     where = ("" if spec is not None else

@@ -7,15 +7,24 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from podium import __version__
-from podium.server import errors, jobs, runs, scim, secrets, tokens, workspace_files
+from podium.server import (
+    clusters,
+    errors,
+    jobs,
+    runs,
+    scim,
+    secrets,
+    tokens,
+    workspace_files,
+)
 from podium.server.workspace import Workspace
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # the Jobs API's documented request limit
 
 
 def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
-    """The app for one workspace: Jobs API 2.1 and 2.2, Token, Workspace, Secrets and
-    SCIM Me APIs, health, discovery.
+    """The app for one workspace: Jobs API 2.1 and 2.2, Clusters, Token, Workspace,
+    Secrets and SCIM Me APIs, health, discovery.
     Beyond `max_requests` API requests at once, more get 429 with Retry-After, which
     Databricks clients wait out and retry."""
     app = FastAPI(title="podium", version=__version__,
@@ -25,6 +34,8 @@ def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
     for version in ("2.1", "2.2"):
         app.include_router(jobs.router, prefix=f"/api/{version}")
         app.include_router(runs.router, prefix=f"/api/{version}")
+    for version in ("2.0", "2.1"):
+        app.include_router(clusters.router, prefix=f"/api/{version}")
     app.include_router(tokens.router)
     app.include_router(workspace_files.router)
     app.include_router(scim.router)

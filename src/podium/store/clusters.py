@@ -10,12 +10,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 
 from podium.store.runs import HOST, RunStore, now_ms
-from podium.store.schema import SharedClusterRow
+from podium.store.schema import ClusterEventRow, SharedClusterRow
 
 LIVE = ("PENDING", "RUNNING", "TERMINATING")
+EVENT_OF = {"PENDING": "STARTING", "RUNNING": "RUNNING", "TERMINATING": "TERMINATING",
+            "TERMINATED": "TERMINATED", "ERROR": "TERMINATED"}
+
+
+def add_event(db: Any, key: str, kind: str, **details: Any) -> None:
+    """Record a cluster event inside the caller's transaction."""
+    db.add(ClusterEventRow(cluster_id=key, timestamp=now_ms(), type=kind,
+                           details_json=json.dumps(details, default=str)))
+
+
+def events(store: RunStore, key: str) -> list[ClusterEventRow]:
+    """A cluster's events, newest first."""
+    return store.rows(select(ClusterEventRow).where(ClusterEventRow.cluster_id == key)
+                      .order_by(ClusterEventRow.id.desc()))
 
 
 def claim(store: RunStore, key: str, cluster_name: str | None, spec: dict[str, Any],
@@ -33,9 +47,11 @@ def claim(store: RunStore, key: str, cluster_name: str | None, spec: dict[str, A
                       last_used_ms=stamp, end_ms=None)
         if row is None:
             db.add(SharedClusterRow(key=key, **values))
+            add_event(db, key, "CREATING")
         else:
             for name, value in values.items():
                 setattr(row, name, value)
+            add_event(db, key, "STARTING")
     return True
 
 
@@ -44,8 +60,13 @@ def set_state(store: RunStore, key: str, state: str, message: str = "", **values
     if state in ("TERMINATED", "ERROR"):
         values.setdefault("end_ms", now_ms())
     with store.sessions.begin() as db:
-        db.execute(update(SharedClusterRow).where(SharedClusterRow.key == key).values(
+        done = db.execute(update(SharedClusterRow).where(SharedClusterRow.key == key).values(
             state=state, message=message, **values))
+        if done.rowcount == 0:  # permanently deleted meanwhile
+            return
+        details = {"reason": {"code": "ERROR" if state == "ERROR" else "USER_REQUEST",
+                              "parameters": {"message": message}}} if message else {}
+        add_event(db, key, EVENT_OF.get(state, state), **details)
 
 
 def set_pid(store: RunStore, key: str, pid: int) -> None:
@@ -76,3 +97,20 @@ def touch(store: RunStore, keys: list[str]) -> None:
             db.execute(update(SharedClusterRow).where(or_(
                 SharedClusterRow.key.in_(keys), SharedClusterRow.cluster_name.in_(keys)))
                 .values(last_used_ms=now_ms()))
+
+
+def set_spec(store: RunStore, key: str, cluster_name: str | None, spec: dict[str, Any],
+             autotermination_minutes: int) -> None:
+    """Replace a cluster's spec (`clusters/edit`); it applies from its next start."""
+    with store.sessions.begin() as db:
+        db.execute(update(SharedClusterRow).where(SharedClusterRow.key == key).values(
+            cluster_name=cluster_name, spec_json=json.dumps(spec, sort_keys=True, default=str),
+            autotermination_minutes=autotermination_minutes))
+        add_event(db, key, "EDITED")
+
+
+def forget(store: RunStore, key: str) -> None:
+    """Remove a cluster and its events from the registry (`permanent-delete`)."""
+    with store.sessions.begin() as db:
+        db.execute(delete(ClusterEventRow).where(ClusterEventRow.cluster_id == key))
+        db.execute(delete(SharedClusterRow).where(SharedClusterRow.key == key))

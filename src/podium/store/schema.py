@@ -270,3 +270,14 @@ class TriggerStateRow(Base):
     checked_ms: Mapped[int] = mapped_column(BigInteger, default=0)  # last look at files/tables
     watermark_json: Mapped[str] = mapped_column(Text, default="{}")  # files seen, table stamps
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ClusterEventRow(Base):
+    """What happened to a shared cluster, as the Clusters API's `events` lists it."""
+
+    __tablename__ = "cluster_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cluster_id: Mapped[str] = mapped_column(String(255), index=True)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(32))  # CREATING, RUNNING, TERMINATING, ...
+    details_json: Mapped[str] = mapped_column(Text, default="{}")
