@@ -55,10 +55,12 @@ class Server:
 
 
 def env_for(home: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "PODIUM_HOME": str(home), **extra}
+    """This environment for workspace `home`, without the caller's Databricks
+    credentials, plus `extra`."""
+    env = {**os.environ, "PODIUM_HOME": str(home)}
     for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE"):
         env.pop(name, None)
-    return env
+    return {**env, **extra}
 
 
 def create_token(home: Path, **extra: str) -> str:

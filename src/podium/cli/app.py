@@ -13,6 +13,7 @@ from podium.cli.clusters import cluster_app
 from podium.cli.common import out
 from podium.cli.deploy import deploy
 from podium.cli.jobs import jobs_app
+from podium.cli.policies import policies_app
 from podium.cli.run import run
 from podium.cli.runs import runs_app
 from podium.cli.serve import serve
@@ -53,6 +54,7 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(runs_app, name="runs")
 app.add_typer(cluster_app, name="cluster")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(policies_app, name="policies")
 
 
 def reflow(text: str) -> str:

@@ -61,9 +61,16 @@ def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, str]:
 def load(bundle: Path, target: str | None, var: list[str] | None, as_json: bool = False):
     """Load the bundle for a command, turning every problem into exit code 2."""
     try:
-        return load_bundle(bundle, target, parse_pairs(var, "--var"))
+        return load_bundle(bundle, target, parse_pairs(var, "--var"), workspace_policies)
     except BundleError as exc:
         fail(exc.problems, as_json)
+
+
+def workspace_policies() -> dict[str, tuple[str, dict]]:
+    """The workspace's cluster policies by id: (name, rules)."""
+    from podium.store import policies
+
+    return policies.by_id(open_history())
 
 
 def job_params(job, given: dict[str, str]) -> dict[str, str]:

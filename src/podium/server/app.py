@@ -11,6 +11,7 @@ from podium.server import (
     clusters,
     errors,
     jobs,
+    policies,
     runs,
     scim,
     secrets,
@@ -23,8 +24,8 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # the Jobs API's documented request limit
 
 
 def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
-    """The app for one workspace: Jobs API 2.1 and 2.2, Clusters, Token, Workspace,
-    Secrets and SCIM Me APIs, health, discovery.
+    """The app for one workspace: Jobs API 2.1 and 2.2, Clusters, Cluster Policies,
+    Token, Workspace, Secrets and SCIM Me APIs, health, discovery.
     Beyond `max_requests` API requests at once, more get 429 with Retry-After, which
     Databricks clients wait out and retry."""
     app = FastAPI(title="podium", version=__version__,
@@ -40,6 +41,7 @@ def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
     app.include_router(workspace_files.router)
     app.include_router(scim.router)
     app.include_router(secrets.router)
+    app.include_router(policies.router)
 
     in_flight = 0
 

@@ -24,8 +24,10 @@ from podium.compute.errors import ClusterError
 from podium.engine import shared_clusters
 from podium.server.errors import ApiError, invalid, not_found
 from podium.server.workspace import user, workspace
+from podium.spec import policies as rules
 from podium.spec.models import ClusterSpec
 from podium.store import clusters as registry
+from podium.store import policies
 
 router = APIRouter(prefix="/clusters", dependencies=[Depends(user)])
 
@@ -55,10 +57,21 @@ def _new_id() -> str:
     return time.strftime("%m%d-%H%M%S-", time.gmtime()) + tail
 
 
-def _spec(body: dict[str, Any]) -> ClusterSpec:
-    """The cluster spec of a create or edit request; 400 when it does not validate."""
+def _spec(request: Request, body: dict[str, Any]) -> ClusterSpec:
+    """The cluster spec of a create or edit request, its policy applied; 400 when it
+    does not validate or breaks the policy."""
     if not body.get("cluster_name"):
         raise invalid("Missing required field: cluster_name")
+    if body.get("policy_id"):
+        try:
+            row = policies.get(workspace(request).store, str(body["policy_id"]))
+        except policies.PolicyNotFound as exc:
+            raise invalid(str(exc)) from None
+        body, violations = rules.apply(rules.parse(row.definition), body, "all-purpose",
+                                       bool(body.get("apply_policy_default_values")))
+        if violations:
+            raise invalid("; ".join(f"{v} under cluster policy '{row.name}'"
+                                    for v in violations))
     try:
         return ClusterSpec.model_validate(body)
     except ValidationError as exc:
@@ -115,7 +128,7 @@ def _background(action: Any, *args: Any) -> None:
 def create(request: Request, body: dict[str, Any] = Body(...),
            who: str = Depends(user)) -> dict[str, Any]:
     """Create and start an all-purpose cluster; its cluster_id at once."""
-    spec = _spec(body)
+    spec = _spec(request, body)
     cluster_id = _new_id()
     shared_clusters.launch(workspace(request).store, cluster_id, spec,
                            {"creator_user_name": who})
@@ -127,7 +140,7 @@ def edit(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
     """Replace a cluster's spec; a running cluster restarts with it."""
     cluster_id = str(body.pop("cluster_id", "") or "")
     row = _row(request, cluster_id)
-    spec = _spec(body)
+    spec = _spec(request, body)
     store = workspace(request).store
     kept = {k: v for k, v in json.loads(row.spec_json).items() if k == "creator_user_name"}
     registry.set_spec(store, row.key, spec.cluster_name,

@@ -14,8 +14,9 @@ from podium.server.errors import ApiError, invalid, not_found
 from podium.server.paging import page_tasks
 from podium.server.workspace import user, workspace
 from podium.spec import BundleError
+from podium.spec.models import Job
 from podium.spec.settings import job_from_settings, settings_of
-from podium.store import registry
+from podium.store import policies, registry
 from podium.store.errors import JobNotFound
 
 router = APIRouter(dependencies=[Depends(user)])
@@ -25,12 +26,20 @@ MERGED_BY = {"tasks": "task_key", "job_clusters": "job_cluster_key",
              "environments": "environment_key", "parameters": "name"}
 
 
-def checked_settings(settings: Any, where: str = "settings") -> dict[str, Any]:
-    """JobSettings validated as a bundle job is; every problem in one 400."""
+def validated_job(request: Request, settings: Any, where: str = "settings") -> Job:
+    """JobSettings validated as a bundle job is (the workspace's cluster policies
+    applied); every problem in one 400."""
+    store = workspace(request).store
     try:
-        return settings_of(job_from_settings(settings, where))
+        return job_from_settings(settings, where, policies=lambda: policies.by_id(store))
     except BundleError as exc:
         raise invalid("; ".join(str(p) for p in exc.problems)) from None
+
+
+def checked_settings(request: Request, settings: Any, where: str = "settings"
+                     ) -> dict[str, Any]:
+    """Validated JobSettings, as the registry keeps them."""
+    return settings_of(validated_job(request, settings, where))
 
 
 def job_row(request: Request, job_id: int) -> Any:
@@ -54,7 +63,7 @@ def create(request: Request, settings: dict[str, Any] = Body(...),
     """Register a job from JobSettings; its job_id."""
     refuse_when_draining(request)
     settings.pop("access_control_list", None)
-    job_id = registry.create(workspace(request).store, checked_settings(settings), who)
+    job_id = registry.create(workspace(request).store, checked_settings(request, settings), who)
     return {"job_id": job_id}
 
 
@@ -99,7 +108,7 @@ def reset(request: Request, body: ResetJob) -> dict[str, Any]:
     """Replace every setting of a job."""
     job_row(request, body.job_id)
     registry.replace(workspace(request).store, body.job_id,
-                     checked_settings(body.new_settings, "new_settings"))
+                     checked_settings(request, body.new_settings, "new_settings"))
     return {}
 
 
@@ -124,7 +133,7 @@ def update(request: Request, body: UpdateJob) -> dict[str, Any]:
         else:
             settings[name] = value
     registry.replace(workspace(request).store, body.job_id,
-                     checked_settings(settings, "new_settings"))
+                     checked_settings(request, settings, "new_settings"))
     return {}
 
 
@@ -170,16 +179,9 @@ def submit(request: Request, body: dict[str, Any] = Body(...),
                     "run_as", "usage_policy_id"):
         body.pop(ignored, None)
     body["name"] = body.pop("run_name", None) or "Untitled"
-    job = job_from_settings_or_400(body)
+    job = validated_job(request, body, "request")
     run, run_id = new_submit_run(ws.store, job, token, creator=who)
     if run is not None:
         ws.service.accept(run)
     return {"run_id": run_id}
 
-
-def job_from_settings_or_400(settings: dict[str, Any]) -> Any:
-    """A Job from inline settings, or one 400 listing every problem."""
-    try:
-        return job_from_settings(settings, "request")
-    except BundleError as exc:
-        raise invalid("; ".join(str(p) for p in exc.problems)) from None

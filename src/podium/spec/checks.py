@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
+from podium.spec import policies as policies_mod
 from podium.spec import quartz, references, workspace
 from podium.spec.errors import Location, Problem
 from podium.spec.models import TASK_TYPES, UNSUPPORTED_TASK_TYPES, Job, Node, Task
@@ -296,8 +297,48 @@ def starts(job: Job, where: str) -> Iterator[Problem]:
                       f"{', '.join(job.trigger.kinds) or 'none'})")
 
 
-def check_job(key: str, job: Job, shared_clusters: set[str]) -> list[Problem]:
-    """Every problem of one validated job, errors and warnings."""
+Policies = Callable[[], dict[str, tuple[str, dict[str, Any]]]]  # id -> (name, rules)
+
+
+def cluster_policies(job: Job, where: str, policies: Policies | None) -> Iterator[Problem]:
+    """Job clusters that name a `policy_id` follow it: fixed (and, with
+    `apply_policy_default_values`, default) values are set in the spec; each violation
+    is an error at the attribute. A policy this workspace does not have is a warning."""
+    known: dict[str, tuple[str, dict[str, Any]]] | None = None
+    for cluster in job.job_clusters:
+        spec = cluster.new_cluster
+        if spec.policy_id is None:
+            continue
+        if known is None:
+            known = policies() if policies is not None else {}
+        label = f"{where}.job_clusters[{cluster.job_cluster_key}]"
+        if spec.policy_id not in known:
+            yield Problem(spec.loc_of("policy_id"), f"{label}: cluster policy "
+                          f"'{spec.policy_id}' is not in this workspace, so it is not applied "
+                          "(create it with the Cluster Policies API or `podium policies "
+                          "create`)", "warning")
+            continue
+        name, rules = known[spec.policy_id]
+        given = spec.model_dump(mode="json", exclude_none=True)
+        applied, violations = policies_mod.apply(rules, given, "job",
+                                                 spec.apply_policy_default_values)
+        for violation in violations:
+            head = violation.attribute.split(".")[0]
+            yield Problem(spec.loc_of(head if head in given else "policy_id"),
+                          f"{label}: {violation} under cluster policy '{name}'; change the "
+                          "cluster or the policy")
+        if not violations:
+            for field, value in applied.items():
+                if field in type(spec).model_fields:
+                    setattr(spec, field, value)
+                elif spec.model_extra is not None:
+                    spec.model_extra[field] = value
+
+
+def check_job(key: str, job: Job, shared_clusters: set[str],
+              policies: Policies | None = None) -> list[Problem]:
+    """Every problem of one validated job, errors and warnings; `policies` gives the
+    workspace's cluster policies (asked for only when a cluster names one)."""
     problems: list[Problem] = list(extra_fields(job, f"resources.jobs.{key}"))
     for task in all_tasks(job):
         problems += task_types(task)
@@ -307,6 +348,7 @@ def check_job(key: str, job: Job, shared_clusters: set[str]) -> list[Problem]:
     problems += dynamic_references(job)
     problems += sql_tasks(job)
     problems += starts(job, f"resources.jobs.{key}")
+    problems += cluster_policies(job, f"resources.jobs.{key}", policies)
     if not any(p.severity == "error" for p in problems):
         problems += files(job)
     if not job.tasks:

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from podium.spec import checks, merge
+from podium.spec.checks import Policies
 from podium.spec.errors import BundleError, Location, Problem, relative
 from podium.spec.models import ClusterSpec, Job
 from podium.spec.pydantic_errors import problems_from
@@ -81,8 +82,10 @@ def load_bundle(
     start: Path | str = ".",
     target: str | None = None,
     variables: dict[str, str] | None = None,
+    policies: Policies | None = None,
 ) -> Bundle:
-    """Load, merge, resolve and validate a bundle; raise BundleError with every problem."""
+    """Load, merge, resolve and validate a bundle; raise BundleError with every problem.
+    `policies` gives the workspace's cluster policies for job clusters that name one."""
     root_file = find_root(Path(start))
     root_dir = root_file.parent
     problems: list[Problem] = []
@@ -157,7 +160,7 @@ def load_bundle(
             continue
         if job.name is None:
             job.name = key
-        problems += checks.check_job(key, job, set(clusters))
+        problems += checks.check_job(key, job, set(clusters), policies)
         jobs[key] = job
     warnings += [p for p in problems if p.severity == "warning"]
     _raise_errors(problems + duplicates)

@@ -224,8 +224,8 @@ class ClusterSpec(Node):
 
     IGNORED = frozenset(
         {"spark_version", "node_type_id", "driver_node_type_id", "aws_attributes",
-         "azure_attributes", "gcp_attributes", "policy_id", "apply_policy_default_values",
-         "data_security_mode", "single_user_name", "runtime_engine", "instance_pool_id",
+         "azure_attributes", "gcp_attributes", "data_security_mode", "single_user_name",
+         "runtime_engine", "instance_pool_id",
          "driver_instance_pool_id", "enable_elastic_disk", "enable_local_disk_encryption",
          "init_scripts", "ssh_public_keys", "custom_tags", "cluster_log_conf", "docker_image",
          "workload_type", "is_single_node", "kind", "use_ml_runtime", "permissions",
@@ -238,6 +238,8 @@ class ClusterSpec(Node):
     num_workers: int | None = Field(default=None, ge=0)
     autoscale: Autoscale | None = None
     autotermination_minutes: int | None = Field(default=None, ge=0)
+    policy_id: str | None = None  # applied where the workspace has the policy
+    apply_policy_default_values: bool = False
 
     @property
     def master(self) -> str:

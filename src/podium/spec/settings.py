@@ -35,7 +35,8 @@ def located(value: Any, path: str) -> Any:
 
 
 def job_from_settings(settings: Any, where: str = "settings",
-                      shared_clusters: set[str] | None = None) -> Job:
+                      shared_clusters: set[str] | None = None,
+                      policies: checks.Policies | None = None) -> Job:
     """A validated Job from JobSettings JSON; BundleError with every problem otherwise.
     File paths must be absolute (there is no YAML file to be relative to)."""
     if not isinstance(settings, dict):
@@ -46,7 +47,7 @@ def job_from_settings(settings: Any, where: str = "settings",
     except ValidationError as exc:
         raise BundleError(problems_from(exc, raw, where)) from None
     job.name = job.name or "Untitled"
-    problems = checks.check_job(job.name, job, shared_clusters or set())
+    problems = checks.check_job(job.name, job, shared_clusters or set(), policies)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise BundleError(errors)

@@ -281,3 +281,16 @@ class ClusterEventRow(Base):
     timestamp: Mapped[int] = mapped_column(BigInteger)
     type: Mapped[str] = mapped_column(String(32))  # CREATING, RUNNING, TERMINATING, ...
     details_json: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class ClusterPolicyRow(Base):
+    """A cluster policy: rules a cluster spec naming its `policy_id` must follow."""
+
+    __tablename__ = "cluster_policies"
+    policy_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    definition: Mapped[str] = mapped_column(Text)  # the JSON text, as given
+    description: Mapped[str] = mapped_column(Text, default="")
+    max_clusters_per_user: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    creator_user_name: Mapped[str] = mapped_column(String(255))
+    created_ms: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,81 @@
+"""`podium policies` and a bundle whose job cluster names a policy, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.test_deploy_tokens import cli
+
+SMALL = {"num_workers": {"type": "range", "maxValue": 2},
+         "spark_conf.spark.sql.shuffle.partitions": {"type": "fixed", "value": "4"},
+         "custom_tags.team": {"type": "allowlist", "values": ["sales", "ops"]}}
+
+BUNDLE = """bundle: {name: governed}
+resources:
+  jobs:
+    nightly:
+      job_clusters:
+        - job_cluster_key: main
+          new_cluster:
+            policy_id: %s
+            num_workers: %d
+            custom_tags: {team: sales}
+            spark_conf: {spark.master: "local[1]"}
+      tasks:
+        - {task_key: t, job_cluster_key: main,
+           python_task: {function: 'tests.engine.funcs:ok'}}
+"""
+
+
+def setup(tmp_path: Path) -> tuple[Path, str]:
+    home = tmp_path / "home"
+    (tmp_path / "small.json").write_text(json.dumps(SMALL))
+    created = cli("policies", "create", "small", "--definition", str(tmp_path / "small.json"),
+                  home=home)
+    return home, created.stdout.strip()
+
+
+def write(tmp_path: Path, policy_id: str, workers: int) -> Path:
+    root = tmp_path / "bundle"
+    root.mkdir(exist_ok=True)
+    (root / "databricks.yml").write_text(BUNDLE % (policy_id, workers))
+    return root
+
+
+def test_a_job_cluster_breaking_its_policy_is_a_located_error(tmp_path: Path) -> None:
+    home, policy_id = setup(tmp_path)
+    assert len(policy_id) == 16
+    root = write(tmp_path, policy_id, 8)
+    done = cli("validate", str(root), home=home, check=False)
+    assert done.returncode == 2
+    (line,) = [ln for ln in done.stderr.splitlines() if "error:" in ln]
+    assert line.startswith(f"{root / 'databricks.yml'}:9:13: error:")  # at num_workers
+    assert "Validation failed for num_workers (range rule): the value must be at most 2 " \
+        "(is 8) under cluster policy 'small'" in line
+
+
+def test_a_job_cluster_within_its_policy_gets_the_fixed_values(tmp_path: Path) -> None:
+    home, policy_id = setup(tmp_path)
+    root = write(tmp_path, policy_id, 2)
+    assert cli("validate", str(root), home=home).returncode == 0
+    ran = cli("run", "nightly", "--bundle", str(root), "--json", home=home)
+    view = json.loads(ran.stdout)
+    assert view["state"]["result_state"] == "SUCCESS"
+    listed = json.loads(cli("policies", "list", "--json", home=home).stdout)["policies"]
+    assert [p["name"] for p in listed] == ["small"]
+
+
+def test_an_unknown_policy_is_a_warning_and_bad_definitions_exit_2(tmp_path: Path) -> None:
+    home, _ = setup(tmp_path)
+    root = write(tmp_path, "0123456789ABCDEF", 8)
+    done = cli("validate", str(root), home=home)
+    assert "cluster policy '0123456789ABCDEF' is not in this workspace" in done.stdout + \
+        done.stderr
+    (tmp_path / "bad.json").write_text('{"num_workers": {"type": "between"}}')
+    bad = cli("policies", "create", "bad", "--definition", str(tmp_path / "bad.json"),
+              home=home, check=False)
+    assert bad.returncode == 2 and "needs a type" in bad.stderr
+    again = cli("policies", "create", "small", "--definition", str(tmp_path / "small.json"),
+                home=home, check=False)
+    assert again.returncode == 2 and "already exists" in again.stderr
