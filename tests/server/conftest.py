@@ -129,9 +129,10 @@ def servers_on_one_database(folder: Path, count: int = 2) -> Iterator[list[Serve
                 stop_server(running)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server per test module (its clusters stay warm between the module's tests)."""
+    """One server for the test session: its clusters stay warm from module to module, as
+    a workspace's would, so tests must not assume they are alone in it."""
     home = tmp_path_factory.mktemp("server_home")
     (home / "token").write_text(create_token(home))
     running = start_server(home, PODIUM_IDLE_CLUSTER_SECONDS="600")

@@ -93,7 +93,8 @@ def view(row: Any) -> dict[str, Any]:
     out = {k: v for k, v in spec.items() if k != "creator_user_name"}
     out.update({
         "cluster_id": row.key, "cluster_name": row.cluster_name or row.key,
-        "state": row.state, "state_message": row.message,
+        "state": "RESTARTING" if row.key in _restarting else row.state,
+        "state_message": row.message,
         "creator_user_name": spec.get("creator_user_name", ""),
         "cluster_source": "API" if "creator_user_name" in spec else "UI",
         "start_time": row.start_ms, "last_activity_time": row.last_used_ms,
@@ -147,15 +148,26 @@ def edit(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
                       {**spec.model_dump(mode="json", exclude_none=True), **kept},
                       spec.autotermination_minutes or 0)
     if row.state == "RUNNING":
+        _restarting.add(row.key)
         _background(_restart, store, row.key)
     return {}
 
 
+_restarting: set[str] = set()  # clusters between their stop and their new start
+
+
 def _restart(store: Any, key: str) -> None:
-    shared_clusters.stop(store, key)
-    row = registry.find(store, key)
-    if row is not None:
-        shared_clusters.launch(store, key, ClusterSpec.model_validate(json.loads(row.spec_json)))
+    """Stop and start a cluster; meanwhile it shows as RESTARTING (never TERMINATED, which
+    clients waiting for RUNNING take as a failure)."""
+    _restarting.add(key)
+    try:
+        shared_clusters.stop(store, key)
+        row = registry.find(store, key)
+        if row is not None:
+            shared_clusters.launch(store, key,
+                                   ClusterSpec.model_validate(json.loads(row.spec_json)))
+    finally:
+        _restarting.discard(key)
 
 
 @router.post("/start")
@@ -177,6 +189,7 @@ def restart(request: Request, body: ClusterId) -> dict[str, Any]:
     if row.state != "RUNNING":
         raise ApiError(400, "INVALID_STATE", f"Cluster {row.key} is in unexpected state "
                        f"{row.state}.")
+    _restarting.add(row.key)
     _background(_restart, workspace(request).store, row.key)
     return {}
 
