@@ -79,3 +79,27 @@ def test_an_unknown_policy_is_a_warning_and_bad_definitions_exit_2(tmp_path: Pat
     again = cli("policies", "create", "small", "--definition", str(tmp_path / "small.json"),
                 home=home, check=False)
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_a_shared_cluster_follows_its_policy_too(tmp_path: Path) -> None:
+    home, policy_id = setup(tmp_path)
+    root = tmp_path / "shared"
+    root.mkdir()
+    (root / "databricks.yml").write_text(f"""bundle: {{name: shared}}
+resources:
+  clusters:
+    analysts:
+      policy_id: {policy_id}
+      num_workers: 5
+      custom_tags: {{team: marketing}}
+  jobs:
+    j:
+      tasks:
+        - {{task_key: t, existing_cluster_id: analysts,
+           python_task: {{function: 'tests.engine.funcs:ok'}}}}
+""")
+    done = cli("validate", str(root), home=home, check=False)
+    errors = [ln for ln in done.stderr.splitlines() if "error:" in ln]
+    assert done.returncode == 2 and len(errors) == 2
+    assert errors[0].startswith(f"{root / 'databricks.yml'}:6:") and "num_workers" in errors[0]
+    assert "custom_tags.team (allowlist rule)" in errors[1]

@@ -54,3 +54,25 @@ def test_seed000_script_creates_and_runs_its_job_on_two_reused_clusters(server: 
     assert ingestion["custom_tags"] == {"team": "ingestion"} and ingestion["num_workers"] == 1
     assert json.loads(w.cluster_policies.get(policy.policy_id).definition)[
         "spark_conf.spark.master"]["value"] == "local[1]"
+
+
+def test_clusters_breaking_a_policy_are_refused_over_the_api(server: Server) -> None:
+    w = server.sdk()
+    policy = w.cluster_policies.create(name="jobs-only", definition=json.dumps({
+        "num_workers": {"type": "range", "maxValue": 2},
+        "cluster_type": {"type": "fixed", "value": "job"}}))
+    answer = server.post("/api/2.1/jobs/create", {
+        "name": "too-big", "job_clusters": [{"job_cluster_key": "c", "new_cluster": {
+            "policy_id": policy.policy_id, "num_workers": 8}}],
+        "tasks": [{"task_key": "t", "job_cluster_key": "c",
+                   "python_task": {"function": "tests.engine.funcs:ok"}}]})
+    assert answer.status_code == 400 and answer.json()["error_code"] == \
+        "INVALID_PARAMETER_VALUE"
+    assert "Validation failed for num_workers (range rule): the value must be at most 2 " \
+        "(is 8) under cluster policy 'jobs-only'" in answer.json()["message"]
+    refused = server.post("/api/2.1/clusters/create", {
+        "cluster_name": "adhoc", "policy_id": policy.policy_id, "num_workers": 1})
+    assert refused.status_code == 400
+    assert "cluster_type (fixed rule): this policy is for job clusters" in \
+        refused.json()["message"]
+    assert not [c for c in w.clusters.list() if c.cluster_name == "adhoc"]

@@ -12,7 +12,14 @@ from typing import Any
 from podium.spec import policies as policies_mod
 from podium.spec import quartz, references, workspace
 from podium.spec.errors import Location, Problem
-from podium.spec.models import TASK_TYPES, UNSUPPORTED_TASK_TYPES, Job, Node, Task
+from podium.spec.models import (
+    TASK_TYPES,
+    UNSUPPORTED_TASK_TYPES,
+    ClusterSpec,
+    Job,
+    Node,
+    Task,
+)
 from podium.spec.paths import find_file
 from podium.spec.yaml_source import YList, YMap
 
@@ -301,38 +308,47 @@ Policies = Callable[[], dict[str, tuple[str, dict[str, Any]]]]  # id -> (name, r
 
 
 def cluster_policies(job: Job, where: str, policies: Policies | None) -> Iterator[Problem]:
-    """Job clusters that name a `policy_id` follow it: fixed (and, with
-    `apply_policy_default_values`, default) values are set in the spec; each violation
-    is an error at the attribute. A policy this workspace does not have is a warning."""
-    known: dict[str, tuple[str, dict[str, Any]]] | None = None
+    """Job clusters that name a `policy_id` follow it (see `follows_policy`)."""
+    known: dict[str, tuple[str, dict[str, Any]]] = {}
     for cluster in job.job_clusters:
-        spec = cluster.new_cluster
-        if spec.policy_id is None:
-            continue
-        if known is None:
-            known = policies() if policies is not None else {}
-        label = f"{where}.job_clusters[{cluster.job_cluster_key}]"
-        if spec.policy_id not in known:
-            yield Problem(spec.loc_of("policy_id"), f"{label}: cluster policy "
-                          f"'{spec.policy_id}' is not in this workspace, so it is not applied "
-                          "(create it with the Cluster Policies API or `podium policies "
-                          "create`)", "warning")
-            continue
-        name, rules = known[spec.policy_id]
-        given = spec.model_dump(mode="json", exclude_none=True)
-        applied, violations = policies_mod.apply(rules, given, "job",
-                                                 spec.apply_policy_default_values)
-        for violation in violations:
-            head = violation.attribute.split(".")[0]
-            yield Problem(spec.loc_of(head if head in given else "policy_id"),
-                          f"{label}: {violation} under cluster policy '{name}'; change the "
-                          "cluster or the policy")
-        if not violations:
-            for field, value in applied.items():
-                if field in type(spec).model_fields:
-                    setattr(spec, field, value)
-                elif spec.model_extra is not None:
-                    spec.model_extra[field] = value
+        yield from follows_policy(cluster.new_cluster, f"{where}.job_clusters["
+                                  f"{cluster.job_cluster_key}]", "job", policies, known)
+
+
+def follows_policy(spec: ClusterSpec, label: str, cluster_type: str,
+                   policies: Policies | None,
+                   known: dict[str, tuple[str, dict[str, Any]]] | None = None
+                   ) -> Iterator[Problem]:
+    """A cluster spec naming a `policy_id` follows it: fixed (and, with
+    `apply_policy_default_values`, default) values are set in the spec; each violation
+    is an error at the attribute. A policy this workspace does not have is a warning.
+    `known` caches the workspace's policies between calls."""
+    if spec.policy_id is None:
+        return
+    known = {} if known is None else known
+    if not known and policies is not None:
+        known.update(policies())
+    if spec.policy_id not in known:
+        yield Problem(spec.loc_of("policy_id"), f"{label}: cluster policy "
+                      f"'{spec.policy_id}' is not in this workspace, so it is not applied "
+                      "(create it with the Cluster Policies API or `podium policies "
+                      "create`)", "warning")
+        return
+    name, rules = known[spec.policy_id]
+    given = spec.model_dump(mode="json", exclude_none=True)
+    applied, violations = policies_mod.apply(rules, given, cluster_type,
+                                             spec.apply_policy_default_values)
+    for violation in violations:
+        head = violation.attribute.split(".")[0]
+        yield Problem(spec.loc_of(head if head in given else "policy_id"),
+                      f"{label}: {violation} under cluster policy '{name}'; change the "
+                      "cluster or the policy")
+    if not violations:
+        for field, value in applied.items():
+            if field in type(spec).model_fields:
+                setattr(spec, field, value)
+            elif spec.model_extra is not None:
+                spec.model_extra[field] = value
 
 
 def check_job(key: str, job: Job, shared_clusters: set[str],

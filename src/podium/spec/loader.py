@@ -147,7 +147,7 @@ def load_bundle(
 
     jobs: dict[str, Job] = {}
     shared_raw = resources.get("clusters") or YMap()
-    clusters = _validate_clusters(shared_raw, problems)
+    clusters = _validate_clusters(shared_raw, problems, policies)
     for key, raw in jobs_raw.items():
         where = f"resources.jobs.{key}"
         if not isinstance(raw, dict):
@@ -311,7 +311,8 @@ def _apply_mode_and_presets(jobs: YMap, mode: Any, presets: Any) -> None:
                 job[start]["pause_status"] = pause
 
 
-def _validate_clusters(raw: Any, problems: list[Problem]) -> dict[str, ClusterSpec]:
+def _validate_clusters(raw: Any, problems: list[Problem],
+                       policies: Policies | None = None) -> dict[str, ClusterSpec]:
     clusters: dict[str, ClusterSpec] = {}
     if not isinstance(raw, dict):
         return clusters
@@ -322,4 +323,6 @@ def _validate_clusters(raw: Any, problems: list[Problem]) -> dict[str, ClusterSp
             problems += problems_from(exc, node, f"resources.clusters.{key}")
             continue
         problems += checks.extra_fields(clusters[key], f"resources.clusters.{key}")
+        problems += checks.follows_policy(clusters[key], f"resources.clusters.{key}",
+                                          "all-purpose", policies)
     return clusters
