@@ -25,6 +25,7 @@ child = dbutils.notebook.run("/Users/{me}/etl/child", 60, {{"n": "3"}})
 path = dbutils.notebook.entry_point.getDbutils().notebook().getContext().notebookPath().get()
 dbutils.notebook.exit(f"{{greet()}} {{child}} {{path}}")
 """
+SCRIPT = "import sys\nprint('script says', sys.argv[1], spark.range(2).count())\n"
 HELPER = "def greet():\n    return 'hello'\n"
 CHILD = """# Databricks notebook source
 dbutils.widgets.text("n", "0")
@@ -94,16 +95,27 @@ def test_a_job_runs_notebooks_named_by_workspace_paths(server: Server) -> None:
     for name, text in (("main", MAIN.format(me=me)), ("helper", HELPER), ("child", CHILD)):
         w.workspace.upload(f"{folder}/{name}", io.BytesIO(text.encode()),
                            language=Language.PYTHON, overwrite=True)
-    created = w.jobs.create(name="from-workspace", tasks=[jobs.Task(
-        task_key="main", notebook_task=jobs.NotebookTask(
-            notebook_path=f"{folder}/main", source=jobs.Source.WORKSPACE))])
+    w.workspace.upload(f"{folder}/script.py", io.BytesIO(SCRIPT.encode()),
+                       format=ImportFormat.AUTO, overwrite=True)  # a file, not a notebook
+    w.workspace.upload(f"{folder}/count.sql", io.BytesIO(b"SELECT 41 + 1 AS answer"),
+                       format=ImportFormat.RAW, overwrite=True)
+    created = w.jobs.create(name="from-workspace", tasks=[
+        jobs.Task(task_key="main", notebook_task=jobs.NotebookTask(
+            notebook_path=f"{folder}/main", source=jobs.Source.WORKSPACE)),
+        jobs.Task(task_key="script", spark_python_task=jobs.SparkPythonTask(
+            python_file=f"{folder}/script.py", parameters=["7"])),
+        jobs.Task(task_key="query", sql_task=jobs.SqlTask(
+            file=jobs.SqlTaskFile(path=f"{folder}/count.sql"), warehouse_id="local"))])
     assert w.jobs.get(created.job_id).settings.tasks[0].notebook_task.notebook_path == \
         f"{folder}/main"
     run = w.jobs.run_now(created.job_id).result()
     assert run.state.result_state == jobs.RunResultState.SUCCESS
     assert w.jobs.get_run(run.run_id).creator_user_name == me
-    output = w.jobs.get_run_output(run.tasks[0].run_id)
+    tasks = {t.task_key: t.run_id for t in run.tasks}
+    output = w.jobs.get_run_output(tasks["main"])
     assert output.notebook_output.result == f"hello 6 {folder}/main"
+    assert "script says 7" in w.jobs.get_run_output(tasks["script"]).logs
+    assert "42" in w.jobs.get_run_output(tasks["query"]).logs
 
 
 def test_refused_requests_write_nothing(server: Server, tmp_path: Path) -> None:

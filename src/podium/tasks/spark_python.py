@@ -9,13 +9,14 @@ from typing import Any
 from podium.runtime.context import TaskContext
 from podium.runtime.dbutils import display, for_context
 from podium.spec.models import Task
+from podium.spec.paths import find_file
 from podium.tasks.argv import thread_argv
 
 
 def execute(task: Task, ctx: TaskContext, render: Any) -> str | None:
     """Run the file; `SystemExit(0)` is success, any other exit code fails the task."""
     spec = task.spark_python_task
-    path = Path(spec.python_file)
+    path = find_file(Path(spec.python_file)) or Path(spec.python_file)  # workspace paths
     spark = ctx.start_spark()
     argv = [str(path), *(str(render(p)) for p in spec.parameters)]
     init = {"spark": spark, "dbutils": for_context(ctx), "display": display}
