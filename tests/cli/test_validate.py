@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,13 +42,16 @@ def test_bad_bundle_exits_2_with_located_one_line_errors(tmp_path: Path) -> None
     (tmp_path / "databricks.yml").write_text(
         "bundle: {name: x}\nresources:\n  jobs:\n    j:\n      concurrent_run: ENABLED\n"
         "      tasks: [{task_key: a, python_task: {function: 'm:f'}}]\n")
-    done = podium("validate", str(tmp_path))
+    lenient = podium("validate", str(tmp_path))  # as the Databricks CLI: a warning
+    assert lenient.returncode == 0 and "warning: unknown field 'concurrent_run'" in \
+        lenient.stdout + lenient.stderr
+    done = podium("validate", str(tmp_path), "--strict")
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().endswith(
         "databricks.yml:5:7: error: unknown field 'concurrent_run' in resources.jobs.j; did you "
         "mean 'max_concurrent_runs'?")
-    as_json = json.loads(podium("validate", str(tmp_path), "--json").stdout)
+    as_json = json.loads(podium("validate", str(tmp_path), "--strict", "--json").stdout)
     assert as_json["valid"] is False
     assert as_json["errors"][0]["line"] == 5 and as_json["errors"][0]["column"] == 7
 
@@ -69,3 +73,18 @@ def test_jobs_list_and_version() -> None:
     assert [j["key"] for j in json.loads(done.stdout)["jobs"]] == ["many_tables",
                                                                    "many_tables_for_each"]
     assert podium("--version").stdout.strip().startswith("podium ")
+
+
+def test_run_prints_the_warnings_of_the_job_it_runs(tmp_path: Path) -> None:
+    (tmp_path / "databricks.yml").write_text(
+        "bundle: {name: x}\nresources:\n  jobs:\n    j:\n      concurrent_run: ENABLED\n"
+        "      tasks: [{task_key: a, python_task: {function: 'tests.engine.funcs:ok'}}]\n"
+        "    other:\n      colour: red\n"
+        "      tasks: [{task_key: a, python_task: {function: 'tests.engine.funcs:ok'}}]\n")
+    done = subprocess.run([*PODIUM, "run", "j", "--bundle", str(tmp_path)],
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, "PODIUM_HOME": str(tmp_path / "home")})
+    assert done.returncode == 0, done.stderr
+    assert "databricks.yml:5:7: warning: unknown field 'concurrent_run' in resources.jobs.j" \
+        in done.stderr
+    assert "colour" not in done.stderr  # another job's warning is not this run's business

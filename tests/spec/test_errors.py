@@ -44,24 +44,41 @@ def test_syntax_error_in_an_included_file_names_that_file(write_bundle) -> None:
     assert msg.startswith("more.yml:2: YAML syntax error")
 
 
-def test_unknown_field_suggests_the_right_one(write_bundle) -> None:
+def warnings(root: Path) -> list[str]:
+    """Load `root` (it loads) and give each warning as `file:line: message`."""
+    return [f"{Path(p.location.file).name}:{p.location.line}: {p.message}"
+            for p in load_bundle(root).warnings]
+
+
+def test_unknown_field_is_a_warning_that_suggests_the_right_one(write_bundle) -> None:
+    """As the Databricks CLI: the bundle loads, the field is not used."""
     root = write_bundle(job("        - {task_key: a, notebook_task: {notebook_path: nb.py}}",
                             extra="      concurrent_run: ENABLED\n"), NB)
-    assert errors(root) == ["databricks.yml:5: unknown field 'concurrent_run' in "
-                            "resources.jobs.j; did you mean 'max_concurrent_runs'?"]
+    assert warnings(root) == ["databricks.yml:5: unknown field 'concurrent_run' in "
+                              "resources.jobs.j; did you mean 'max_concurrent_runs'?"]
 
 
 def test_misspelled_task_field(write_bundle) -> None:
     root = write_bundle(job("        - {task_key: a, notebook_task: {notebook_path: nb.py},\n"
                             "           max_retires: 2}"), NB)
-    assert errors(root) == ["databricks.yml:7: unknown field 'max_retires' in "
-                            "resources.jobs.j.tasks[a]; did you mean 'max_retries'?"]
+    assert warnings(root) == ["databricks.yml:7: unknown field 'max_retires' in "
+                              "resources.jobs.j.tasks[a]; did you mean 'max_retries'?"]
 
 
-def test_unknown_top_level_field(write_bundle) -> None:
-    root = write_bundle("bundle: {name: x}\nresource: {}\n")
-    assert errors(root) == ["databricks.yml:2: unknown top-level field 'resource' in the "
-                            "bundle; did you mean 'resources'?"]
+def test_unknown_top_level_fields_and_empty_includes_are_warnings(write_bundle) -> None:
+    """Templates include `resources/*/*.yml` whether or not it matches, and bundles keep
+    YAML anchors under top-level keys of their own; `targets:` may be empty."""
+    root = write_bundle("bundle: {name: x}\nresource: {}\ninclude: [resources/*/*.yml]\n"
+                        "targets:\nworkspace:\nshared: &shared {max_concurrent_runs: 3}\n"
+                        "resources:\n  jobs:\n    j:\n      <<: *shared\n      tasks:\n"
+                        "        - {task_key: a, python_task: {function: 'm:f'}}\n")
+    assert warnings(root) == [
+        "databricks.yml:2: unknown top-level field 'resource' in the bundle; did you mean "
+        "'resources'?",
+        "databricks.yml:6: unknown top-level field 'shared' in the bundle; remove it",
+        "databricks.yml:3: include pattern 'resources/*/*.yml' matches no file (globs are "
+        "relative to the bundle root)"]
+    assert load_bundle(root).jobs["j"].max_concurrent_runs == 3
 
 
 def test_task_without_a_type(write_bundle) -> None:

@@ -251,3 +251,46 @@ def test_dynamic_references_are_kept_for_run_time(write_bundle) -> None:
     task = load_bundle(Path(root)).jobs["j"].task("b")
     assert task.python_task.parameters == {"v": "{{tasks.a.values.n}}",
                                            "d": "{{job.parameters.day}}"}
+
+
+def test_references_to_other_resources_and_the_current_user_resolve(write_bundle) -> None:
+    """What the Databricks CLI resolves: ids of resources that are not jobs (their key
+    locally), their own fields, and the current user."""
+    import getpass
+
+    root = write_bundle(("""
+bundle: {name: refs}
+resources:
+  schemas:
+    sales:
+      name: sales_${bundle.target}
+      catalog_name: main
+  volumes:
+    landing:
+      name: landing
+      catalog_name: main
+      schema_name: sales
+  pipelines:
+    ingest: {name: ingest}
+  secret_scopes:
+    creds: {name: team-creds}
+  jobs:
+    j:
+      tasks:
+        - task_key: t
+          python_task:
+            function: 'tests.engine.funcs:ok'
+            parameters:
+              schema: ${resources.schemas.sales.name}
+              catalog: ${resources.schemas.sales.catalog_name}
+              volume: /Volumes/main/${resources.volumes.landing.schema_name}/${V}
+              pipeline: ${resources.pipelines.ingest.id}
+              scope: ${resources.secret_scopes.creds.name}
+              me: ${workspace.current_user.userName}
+              short: ${workspace.current_user.short_name}
+""").replace("${V}", "${resources.volumes.landing.name}"))
+    params = load_bundle(root).jobs["j"].tasks[0].python_task.parameters
+    me = getpass.getuser()
+    assert params == {"schema": "sales_default", "catalog": "main",
+                      "volume": "/Volumes/main/sales/landing", "pipeline": "ingest",
+                      "scope": "team-creds", "me": me, "short": me.split("@")[0]}

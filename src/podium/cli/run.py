@@ -13,6 +13,7 @@ from podium.cli.common import (
     ParamOpt,
     TargetOpt,
     VarOpt,
+    err,
     fail,
     job_params,
     load,
@@ -60,6 +61,9 @@ def run(
     except BundleError as exc:
         fail(exc.problems)
     key = next(k for k, j in loaded.jobs.items() if j is job)
+    for warning in loaded.warnings:  # what of this job will not be as written
+        if f"resources.jobs.{key}" in warning.message:
+            err.print(str(warning), markup=False, soft_wrap=True, highlight=False)
     base = parse_pairs(param, "--param")
     try:
         sets = read_param_sets(params_file, param_set or [])

@@ -51,9 +51,9 @@ def extra_fields(node: Node, where: str) -> Iterator[Problem]:
             note = ("is a task type podium does not run" if key in UNSUPPORTED_TASK_TYPES
                     else "is ignored locally")
             yield Problem(node.loc_of(key), f"{where}.{key} {note}", "warning")
-        else:
+        else:  # as the Databricks CLI: a warning, the field is not used
             yield Problem(node.loc_of(key), f"unknown field '{key}' in {where}"
-                          + suggest(key, known))
+                          + suggest(key, known), "warning")
     for name in type(node).model_fields:
         value = getattr(node, name)
         for i, child in enumerate(value if isinstance(value, list) else [value]):

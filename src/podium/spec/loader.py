@@ -120,7 +120,9 @@ def load_bundle(
     for job in jobs_raw.values():
         merge.collapse_job(job)
 
-    ctx = Context({}, name, target_name, str(root_dir), {k: k for k in jobs_raw})
+    ctx = Context({}, name, target_name, str(root_dir), {k: k for k in jobs_raw},
+                  resources=dict(merged["resources"]) if isinstance(merged["resources"], dict)
+                  else {})
     declared = config.get("variables") or YMap(loc=config.loc)
     target_vars = target_node.get("variables") if target_node else None
     values = resolve_values(declared, target_vars, variables or {}, problems, ctx)
@@ -181,13 +183,17 @@ def _check_shape(node: YMap, where: str, problems: list[Problem]) -> None:
     """Sections that must be mappings are; a wrong one is reported and emptied so the rest
     of the bundle can still be checked."""
     for key in MAPPINGS:
-        if key in node and not isinstance(node[key], dict):
+        if key in node and node[key] is None:  # `targets:` with nothing under it: none
+            node[key] = YMap(loc=node.loc_of(key))
+        elif key in node and not isinstance(node[key], dict):
             problems.append(Problem(node.loc_of(key), f"`{key}` in {where} must be a mapping, "
                                     f"not {_kind(node[key])}; fix its indentation or value"))
             node[key] = YMap(loc=node.loc_of(key))
     resources = node.get("resources")
     for kind, items in (resources or {}).items():
-        if not isinstance(items, dict):
+        if items is None:
+            resources[kind] = YMap(loc=resources.loc_of(kind))
+        elif not isinstance(items, dict):
             problems.append(Problem(resources.loc_of(kind), f"resources.{kind} must be a "
                                     f"mapping of names to definitions, not {_kind(items)}"))
             resources[kind] = YMap(loc=resources.loc_of(kind))
@@ -203,9 +209,10 @@ def _kind(value: Any) -> str:
 def _check_keys(node: YMap, allowed: tuple[str, ...], where: str, problems: list[Problem]) -> None:
     _check_shape(node, where, problems)
     for key in node:
-        if key not in allowed:
+        if key not in allowed:  # the Databricks CLI warns and goes on (anchor holders)
             problems.append(Problem(node.loc_of(key), f"unknown top-level field '{key}' in "
-                                    f"{where}" + checks.suggest(key, list(allowed))))
+                                    f"{where}" + checks.suggest(key, list(allowed)),
+                                    "warning"))
 
 
 def _with_includes(config: YMap, root_dir: Path, files: list[str],
@@ -214,9 +221,9 @@ def _with_includes(config: YMap, root_dir: Path, files: list[str],
     for i, pattern in enumerate(patterns):
         loc = patterns.loc_of(i) if isinstance(patterns, YList) else config.loc
         matches = sorted(p for p in root_dir.glob(str(pattern)) if p.is_file())
-        if not matches:
-            problems.append(Problem(loc, f"include pattern '{pattern}' matches no file; fix "
-                                    "the glob (it is relative to the bundle root)"))
+        if not matches:  # templates include resources/*/*.yml whether or not it exists
+            problems.append(Problem(loc, f"include pattern '{pattern}' matches no file "
+                                    "(globs are relative to the bundle root)", "warning"))
         for path in matches:
             shown = relative(path, root_dir)
             if shown in files:

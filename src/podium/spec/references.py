@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 REFERENCE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+BRACKETS = re.compile(r"\.\[([^\[\]]+)\]")
 
 JOB_FIELDS = {"id", "name", "run_id", "repair_count", "trigger.type", "trigger.time",
               "start_time.iso_date", "start_time.iso_datetime", "start_time.timestamp_ms",
@@ -41,6 +42,7 @@ def classify(expr: str) -> tuple[str, ...]:
     ("tasks.values", key, name), ("tasks", key, field), ("input",), ("input", field),
     ("workspace", field).
     """
+    expr = BRACKETS.sub(r".\1", expr.replace(" ", ""))  # job.parameters.[x] is job.parameters.x
     expr = LEGACY.get(expr, expr)
     parts = expr.split(".")
     head = parts[0]

@@ -28,6 +28,7 @@ class Context:
     file_path: str
     job_ids: dict[str, str]
     problems: list[Problem] = field(default_factory=list)
+    resources: dict[str, Any] = field(default_factory=dict)  # the raw resources, by kind
 
     def lookup(self, path: str) -> Any:
         """The value of `${path}`; raises KeyError with a helpful message if unknown."""
@@ -40,7 +41,9 @@ class Context:
             "workspace.file_path": self.file_path,
             "workspace.root_path": self.file_path,
             "workspace.current_user.userName": user,
-            "workspace.current_user.short_name": user,
+            "workspace.current_user.short_name": user.split("@")[0],
+            "workspace.current_user.displayName": user,
+            "workspace.current_user.user_name": user,
         }
         if path in fixed:
             return fixed[path]
@@ -62,9 +65,34 @@ class Context:
                                f"defined jobs: {', '.join(sorted(self.job_ids)) or 'none'}")
             if parts[3] in ("id", "name"):
                 return self.job_ids[parts[2]] if parts[3] == "id" else parts[2]
+        if parts[0] == "resources" and len(parts) >= 4:
+            return self._resource(path, parts[1], parts[2], ".".join(parts[3:]))
         raise KeyError(f"unknown reference ${{{path}}}; podium knows ${{var.<name>}}, "
-                       "${bundle.name}, ${bundle.target}, ${workspace.file_path} and "
-                       "${resources.jobs.<key>.id}")
+                       "${bundle.name}, ${bundle.target}, ${workspace.*} and "
+                       "${resources.<type>.<key>.<field>}")
+
+    def _resource(self, path: str, kind: str, key: str, attribute: str) -> Any:
+        """`${resources.<kind>.<key>.<field>}` of a resource that is not a job: its `id`
+        is its key locally (a pipeline, a shared cluster), other fields are its own
+        (a schema's `name` and `catalog_name`, a volume's, a secret scope's `name`)."""
+        items = self.resources.get(kind)
+        if not isinstance(items, dict) or key not in items:
+            known = ", ".join(sorted(items)) if isinstance(items, dict) else "none"
+            raise KeyError(f"unknown {kind} '{key}' in ${{{path}}}; defined: {known}")
+        value: Any = items[key]
+        if attribute == "id" and not (isinstance(value, dict) and "id" in value):
+            return key
+        for part in attribute.split("."):
+            if not isinstance(value, dict) or part not in value:
+                if attribute == "name":  # a resource without a name field goes by its key
+                    return key
+                raise KeyError(f"resources.{kind}.{key} has no field '{attribute}' in "
+                               f"${{{path}}}")
+            value = value[part]
+        if isinstance(value, str) and "${" in value:  # the field's own references
+            where = items.loc_of(key) if isinstance(items, YMap) else Location(path)
+            value = interpolate(value, self, where)
+        return value
 
 
 def interpolate(node: Any, ctx: Context, loc: Location) -> Any:
@@ -162,7 +190,8 @@ def resolve_values(
     ctx.variables = dict(raw)
     for _ in range(len(raw) + 1):
         before = dict(ctx.variables)
-        scratch = Context(ctx.variables, ctx.bundle_name, ctx.target, ctx.file_path, ctx.job_ids)
+        scratch = Context(ctx.variables, ctx.bundle_name, ctx.target, ctx.file_path, ctx.job_ids,
+                          resources=ctx.resources)
         ctx.variables = {k: interpolate(v, scratch, where.get(k, Location(""))) for k, v in
                          ctx.variables.items()}
         if ctx.variables == before:
