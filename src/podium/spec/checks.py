@@ -47,6 +47,8 @@ def extra_fields(node: Node, where: str) -> Iterator[Problem]:
     """Unknown fields as errors and cloud-only fields as warnings, recursively."""
     known = list(type(node).model_fields) + sorted(type(node).IGNORED)
     for key in node.model_extra or {}:
+        if key in UNSUPPORTED_TASK_TYPES and isinstance(node, Task):
+            continue  # task_types says it, once
         if key in type(node).IGNORED:
             note = ("is a task type podium does not run" if key in UNSUPPORTED_TASK_TYPES
                     else "is ignored locally")
@@ -74,10 +76,12 @@ def task_types(task: Task) -> Iterator[Problem]:
         both = present + unsupported
         yield Problem(task.loc_of(both[1]), f"task '{task.task_key}' sets {len(both)} task "
                       f"types ({', '.join(both)}); keep exactly one")
-    elif unsupported:
+    elif unsupported:  # the Databricks CLI deploys it; only this task fails in a run
         yield Problem(task.loc_of(unsupported[0]), f"task '{task.task_key}' is a "
-                      f"{unsupported[0]}, which podium cannot run; use notebook_task, "
-                      "spark_python_task, sql_task or python_task")
+                      f"{unsupported[0]}, which podium does not run: that task fails when "
+                      "the job runs and its dependents follow their run_if; or use "
+                      "notebook_task, spark_python_task, sql_task or python_task",
+                      "warning")
 
 
 def graph(job: Job) -> Iterator[Problem]:

@@ -195,8 +195,10 @@ class Task(Node):
 
     @property
     def task_type(self) -> str:
-        """The name of the one task type this task sets (validated by the loader)."""
-        return next(t for t in TASK_TYPES if getattr(self, t) is not None)
+        """The name of the one task type this task sets (validated by the loader), which
+        may be one podium does not run (`pipeline_task`, ...)."""
+        return next((t for t in TASK_TYPES if getattr(self, t) is not None), None) or \
+            next(t for t in sorted(UNSUPPORTED_TASK_TYPES) if t in (self.model_extra or {}))
 
     @property
     def uses_spark(self) -> bool:

@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from podium.tasks import condition, notebook, python_callable, python_wheel, spark_python, sql
+from podium.spec.models import UNSUPPORTED_TASK_TYPES
+from podium.tasks import (
+    condition,
+    notebook,
+    python_callable,
+    python_wheel,
+    spark_python,
+    sql,
+    unsupported,
+)
 
 Execute = Callable[..., Any]
 
@@ -20,4 +29,5 @@ REGISTRY: dict[str, Execute] = {
     "python_task": python_callable.execute,
     "sql_task": sql.execute,
     "condition_task": condition.execute,
+    **{name: unsupported.execute for name in UNSUPPORTED_TASK_TYPES},
 }
