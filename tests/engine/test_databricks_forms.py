@@ -40,3 +40,32 @@ def test_a_task_type_podium_does_not_run_fails_only_that_task(run_job) -> None:
     assert results == {"refresh": Result.FAILED, "after": Result.UPSTREAM_FAILED,
                        "anyway": Result.SUCCESS, "alone": Result.SUCCESS}
     assert "pipeline_task, which podium does not run" in run.task_runs["refresh"].message
+
+
+SDK_TASK = """
+from databricks.sdk.runtime import dbutils, spark
+
+spark.conf.set("podium.test.owner", "{name}")
+dbutils.jobs.taskValues.set("rows", spark.range({rows}).count())
+print("owner", spark.conf.get("podium.test.owner"), "other", "{other}")
+"""
+
+
+def test_databricks_sdk_runtime_gives_each_task_its_own_spark_and_dbutils(run_job) -> None:
+    run = run_job("""
+      tasks:
+        - task_key: a
+          spark_python_task: {python_file: a.py}
+        - task_key: b
+          depends_on: [{task_key: a}]
+          spark_python_task: {python_file: b.py}
+""", files={"a.py": SDK_TASK.format(name="a", rows=3, other="-"),
+            "b.py": SDK_TASK.replace('spark.conf.set("podium.test.owner", "{name}")\n', "")
+                    .replace('spark.conf.get("podium.test.owner")',
+                             'spark.conf.get("podium.test.owner", "unset")')
+                    .format(rows=5, other="b")})
+    assert {k: tr.result for k, tr in run.task_runs.items()} == {"a": Result.SUCCESS,
+                                                                 "b": Result.SUCCESS}
+    assert run.values.values == {"a": {"rows": 3}, "b": {"rows": 5}}
+    logs = {k: tr.attempts[-1].log_path.read_text() for k, tr in run.task_runs.items()}
+    assert "owner a other -" in logs["a"] and "owner unset other b" in logs["b"]

@@ -29,7 +29,7 @@ from podium.engine.references import UnresolvedReference, renderer
 from podium.engine.states import MOVES, LifeCycle, Result
 from podium.engine.workers import Workers
 from podium.runtime import context as context_mod
-from podium.runtime import output
+from podium.runtime import output, sdk_runtime
 from podium.runtime.context import TaskContext, now_ms
 from podium.runtime.dbutils import forget
 from podium.runtime.errors import TaskInterrupted
@@ -83,6 +83,7 @@ class Executor:
     def __init__(self, listener: Listener | None = None, keep_clusters: bool = False,
                  shared_clusters: Callable[[str, Any], str] | None = None,
                  idle_cluster_seconds: float | None = None):
+        sdk_runtime.install()  # `from databricks.sdk.runtime import spark` in task code
         self.events: queue.Queue[Any] = queue.Queue()
         self.runs: dict[int, Run] = {}
         self.listeners: list[Listener] = [listener] if listener else []
