@@ -47,6 +47,11 @@ def state_for(store: RunStore, job_id: int, spec_hash: str, now: int) -> Trigger
         return row
 
 
+def states(store: RunStore) -> dict[int, TriggerStateRow]:
+    """Every job's trigger state by job id (one read per loop step)."""
+    return {row.job_id: row for row in store.rows(select(TriggerStateRow))}
+
+
 def claim(db: Any, state: TriggerStateRow, **values: Any) -> None:
     """Write trigger state inside the caller's transaction if nobody wrote it since
     `state` was read; else TickTaken (and the caller's transaction rolls back)."""

@@ -40,6 +40,17 @@ KEEP = 1000  # missed ticks recorded one by one after a downtime
 
 
 @dataclass(frozen=True)
+class Parsed:
+    """A registry job's settings as the loop uses them, kept while they do not change."""
+
+    updated_ms: int
+    job: Job | None
+    spec_hash: str
+    expression: quartz.Quartz | None = None
+    zone: Any = None
+
+
+@dataclass(frozen=True)
 class Fired:
     """A run a trigger started."""
 
@@ -76,7 +87,10 @@ class TriggerLoop:
         self.file_check_ms = int(file_check_seconds * 1000)
         self.backoff_ms = int(backoff_seconds * 1000)
         self.max_backoff_ms = int(max_backoff_seconds * 1000)
-        self._jobs: dict[int, tuple[int, Job | None]] = {}  # job_id -> (updated_ms, job)
+        self._jobs: dict[int, Parsed] = {}  # by job_id, while its updated_ms holds
+        # When a schedule's next tick is due, for the state (version) it was computed from;
+        # a quiet step reads nothing else for that job.
+        self._next_due: dict[int, tuple[int, int | None]] = {}
         self._last_step = 0.0
 
     def every(self, seconds: float = 1.0) -> Callable[[], None]:
@@ -90,38 +104,55 @@ class TriggerLoop:
     def step(self, now: int) -> list[Fired]:
         """Decide and start what is due at `now` (epoch ms); the runs started."""
         fired: list[Fired] = []
+        states = ticks.states(self.store)  # one read for every job
         for row in registry.started_by_triggers(self.store):
-            job = self._job(row)
-            if job is None:
+            parsed = self._parsed(row)
+            if parsed.job is None:
                 continue
             try:
-                fired += self._step_job(row, job, now)
+                state = states.get(row.job_id)
+                if state is None or state.spec_hash != parsed.spec_hash:
+                    state = ticks.state_for(self.store, row.job_id, parsed.spec_hash, now)
+                fired += self._step_job(row, parsed, state, now)
             except Exception:  # one job's trouble must not stop every other trigger
                 log.exception("trigger of job %s failed", row.job_id)
         return fired
 
-    def _job(self, row: WorkspaceJobRow) -> Job | None:
+    def _parsed(self, row: WorkspaceJobRow) -> Parsed:
+        """The job's settings parsed once per change (job, settings hash, schedule)."""
         cached = self._jobs.get(row.job_id)
-        if cached is None or cached[0] != row.updated_ms:
+        if cached is None or cached.updated_ms != row.updated_ms:
+            settings = registry.settings_of(row)
             try:
-                job: Job | None = Job.model_validate(registry.settings_of(row))
+                job: Job | None = Job.model_validate(settings)
+                expression = zone = None
+                if job is not None and job.schedule is not None:
+                    expression = quartz.parse(job.schedule.quartz_cron_expression)
+                    zone = quartz.zone_of(job.schedule.timezone_id)
             except ValueError as exc:
                 log.warning("job %s: its settings do not load (%s)", row.job_id, exc)
-                job = None
-            cached = (row.updated_ms, job)
+                job = expression = zone = None
+            cached = Parsed(row.updated_ms, job, spec_hash(settings), expression, zone)
             self._jobs[row.job_id] = cached
-        return cached[1]
+        return cached
 
-    def _step_job(self, row: WorkspaceJobRow, job: Job, now: int) -> list[Fired]:
-        state = ticks.state_for(self.store, row.job_id,
-                                spec_hash(registry.settings_of(row)), now)
+    def _step_job(self, row: WorkspaceJobRow, parsed: Parsed, state: TriggerStateRow,
+                  now: int) -> list[Fired]:
+        job = parsed.job
+        assert job is not None
         if job.schedule is not None:
-            if job.schedule.pause_status == "PAUSED":
+            if job.schedule.pause_status == "PAUSED" or parsed.expression is None:
                 return []
-            expression = quartz.parse(job.schedule.quartz_cron_expression)
-            times, count = expression.fire_times(to_dt(state.considered_ms), to_dt(now),
-                                                 quartz.zone_of(job.schedule.timezone_id),
-                                                 keep=KEEP)
+            known = self._next_due.get(row.job_id)
+            if known is None or known[0] != state.version:
+                upcoming = parsed.expression.next_after(to_dt(state.considered_ms),
+                                                        parsed.zone)
+                known = (state.version, None if upcoming is None else to_ms(upcoming))
+                self._next_due[row.job_id] = known
+            if known[1] is None or now < known[1]:
+                return []  # the quiet step: nothing read, nothing written
+            times, count = parsed.expression.fire_times(to_dt(state.considered_ms),
+                                                        to_dt(now), parsed.zone, keep=KEEP)
             return self._due(row, state, "SCHEDULE", [to_ms(t) for t in times], count,
                              now, MIN_SCHEDULE_GAP_MS)
         trigger = job.trigger
@@ -149,9 +180,7 @@ class TriggerLoop:
     def _due(self, row: WorkspaceJobRow, state: TriggerStateRow, kind: str, due: list[int],
              count: int, now: int, min_gap: int) -> list[Fired]:
         """Run the newest due tick; record the older ones as skipped."""
-        if not due:
-            if now > state.considered_ms:
-                ticks.write_state(self.store, state, considered_ms=now)
+        if not due:  # nothing to record: `considered_ms` may lag, the next tick is the same
             return []
         newest, older = due[-1], due[:-1]
         if older:
