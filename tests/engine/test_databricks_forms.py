@@ -5,6 +5,7 @@ which fail alone."""
 from __future__ import annotations
 
 from podium.engine.states import Result
+from tests.conftest import CLUSTER
 
 
 def test_bracket_and_spaced_references_render(run_job) -> None:
@@ -52,11 +53,13 @@ print("owner", spark.conf.get("podium.test.owner"), "other", "{other}")
 
 
 def test_databricks_sdk_runtime_gives_each_task_its_own_spark_and_dbutils(run_job) -> None:
-    run = run_job("""
+    run = run_job(CLUSTER + """
       tasks:
         - task_key: a
+          job_cluster_key: main
           spark_python_task: {python_file: a.py}
         - task_key: b
+          job_cluster_key: main
           depends_on: [{task_key: a}]
           spark_python_task: {python_file: b.py}
 """, files={"a.py": SDK_TASK.format(name="a", rows=3, other="-"),

@@ -43,8 +43,9 @@ def suggest(word: str, choices: list[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else "; remove it"
 
 
-def extra_fields(node: Node, where: str) -> Iterator[Problem]:
-    """Unknown fields as errors and cloud-only fields as warnings, recursively."""
+def extra_fields(node: Node, where: str, unknown: str = "warning") -> Iterator[Problem]:
+    """Unknown fields (a warning, as the Databricks CLI says them; `unknown="error"` for
+    the Jobs API, which refuses them) and cloud-only fields (warnings), recursively."""
     known = list(type(node).model_fields) + sorted(type(node).IGNORED)
     for key in node.model_extra or {}:
         if key in UNSUPPORTED_TASK_TYPES and isinstance(node, Task):
@@ -53,16 +54,16 @@ def extra_fields(node: Node, where: str) -> Iterator[Problem]:
             note = ("is a task type podium does not run" if key in UNSUPPORTED_TASK_TYPES
                     else "is ignored locally")
             yield Problem(node.loc_of(key), f"{where}.{key} {note}", "warning")
-        else:  # as the Databricks CLI: a warning, the field is not used
+        else:  # the field is not used
             yield Problem(node.loc_of(key), f"unknown field '{key}' in {where}"
-                          + suggest(key, known), "warning")
+                          + suggest(key, known), unknown)
     for name in type(node).model_fields:
         value = getattr(node, name)
         for i, child in enumerate(value if isinstance(value, list) else [value]):
             if isinstance(child, Node):
                 label = getattr(child, "task_key", None) or getattr(child, "job_cluster_key", None)
                 suffix = f"[{label}]" if label else (f"[{i}]" if isinstance(value, list) else "")
-                yield from extra_fields(child, f"{where}.{name}{suffix}")
+                yield from extra_fields(child, f"{where}.{name}{suffix}", unknown)
 
 
 def task_types(task: Task) -> Iterator[Problem]:
@@ -356,10 +357,11 @@ def follows_policy(spec: ClusterSpec, label: str, cluster_type: str,
 
 
 def check_job(key: str, job: Job, shared_clusters: set[str],
-              policies: Policies | None = None) -> list[Problem]:
+              policies: Policies | None = None, unknown: str = "warning") -> list[Problem]:
     """Every problem of one validated job, errors and warnings; `policies` gives the
-    workspace's cluster policies (asked for only when a cluster names one)."""
-    problems: list[Problem] = list(extra_fields(job, f"resources.jobs.{key}"))
+    workspace's cluster policies (asked for only when a cluster names one); `unknown` is
+    the severity of unknown fields."""
+    problems: list[Problem] = list(extra_fields(job, f"resources.jobs.{key}", unknown))
     for task in all_tasks(job):
         problems += task_types(task)
     problems += graph(job)

@@ -47,7 +47,9 @@ def job_from_settings(settings: Any, where: str = "settings",
     except ValidationError as exc:
         raise BundleError(problems_from(exc, raw, where)) from None
     job.name = job.name or "Untitled"
-    problems = checks.check_job(job.name, job, shared_clusters or set(), policies)
+    # The Jobs API refuses fields it does not know (a bundle only warns about them).
+    problems = checks.check_job(job.name, job, shared_clusters or set(), policies,
+                                unknown="error")
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise BundleError(errors)
