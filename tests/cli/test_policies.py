@@ -103,3 +103,45 @@ resources:
     assert done.returncode == 2 and len(errors) == 2
     assert errors[0].startswith(f"{root / 'databricks.yml'}:6:") and "num_workers" in errors[0]
     assert "custom_tags.team (allowlist rule)" in errors[1]
+
+
+LOOKUP = """bundle: {name: looked}
+variables:
+  policy: {lookup: {cluster_policy: small}}
+resources:
+  jobs:
+    uses:
+      job_clusters:
+        - job_cluster_key: main
+          new_cluster:
+            policy_id: ${var.policy}
+            num_workers: 1
+            custom_tags: {team: ops}
+            spark_conf: {spark.master: "local[1]"}
+      tasks:
+        - {task_key: t, job_cluster_key: main,
+           python_task: {function: 'tests.engine.funcs:ok'}}
+    plain:
+      tasks:
+        - {task_key: t, python_task: {function: 'tests.engine.funcs:ok'}}
+"""
+
+
+def test_a_lookup_variable_finds_the_policy_or_stops_the_jobs_that_use_it(
+        tmp_path: Path) -> None:
+    root = tmp_path / "looked"
+    root.mkdir()
+    (root / "databricks.yml").write_text(LOOKUP)
+    bare = tmp_path / "bare-home"
+    refused = cli("run", "uses", "--bundle", str(root), home=bare, check=False)
+    assert refused.returncode == 2
+    assert "databricks.yml:3:12: error: variable 'policy' looks up cluster_policy 'small'" \
+        in refused.stderr
+    assert cli("run", "plain", "--bundle", str(root), home=bare).returncode == 0
+    assert cli("deploy", "--bundle", str(root), home=bare, check=False).returncode == 2
+
+    home, policy_id = setup(tmp_path)
+    described = json.loads(cli("validate", str(root), "--json", home=home).stdout)
+    assert policy_id in json.dumps(described)
+    assert json.loads(cli("run", "uses", "--bundle", str(root), "--json", home=home).stdout
+                      )["state"]["result_state"] == "SUCCESS"

@@ -143,17 +143,47 @@ def test_undefined_variable(write_bundle) -> None:
                             "declare it under `variables:` or pass --var nope=VALUE"]
 
 
-def test_variable_without_value_and_lookup(write_bundle) -> None:
+def test_variable_without_value_and_a_bad_lookup(write_bundle) -> None:
     root = write_bundle("bundle: {name: x}\nvariables:\n  a: {description: needed}\n"
-                        "  b:\n    lookup: {cluster: my-cluster}\n")
+                        "  b:\n    lookup: {cluster: my-cluster, warehouse: w}\n")
     assert errors(root) == [
         "databricks.yml:3: variable 'a' has no value; give it a `default`, pass --var "
         "a=VALUE or set BUNDLE_VAR_a",
-        "databricks.yml:4: variable 'b' has no value; give it a `default`, pass --var "
-        "b=VALUE or set BUNDLE_VAR_b",
-        "databricks.yml:5: variable 'b' uses `lookup`, which needs a Databricks workspace and "
-        "is not supported locally; give it a `default` or pass --var b=VALUE",
+        "databricks.yml:5: variable 'b': `lookup` needs exactly one of alert, cluster, "
+        "cluster_policy, dashboard, instance_pool, job, metastore, notification_destination, "
+        "pipeline, query, service_principal, warehouse with the object's name",
     ]
+
+
+def test_a_lookup_that_finds_nothing_stops_only_the_jobs_that_use_it(write_bundle) -> None:
+    root = write_bundle("""bundle: {name: x}
+variables:
+  policy: {lookup: {cluster_policy: small}}
+  warehouse: {lookup: {warehouse: Shared SQL}}
+resources:
+  jobs:
+    uses:
+      job_clusters:
+        - job_cluster_key: c
+          new_cluster: {policy_id: '${var.policy}'}
+      tasks:
+        - {task_key: t, job_cluster_key: c, python_task: {function: 'm:f'}}
+    plain:
+      tasks:
+        - {task_key: t, python_task: {function: 'm:f'}}
+""")
+    found = {("cluster_policy", "small"): "0123456789ABCDEF"}
+    bundle = load_bundle(root, lookups=lambda kind, name: found.get((kind, name)))
+    assert bundle.jobs["uses"].job_clusters[0].new_cluster.policy_id == "0123456789ABCDEF"
+    assert [str(p) for p in bundle.lookups_failing(bundle.jobs["uses"])] == []
+    missing = load_bundle(root, lookups=lambda kind, name: None)
+    (problem,) = missing.lookups_failing(missing.jobs["uses"])
+    assert str(problem).endswith("databricks.yml:3:12: error: variable 'policy' looks up "
+                                 "cluster_policy 'small', which this workspace does not have "
+                                 "(podium finds clusters, cluster policies and jobs); create "
+                                 "it, or give the variable a value with --var policy=VALUE")
+    assert missing.lookups_failing(missing.jobs["plain"]) == []
+    assert sum("looks up warehouse 'Shared SQL'" in w.message for w in missing.warnings) == 1
 
 
 def test_undeclared_cli_variable(write_bundle) -> None:

@@ -61,9 +61,27 @@ def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, str]:
 def load(bundle: Path, target: str | None, var: list[str] | None, as_json: bool = False):
     """Load the bundle for a command, turning every problem into exit code 2."""
     try:
-        return load_bundle(bundle, target, parse_pairs(var, "--var"), workspace_policies)
+        return load_bundle(bundle, target, parse_pairs(var, "--var"), workspace_policies,
+                           workspace_lookup)
     except BundleError as exc:
         fail(exc.problems, as_json)
+
+
+def workspace_lookup(kind: str, name: str) -> str | None:
+    """The id of the workspace object a bundle's `lookup` variable names: a shared
+    cluster (by name or key), a cluster policy or a registered job (by name)."""
+    from podium.store import clusters, policies, registry
+
+    store = open_history()
+    if kind == "cluster":
+        row = clusters.find(store, name)
+        return row.key if row is not None else None
+    if kind == "cluster_policy":
+        return next((p.policy_id for p in policies.listing(store) if p.name == name), None)
+    if kind == "job":
+        rows, _ = registry.page(store, 2, name=name)
+        return str(rows[0].job_id) if len(rows) == 1 else None
+    return None
 
 
 def workspace_policies() -> dict[str, tuple[str, dict]]:

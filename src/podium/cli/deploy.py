@@ -10,6 +10,7 @@ from podium.cli.common import (
     JsonOpt,
     TargetOpt,
     VarOpt,
+    fail,
     load,
     open_history,
     out,
@@ -31,6 +32,9 @@ def deploy(
     from podium.store import registry
 
     loaded = load(bundle, target, var, as_json)
+    failing = [p for job in loaded.jobs.values() for p in loaded.lookups_failing(job)]
+    if failing:  # nothing is deployed when a job names what the workspace lacks
+        fail(list(dict.fromkeys(failing)), as_json)
     store = open_history()
     origin = registry.BundleJob(loaded.name, str(loaded.root), loaded.target, "")
     ids, gone = registry.deploy(store, {k: job_snapshot(j) for k, j in loaded.jobs.items()},

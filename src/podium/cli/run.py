@@ -61,6 +61,8 @@ def run(
     except BundleError as exc:
         fail(exc.problems)
     key = next(k for k, j in loaded.jobs.items() if j is job)
+    if loaded.lookups_failing(job):
+        fail(loaded.lookups_failing(job))
     for warning in loaded.warnings:  # what of this job will not be as written
         if f"resources.jobs.{key}" in warning.message:
             err.print(str(warning), markup=False, soft_wrap=True, highlight=False)

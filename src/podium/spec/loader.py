@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import difflib
 import getpass
-from dataclasses import dataclass, field
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,15 @@ class Bundle:
     variables: dict[str, Any]
     files: list[str]
     warnings: list[Problem] = field(default_factory=list)
+    unresolved: dict[str, Problem] = field(default_factory=dict)  # lookups found nothing
+
+    def lookups_failing(self, job: Job) -> list[Problem]:
+        """The `lookup` variables this job uses that found nothing: why it cannot run."""
+        if not self.unresolved:
+            return []
+        text = job.model_dump_json()
+        return [p for stand_in, p in self.unresolved.items()
+                if json.dumps(stand_in)[1:-1] in text]
 
     def job(self, key: str) -> Job:
         """The job with this resource key, or a located error naming the known ones."""
@@ -83,9 +94,11 @@ def load_bundle(
     target: str | None = None,
     variables: dict[str, str] | None = None,
     policies: Policies | None = None,
+    lookups: Callable[[str, str], str | None] | None = None,
 ) -> Bundle:
     """Load, merge, resolve and validate a bundle; raise BundleError with every problem.
-    `policies` gives the workspace's cluster policies for job clusters that name one."""
+    `policies` gives the workspace's cluster policies for job clusters that name one;
+    `lookups` finds the workspace objects `lookup` variables name."""
     root_file = find_root(Path(start))
     root_dir = root_file.parent
     problems: list[Problem] = []
@@ -122,7 +135,7 @@ def load_bundle(
 
     ctx = Context({}, name, target_name, str(root_dir), {k: k for k in jobs_raw},
                   resources=dict(merged["resources"]) if isinstance(merged["resources"], dict)
-                  else {})
+                  else {}, lookups=lookups)
     declared = config.get("variables") or YMap(loc=config.loc)
     target_vars = target_node.get("variables") if target_node else None
     values = resolve_values(declared, target_vars, variables or {}, problems, ctx)
@@ -165,8 +178,11 @@ def load_bundle(
         problems += checks.check_job(key, job, set(clusters), policies)
         jobs[key] = job
     warnings += [p for p in problems if p.severity == "warning"]
+    warnings += [replace(p, message=p.message + "; the jobs that use it will not run",
+                         severity="warning") for p in ctx.unresolved.values()]
     _raise_errors(problems + duplicates)
-    return Bundle(root_dir, name, target_name, jobs, clusters, values, files, warnings)
+    return Bundle(root_dir, name, target_name, jobs, clusters, values, files, warnings,
+                  ctx.unresolved)
 
 
 def _raise_errors(problems: list[Problem]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,11 @@ class Context:
     job_ids: dict[str, str]
     problems: list[Problem] = field(default_factory=list)
     resources: dict[str, Any] = field(default_factory=dict)  # the raw resources, by kind
+    # (kind, name) -> the id of a workspace object, for `lookup` variables
+    lookups: Callable[[str, str], str | None] | None = None
+    # A lookup that found nothing: its stand-in value -> the problem, raised only where a
+    # job that runs (or is deployed) uses it.
+    unresolved: dict[str, Problem] = field(default_factory=dict)
 
     def lookup(self, path: str) -> Any:
         """The value of `${path}`; raises KeyError with a helpful message if unknown."""
@@ -131,6 +137,31 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+LOOKUP_KINDS = ("alert", "cluster", "cluster_policy", "dashboard", "instance_pool", "job",
+                "metastore", "notification_destination", "pipeline", "query",
+                "service_principal", "warehouse")
+
+
+def _look_up(name: str, spec: Any, loc: Location, ctx: Context,
+             problems: list[Problem]) -> str:
+    """The id a `lookup` variable names in this workspace (a shared cluster, a cluster
+    policy, a job); else a stand-in whose use by a job that runs is the error."""
+    if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in LOOKUP_KINDS:
+        problems.append(Problem(loc, f"variable '{name}': `lookup` needs exactly one of "
+                                f"{', '.join(LOOKUP_KINDS)} with the object's name"))
+        return ""
+    kind, wanted = next(iter(spec.items()))
+    found = ctx.lookups(kind, str(wanted)) if ctx.lookups is not None else None
+    if found is not None:
+        return found
+    stand_in = f"<lookup of {kind} '{wanted}' for variable '{name}' found nothing>"
+    ctx.unresolved[stand_in] = Problem(
+        loc, f"variable '{name}' looks up {kind} '{wanted}', which this workspace does not "
+        "have (podium finds clusters, cluster policies and jobs); create it, or give the "
+        f"variable a value with --var {name}=VALUE")
+    return stand_in
+
+
 def resolve_values(
     declared: YMap,
     target_values: YMap | None,
@@ -146,11 +177,9 @@ def resolve_values(
         where[name] = loc
         spec = spec if isinstance(spec, dict) else {"default": spec}
         if "lookup" in spec:
-            problems.append(Problem(
-                spec.loc_of("lookup") if isinstance(spec, YMap) else loc,
-                f"variable '{name}' uses `lookup`, which needs a Databricks workspace and is "
-                "not supported locally; give it a `default` or pass --var "
-                f"{name}=VALUE"))
+            raw[name] = _look_up(name, spec["lookup"],
+                                 spec.loc_of("lookup") if isinstance(spec, YMap) else loc,
+                                 ctx, problems)
         if "default" in spec:
             raw[name] = spec["default"]
     for name, value in (target_values or {}).items():
@@ -162,8 +191,7 @@ def resolve_values(
         is_complex = isinstance(declared[name], dict) and declared[name].get("type") == "complex"
         if isinstance(value, dict) and ("default" in value or "lookup" in value):
             if "lookup" in value:
-                problems.append(Problem(loc, f"variable '{name}' uses `lookup`, which is not "
-                                             "supported locally; set a value instead"))
+                raw[name] = _look_up(name, value["lookup"], loc, ctx, problems)
             if "default" in value:
                 raw[name] = value["default"]
         elif isinstance(value, dict) and not is_complex:
@@ -191,7 +219,7 @@ def resolve_values(
     for _ in range(len(raw) + 1):
         before = dict(ctx.variables)
         scratch = Context(ctx.variables, ctx.bundle_name, ctx.target, ctx.file_path, ctx.job_ids,
-                          resources=ctx.resources)
+                          resources=ctx.resources, lookups=ctx.lookups)
         ctx.variables = {k: interpolate(v, scratch, where.get(k, Location(""))) for k, v in
                          ctx.variables.items()}
         if ctx.variables == before:
