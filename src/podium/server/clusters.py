@@ -18,11 +18,12 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Request
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from podium.compute.errors import ClusterError
 from podium.engine import shared_clusters
-from podium.server.errors import ApiError, invalid, not_found
+from podium.server import bodies
+from podium.server.errors import ApiError, invalid, not_found, validation_error
 from podium.server.workspace import user, workspace
 from podium.spec import policies as rules
 from podium.spec.models import ClusterSpec
@@ -40,8 +41,7 @@ RUNTIMES = [("17.3.x-scala2.13", "17.3 LTS", "4.0.0", "2.13"),
             ("15.4.x-scala2.12", "15.4 LTS", "3.5.0", "2.12")]
 
 
-class ClusterId(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ClusterId(bodies.Body):
     cluster_id: str
 
 
@@ -75,9 +75,7 @@ def _spec(request: Request, body: dict[str, Any]) -> ClusterSpec:
     try:
         return ClusterSpec.model_validate(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first.get("loc", ())) or "request"
-        raise invalid(f"Invalid value for '{field}': {first.get('msg')}") from None
+        raise validation_error(exc.errors()[0]) from None
 
 
 def _row(request: Request, cluster_id: str) -> Any:

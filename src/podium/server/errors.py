@@ -12,6 +12,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from podium.runtime.secret_store import SecretError
+from podium.store.workspace_files import WorkspaceError
+
 log = logging.getLogger("podium.server")
 
 
@@ -47,6 +50,30 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "request"
 
 
+def validation_error(first: dict[str, Any]) -> ApiError:
+    """The 400 for the first problem pydantic found in a request (MALFORMED_REQUEST when
+    it is not JSON), naming the field."""
+    field = _field(tuple(first.get("loc", ())))
+    if first.get("type") == "json_invalid":
+        return ApiError(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the "
+                        "request")
+    if first.get("type") == "extra_forbidden":
+        message = f"Invalid parameter '{field}': the request does not take it"
+    elif first.get("type") == "missing":
+        message = f"Missing required field: {field}"
+    else:
+        message = f"Invalid value for '{field}': {first.get('msg')}"
+    return ApiError(400, "INVALID_PARAMETER_VALUE", message)
+
+
+CODE_STATUS = {"RESOURCE_DOES_NOT_EXIST": 404, "RESOURCE_ALREADY_EXISTS": 409}
+
+
+def coded(code: str, message: str) -> ApiError:
+    """An error whose Databricks code says its status (400 unless listed)."""
+    return ApiError(CODE_STATUS.get(code, 400), code, message)
+
+
 def install(app: FastAPI) -> None:
     """Answer every failure of `app` in Databricks' shape."""
 
@@ -56,18 +83,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0]
-        field = _field(tuple(first.get("loc", ())))
-        if first.get("type") == "json_invalid":
-            return answer(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the "
-                          "request")
-        if first.get("type") == "extra_forbidden":
-            message = f"Invalid parameter '{field}': the request does not take it"
-        elif first.get("type") == "missing":
-            message = f"Missing required field: {field}"
-        else:
-            message = f"Invalid value for '{field}': {first.get('msg')}"
-        return answer(400, "INVALID_PARAMETER_VALUE", message)
+        error = validation_error(exc.errors()[0])
+        return answer(error.status, error.error_code, error.message)
+
+    async def _coded(request: Request, exc: Exception) -> JSONResponse:
+        # the workspace's own errors (workspace files, secrets) carry Databricks' code
+        error = coded(exc.code, str(exc))
+        return answer(error.status, error.error_code, error.message)
+
+    for kind in (WorkspaceError, SecretError):
+        app.add_exception_handler(kind, _coded)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

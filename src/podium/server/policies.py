@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 
+from podium.server.bodies import Body
 from podium.server.errors import ApiError, invalid, not_found
 from podium.server.workspace import user, workspace
 from podium.spec.policies import PolicyError
@@ -28,8 +29,7 @@ class EditPolicy(PolicyBody):
     policy_id: str
 
 
-class PolicyId(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PolicyId(Body):
     policy_id: str
 
 
@@ -69,8 +69,8 @@ def get(request: Request, policy_id: str) -> dict[str, Any]:
 @router.get("/list")
 def list_policies(request: Request) -> dict[str, Any]:
     """Every policy, by name."""
-    return {"policies": [policies.view(r) for r in policies.listing(workspace(request).store)],
-            "total_count": len(policies.listing(workspace(request).store))}
+    rows = policies.listing(workspace(request).store)
+    return {"policies": [policies.view(r) for r in rows], "total_count": len(rows)}
 
 
 @router.post("/delete")

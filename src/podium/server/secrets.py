@@ -8,50 +8,35 @@ import binascii
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict
 
 from podium.runtime import secret_store
-from podium.runtime.secret_store import SecretError
+from podium.server.bodies import Body
 from podium.server.errors import ApiError
 from podium.server.workspace import user
 
 router = APIRouter(prefix="/api/2.0/secrets", dependencies=[Depends(user)])
 
-STATUS = {"RESOURCE_DOES_NOT_EXIST": 404, "RESOURCE_ALREADY_EXISTS": 409}
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CreateScope(_Body):
+class CreateScope(Body):
     scope: str
     initial_manage_principal: str | None = None
     scope_backend_type: str | None = None
     backend_azure_keyvault: dict[str, Any] | None = None
 
 
-class ScopeName(_Body):
+class ScopeName(Body):
     scope: str
 
 
-class PutSecret(_Body):
+class PutSecret(Body):
     scope: str
     key: str
     string_value: str | None = None
     bytes_value: str | None = None
 
 
-class SecretKey(_Body):
+class SecretKey(Body):
     scope: str
     key: str
-
-
-def _call(action: Any, *args: Any) -> Any:
-    try:
-        return action(*args)
-    except SecretError as exc:
-        raise ApiError(STATUS.get(exc.code, 400), exc.code, str(exc)) from None
 
 
 @router.post("/scopes/create")
@@ -60,7 +45,7 @@ def create_scope(body: CreateScope) -> dict[str, Any]:
     if body.scope_backend_type not in (None, "DATABRICKS"):
         raise ApiError(400, "INVALID_PARAMETER_VALUE", "Only DATABRICKS-backed scopes exist "
                        "here")
-    _call(secret_store.create_scope, body.scope)
+    secret_store.create_scope(body.scope)
     return {}
 
 
@@ -74,7 +59,7 @@ def list_scopes() -> dict[str, Any]:
 @router.post("/scopes/delete")
 def delete_scope(body: ScopeName) -> dict[str, Any]:
     """Delete a scope and its secrets."""
-    _call(secret_store.delete_scope, body.scope)
+    secret_store.delete_scope(body.scope)
     return {}
 
 
@@ -92,7 +77,7 @@ def put(body: PutSecret) -> dict[str, Any]:
                            ) from None
     else:
         value = (body.string_value or "").encode()
-    _call(secret_store.put, body.scope, body.key, value)
+    secret_store.put(body.scope, body.key, value)
     return {}
 
 
@@ -100,18 +85,18 @@ def put(body: PutSecret) -> dict[str, Any]:
 def list_secrets(scope: str) -> dict[str, Any]:
     """The keys of a scope, with when each was last set."""
     return {"secrets": [{"key": k, "last_updated_timestamp": t}
-                        for k, t in _call(secret_store.keys, scope)]}
+                        for k, t in secret_store.keys(scope)]}
 
 
 @router.get("/get")
 def get(scope: str, key: str) -> dict[str, Any]:
     """A secret's value, base64 (what the SDK's `get_secret` reads)."""
-    value = _call(secret_store.get, scope, key)
+    value = secret_store.get(scope, key)
     return {"key": key, "value": base64.b64encode(value).decode()}
 
 
 @router.post("/delete")
 def delete(body: SecretKey) -> dict[str, Any]:
     """Delete a secret."""
-    _call(secret_store.delete, body.scope, body.key)
+    secret_store.delete(body.scope, body.key)
     return {}

@@ -8,23 +8,16 @@ import binascii
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
-from podium.server.errors import ApiError
+from podium.server.bodies import Body
+from podium.server.errors import ApiError, validation_error
 from podium.server.workspace import user
 from podium.store import workspace_files as files
-from podium.store.workspace_files import WorkspaceError
 
 router = APIRouter(prefix="/api/2.0/workspace", dependencies=[Depends(user)])
 
-STATUS = {"RESOURCE_DOES_NOT_EXIST": 404, "RESOURCE_ALREADY_EXISTS": 409}
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ImportBody(_Body):
+class ImportBody(Body):
     path: str
     content: str | None = None
     format: str | None = None
@@ -32,17 +25,13 @@ class ImportBody(_Body):
     overwrite: bool = False
 
 
-class PathBody(_Body):
+class PathBody(Body):
     path: str
 
 
-class DeleteBody(_Body):
+class DeleteBody(Body):
     path: str
     recursive: bool = False
-
-
-def _failed(exc: WorkspaceError) -> ApiError:
-    return ApiError(STATUS.get(exc.code, 400), exc.code, str(exc))
 
 
 def _truthy(value: Any) -> bool:
@@ -65,25 +54,14 @@ async def import_(request: Request) -> dict[str, Any]:
         try:
             body = ImportBody.model_validate_json(await request.body())
         except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first.get("loc", ())) or "request"
-            if first.get("type") == "json_invalid":
-                raise ApiError(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of "
-                               "the request") from None
-            says = "the request does not take it" if first.get("type") == "extra_forbidden" \
-                else first.get("msg", "invalid")
-            raise ApiError(400, "INVALID_PARAMETER_VALUE",
-                           f"Invalid parameter '{field}': {says}") from None
+            raise validation_error(exc.errors()[0]) from None
         try:
             content = base64.b64decode(body.content or "", validate=True)
         except (binascii.Error, ValueError):
             raise ApiError(400, "INVALID_PARAMETER_VALUE", "content is not valid base64"
                            ) from None
-    try:
-        files.import_object(body.path, content, body.format or "SOURCE", body.language,
-                            body.overwrite)
-    except WorkspaceError as exc:
-        raise _failed(exc) from None
+    files.import_object(body.path, content, body.format or "SOURCE", body.language,
+                        body.overwrite)
     return {}
 
 
@@ -91,10 +69,7 @@ async def import_(request: Request) -> dict[str, Any]:
 def export(path: str, format: str = "SOURCE", direct_download: bool = False
            ) -> dict[str, Any] | Response:
     """A notebook or file's content: base64 in JSON, or the bytes with direct_download."""
-    try:
-        data, file_type = files.export(path, format)
-    except WorkspaceError as exc:
-        raise _failed(exc) from None
+    data, file_type = files.export(path, format)
     if direct_download:
         return Response(data, media_type="application/octet-stream")
     return {"content": base64.b64encode(data).decode(), "file_type": file_type}
@@ -103,36 +78,24 @@ def export(path: str, format: str = "SOURCE", direct_download: bool = False
 @router.get("/get-status")
 def get_status(path: str) -> dict[str, Any]:
     """What the object at `path` is."""
-    try:
-        return files.get(path).view()
-    except WorkspaceError as exc:
-        raise _failed(exc) from None
+    return files.get(path).view()
 
 
 @router.get("/list")
 def list_objects(path: str) -> dict[str, Any]:
     """The objects in directory `path`."""
-    try:
-        return {"objects": [o.view() for o in files.listing(path)]}
-    except WorkspaceError as exc:
-        raise _failed(exc) from None
+    return {"objects": [o.view() for o in files.listing(path)]}
 
 
 @router.post("/mkdirs")
 def mkdirs(body: PathBody) -> dict[str, Any]:
     """Create a directory and its parents."""
-    try:
-        files.mkdirs(body.path)
-    except WorkspaceError as exc:
-        raise _failed(exc) from None
+    files.mkdirs(body.path)
     return {}
 
 
 @router.post("/delete")
 def delete(body: DeleteBody) -> dict[str, Any]:
     """Delete an object (a non-empty directory only with `recursive`)."""
-    try:
-        files.delete(body.path, body.recursive)
-    except WorkspaceError as exc:
-        raise _failed(exc) from None
+    files.delete(body.path, body.recursive)
     return {}
