@@ -4,12 +4,11 @@ writes and `dbutils.secrets.get` reads."""
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from podium import defaults
+from podium.files import TEMP_PREFIX, write_whole
 
 NAME = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
 
@@ -67,17 +66,7 @@ def scopes() -> list[str]:
 
 def put(scope: str, key: str, value: bytes) -> None:
     """Set a secret (created or replaced)."""
-    folder = _scope(scope)
-    target = folder / _name("Key", key)
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=".put-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(value)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_whole(_scope(scope) / _name("Key", key), value, mode=0o600)
 
 
 def get(scope: str, key: str) -> bytes:
@@ -101,4 +90,4 @@ def delete(scope: str, key: str) -> None:
 def keys(scope: str) -> list[tuple[str, int]]:
     """(key, last updated in epoch ms) of a scope's secrets."""
     return sorted((p.name, int(p.stat().st_mtime * 1000)) for p in _scope(scope).iterdir()
-                  if p.is_file() and not p.name.startswith(".put-"))
+                  if p.is_file() and not p.name.startswith(TEMP_PREFIX))

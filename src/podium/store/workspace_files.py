@@ -1,21 +1,20 @@
 """Workspace objects on disk, as Databricks' Workspace API sees them: notebooks (stored
 with their extension, addressed without it), files and directories under
-`$PODIUM_HOME/workspace`. Every write goes to a temporary file first and is renamed into
-place, so a refused or failed import leaves nothing behind."""
+`$PODIUM_HOME/workspace`. Every write goes through `files.write_whole`, so a refused or
+failed import leaves nothing behind."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
+from podium.files import TEMP_PREFIX, write_whole
 from podium.spec import workspace
 from podium.spec.workspace import NOTEBOOK_SUFFIXES, WorkspacePathError
 
@@ -100,7 +99,7 @@ def listing(path: str) -> list[WorkspaceObject]:
     objects = []
     for entry in sorted(folder.local.iterdir()):
         name = entry.name
-        if name.startswith(".import-"):  # an import being written
+        if name.startswith(TEMP_PREFIX):  # an import being written
             continue
         if entry.is_file() and entry.suffix in NOTEBOOK_SUFFIXES and _is_notebook(entry):
             name = entry.name[: -len(entry.suffix)]
@@ -161,7 +160,7 @@ def import_object(path: str, content: bytes, fmt: str = "SOURCE",
             raise WorkspaceError("RESOURCE_DOES_NOT_EXIST", "The parent folder ("
                                  f"{name.rsplit('/', 1)[0] or '/'}) does not exist.")
     final = target.with_name(target.name + suffix) if kind == "NOTEBOOK" else target
-    _write(final, body)
+    write_whole(final, body)
     if existing is not None and existing.local != final:
         existing.local.unlink()
     return get(name)
@@ -280,15 +279,3 @@ def _is_home(name: str) -> bool:
     """Whether `name` is directly in a user's home folder (which always exists)."""
     parts = name.split("/")
     return len(parts) == 4 and parts[1] == "Users"
-
-
-def _write(final: Path, body: bytes) -> None:
-    """Write `body` to `final` through a temporary file in the same folder."""
-    fd, temp = tempfile.mkstemp(dir=final.parent, prefix=".import-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(body)
-        os.replace(temp, final)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

@@ -1,0 +1,25 @@
+"""Files written whole: readers see the old content or the new, never half of it, and a
+failed write leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+TEMP_PREFIX = ".podium-write-"  # a file being written; listings leave these out
+
+
+def write_whole(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write `data` to `path` through a temporary file in the same folder (created with
+    `mode`, if given, before any byte is written), then rename it into place."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
+    try:
+        if mode is not None:
+            os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
