@@ -20,10 +20,16 @@ class WorkspacePathError(ValueError):
 
 
 def root() -> Path:
-    """The folder that holds the workspace's files and notebooks."""
+    """The folder that holds the workspace's files and notebooks (made on first use;
+    every notebook run asks for it)."""
     path = defaults.home() / "workspace"
-    path.mkdir(exist_ok=True)
+    if path not in _made:
+        path.mkdir(exist_ok=True)
+        _made.add(path)
     return path
+
+
+_made: set[Path] = set()
 
 
 def is_workspace_path(text: str) -> bool:
