@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 java: $(STAMP)
 	@$(PY) -m podium.compute.java
+	@$(PY) -m podium.compute.libraries
 
 demo: $(STAMP) java
 	$(VENV)/bin/podium validate examples/quickstart
@@ -32,7 +33,7 @@ lint: $(STAMP)
 test: $(STAMP) java lint postgres interop/airflow/.venv/.installed-stamp
 	$(VENV)/bin/pytest
 
-# Airflow's Databricks provider against podium serve (docs/api.md); not part of `make test`.
+# Airflow's Databricks provider against podium serve (docs/api.md); its venv is built once.
 interop/airflow/.venv/.installed-stamp: interop/airflow/requirements.txt
 	python3 -m venv interop/airflow/.venv
 	interop/airflow/.venv/bin/pip install --quiet -r interop/airflow/requirements.txt

@@ -81,8 +81,12 @@ def partition_columns(path: Path) -> list[str]:
 
 
 def data_format(path: Path) -> str | None:
-    """The file format of a complete table folder, or None while it is being written (or
-    holds no data files, so its schema cannot be read)."""
+    """The format of a complete table folder: `delta` when it has a Delta log with a
+    commit, else its data files' format; None while it is being written (or holds no data
+    files, so its schema cannot be read)."""
+    with contextlib.suppress(OSError):
+        if any(name.endswith(".json") for name in os.listdir(path / "_delta_log")):
+            return "delta"
     for _root, dirs, files in os.walk(path):
         if "_temporary" in dirs:
             return None

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from podium import defaults
-from podium.compute import spark_mode, spark_status
+from podium.compute import libraries, spark_mode, spark_status
 from podium.compute.catalog import WarehouseCatalog
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, task_slots
@@ -109,6 +109,7 @@ class ClassicCluster:
                if k not in ("spark.master", "spark.remote")},
         }
         try:
+            conf.update(libraries.spark_conf(self.spec))
             self.root = self._launch(conf)
         except Exception as exc:
             with _driver_lock:

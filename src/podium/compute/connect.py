@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from podium import defaults
-from podium.compute import spark_mode, spark_status
+from podium.compute import libraries, spark_mode, spark_status
 from podium.compute.catalog import WarehouseCatalog
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, cores_of, task_slots
@@ -67,6 +67,7 @@ class ConnectCluster:
         self.key, self.spec = key, spec
         self.url: str | None = spec.remote
         self.attached = spec.remote is not None or address is not None
+        self.spec_known = True  # False for a shared cluster another bundle defines
         self.address = address  # where a server started elsewhere is, asked at start
         self.process: subprocess.Popen[bytes] | None = None
         self.application_id: str | None = None
@@ -109,6 +110,10 @@ class ConnectCluster:
     def _start_server(self) -> None:
         port = free_port()
         home = spark_home()
+        try:
+            jvm = libraries.spark_conf(self.spec)
+        except ClusterError as exc:
+            raise ClusterError(f"cluster '{self.key}' failed to start: {exc}") from exc
         conf = {
             "spark.connect.grpc.binding.port": str(port),
             "spark.ui.port": str(free_port()),
@@ -117,6 +122,7 @@ class ConnectCluster:
             "spark.sql.catalogImplementation": "in-memory",  # the warehouse is the catalog
             "spark.ui.showConsoleProgress": "false",
             **{str(k): str(v) for k, v in self.spec.spark_conf.items() if k not in LOCAL_ONLY},
+            **jvm,
         }
         command = [str(home / "bin" / "spark-submit"), "--class", SERVER_CLASS,
                    "--master", self.spec.master, "--name", f"podium:{self.key}"]

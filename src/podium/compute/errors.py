@@ -3,3 +3,7 @@
 
 class ClusterError(Exception):
     """A cluster could not start or cannot serve a task; the message says why."""
+
+
+class LibraryError(ClusterError):
+    """A cluster's JVM library cannot be had (bad coordinates, not found, no network)."""

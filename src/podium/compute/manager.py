@@ -72,7 +72,9 @@ class ClusterManager:
         name = key.removeprefix(SHARED_PREFIX)
         shared = self.shared
         assert shared is not None
-        return ConnectCluster(key, spec or ClusterSpec(), address=lambda: shared(name, spec))
+        cluster = ConnectCluster(key, spec or ClusterSpec(), address=lambda: shared(name, spec))
+        cluster.spec_known = spec is not None
+        return cluster
 
     def shared_in_use(self) -> list[str]:
         """Names of the shared clusters this process has tasks on, waits for or is
@@ -173,6 +175,8 @@ class ClusterManager:
 
 
 def fingerprint(spec: ClusterSpec) -> str:
-    """What makes two cluster specs the same application: master, conf, environment."""
-    return json.dumps([spec.master, spec.spark_conf, spec.spark_env_vars], sort_keys=True,
-                      default=str)
+    """What makes two cluster specs the same application: master, conf, environment,
+    libraries."""
+    return json.dumps([spec.master, spec.spark_conf, spec.spark_env_vars,
+                       [lib.model_dump(mode="json", exclude_none=True)
+                        for lib in spec.libraries]], sort_keys=True, default=str)

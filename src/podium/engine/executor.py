@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from podium import defaults
+from podium.compute import libraries
 from podium.compute.manager import DEFAULT_KEY, SHARED_PREFIX, ClusterManager
 from podium.engine import decide
 from podium.engine.model import Attempt, ChildJob, Run, TaskRun, bundle_child_job
@@ -29,7 +30,7 @@ from podium.engine.references import UnresolvedReference, renderer
 from podium.engine.states import MOVES, LifeCycle, Result
 from podium.engine.workers import Workers
 from podium.runtime import context as context_mod
-from podium.runtime import output, sdk_runtime
+from podium.runtime import delta_sql, output, sdk_runtime
 from podium.runtime.context import TaskContext, now_ms
 from podium.runtime.dbutils import forget
 from podium.runtime.errors import TaskInterrupted
@@ -84,6 +85,7 @@ class Executor:
                  shared_clusters: Callable[[str, Any], str] | None = None,
                  idle_cluster_seconds: float | None = None):
         sdk_runtime.install()  # `from databricks.sdk.runtime import spark` in task code
+        delta_sql.install()  # `DeltaTable` on Spark Connect sessions, as Delta SQL
         self.events: queue.Queue[Any] = queue.Queue()
         self.runs: dict[int, Run] = {}
         self.listeners: list[Listener] = [listener] if listener else []
@@ -276,6 +278,15 @@ class Executor:
                 if tr.life is not LifeCycle.QUEUED:
                     self.transition(run, tr, LifeCycle.QUEUED,
                                     message="Waiting for a free task slot on the cluster")
+                return
+            lacking = libraries.missing(cluster, tr.task.libraries)
+            if lacking:
+                self.clusters.release(tr.cluster_key)
+                self._open_attempt(run, tr, None, now)
+                self._end_attempt(run, tr, Result.FAILED, (
+                    f"the task needs {', '.join(lacking)}, which its running cluster "
+                    f"'{tr.task.existing_cluster_id}' was not started with; add it to the "
+                    "cluster's libraries and restart the cluster"), now)
                 return
         self._open_attempt(run, tr, cluster, now)
         self._launches.append((run, tr, cluster))  # after the turn's changes are written
@@ -601,8 +612,7 @@ class Executor:
         if tr.cluster_key and not tr.final:
             spec = (shared_spec(run.clusters, tr.task.existing_cluster_id)
                     if tr.task.existing_cluster_id
-                    else run.job.cluster(tr.task.job_cluster_key) if tr.task.job_cluster_key
-                    else None)
+                    else run.job.cluster_as_started(tr.task.job_cluster_key))
             self.clusters.register(tr.cluster_key, spec, run.run_id)
 
     @staticmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable, Iterator
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -144,6 +145,32 @@ def clusters(job: Job, shared: set[str]) -> Iterator[Problem]:
                                             "; add it under job_clusters"))
 
 
+COORDINATE = re.compile(r"^([\w.\-]+):([\w.\-]+):([\w.\-+]+)$")
+EXCLUSION = re.compile(r"^([\w.\-]+):([\w.\-*]+)$")
+
+
+def coordinate_problem(coordinates: str) -> str | None:
+    """Why `coordinates` is not `group:artifact:version`, or None when it is."""
+    if COORDINATE.match(coordinates.strip()):
+        return None
+    return (f"maven coordinates '{coordinates}' are not 'group:artifact:version' "
+            "(e.g. 'com.h2database:h2:2.3.232')")
+
+
+def library_problems(libraries: list[Any]) -> Iterator[Problem]:
+    """Malformed `maven` entries of a `libraries` list, each at its line."""
+    for library in libraries:
+        if library.maven is None:
+            continue
+        if problem := coordinate_problem(library.maven.coordinates):
+            yield Problem(library.maven.loc_of("coordinates"), problem)
+        for exclusion in library.maven.exclusions:
+            if not EXCLUSION.match(exclusion.strip()):
+                yield Problem(library.maven.loc_of("exclusions"),
+                              f"maven exclusion '{exclusion}' is not 'group:artifact' "
+                              "(e.g. 'org.slf4j:*')")
+
+
 def all_tasks(job: Job) -> Iterator[Task]:
     """Every task of a job, including the nested task of each for_each_task."""
     for task in job.tasks:
@@ -258,6 +285,26 @@ def files(job: Job) -> Iterator[Problem]:
                               "YAML file that names them")
             elif not workspace.is_workspace_path(written):  # those stay as written
                 setattr(node, attr, str(found))
+    for library in (lib for task in all_tasks(job) for lib in task.libraries):
+        yield from jar_path(library)
+    for cluster in job.job_clusters:
+        for library in cluster.new_cluster.libraries:
+            yield from jar_path(library)
+
+
+def jar_path(library: Any) -> Iterator[Problem]:
+    """A `jar` library written as a local path becomes absolute (relative to its YAML
+    file); one that does not exist is a warning, since a build may make it later."""
+    written = library.jar
+    if not written or written.startswith("dbfs:/") or workspace.is_workspace_path(written):
+        return
+    path = Path(written).expanduser()
+    if not path.is_absolute():
+        path = Path(library.loc_of("jar").file).resolve().parent / path
+    library.jar = str(path)
+    if not path.is_file():
+        yield Problem(library.loc_of("jar"), f"jar library '{written}' does not exist yet; "
+                      "the cluster start fails unless it is built first", "warning")
 
 
 def locate_file(written: str, loc: Location) -> Path | None:
@@ -364,6 +411,9 @@ def check_job(key: str, job: Job, shared_clusters: set[str],
     problems: list[Problem] = list(extra_fields(job, f"resources.jobs.{key}", unknown))
     for task in all_tasks(job):
         problems += task_types(task)
+        problems += library_problems(task.libraries)
+    for cluster in job.job_clusters:
+        problems += library_problems(cluster.new_cluster.libraries)
     problems += graph(job)
     problems += clusters(job, shared_clusters)
     problems += for_each_inputs(job)

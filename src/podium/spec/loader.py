@@ -346,6 +346,9 @@ def _validate_clusters(raw: Any, problems: list[Problem],
             problems += problems_from(exc, node, f"resources.clusters.{key}")
             continue
         problems += checks.extra_fields(clusters[key], f"resources.clusters.{key}")
+        problems += checks.library_problems(clusters[key].libraries)
+        for library in clusters[key].libraries:
+            problems += checks.jar_path(library)
         problems += checks.follows_policy(clusters[key], f"resources.clusters.{key}",
                                           "all-purpose", policies)
     return clusters

@@ -143,8 +143,18 @@ class ConditionTask(Node):
     right: Scalar
 
 
+class MavenLibrary(Node):
+    coordinates: str
+    repo: str | None = None
+    exclusions: list[str] = Field(default_factory=list)
+
+
 class Library(Node):
-    IGNORED = frozenset({"whl", "jar", "pypi", "maven", "cran", "egg", "requirements"})
+    """One `libraries` entry: JVM ones (`maven`, `jar`) are loaded by the cluster."""
+
+    IGNORED = frozenset({"whl", "pypi", "cran", "egg", "requirements"})
+    maven: MavenLibrary | None = None
+    jar: str | None = None
 
 
 TASK_TYPES: tuple[str, ...] = (
@@ -242,6 +252,8 @@ class ClusterSpec(Node):
     autotermination_minutes: int | None = Field(default=None, ge=0)
     policy_id: str | None = None  # applied where the workspace has the policy
     apply_policy_default_values: bool = False
+    # Loaded when the cluster starts, with the JVM libraries of the tasks that run on it.
+    libraries: list[Library] = Field(default_factory=list)
 
     @property
     def master(self) -> str:
@@ -347,3 +359,16 @@ class Job(Node):
     def cluster(self, key: str) -> ClusterSpec | None:
         """The `new_cluster` of job cluster `key`, if the job defines it."""
         return next((c.new_cluster for c in self.job_clusters if c.job_cluster_key == key), None)
+
+    def cluster_as_started(self, key: str | None) -> ClusterSpec:
+        """Job cluster `key` (None: the job's default cluster) as it starts: its spec with
+        the libraries of every task that runs on it added, as Databricks installs a task's
+        libraries on its cluster."""
+        base = (self.cluster(key) if key else None) or ClusterSpec()
+        tasks = [t for top in self.tasks
+                 for t in (top, *([top.for_each_task.task] if top.for_each_task else []))]
+        added = [lib for t in tasks if not t.existing_cluster_id
+                 and t.job_cluster_key == key and (key or t.uses_spark) for lib in t.libraries]
+        if not added:
+            return base
+        return base.model_copy(update={"libraries": [*base.libraries, *added]})

@@ -1,0 +1,124 @@
+package podium.spark;
+
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.SparkSessionExtensions;
+import org.apache.spark.sql.catalyst.FunctionIdentifier;
+import org.apache.spark.sql.catalyst.TableIdentifier;
+import org.apache.spark.sql.catalyst.expressions.Expression;
+import org.apache.spark.sql.catalyst.parser.NamedParameterContext;
+import org.apache.spark.sql.catalyst.parser.ParameterContext;
+import org.apache.spark.sql.catalyst.parser.ParseException;
+import org.apache.spark.sql.catalyst.parser.ParserInterface;
+import org.apache.spark.sql.catalyst.parser.PositionalParameterContext;
+import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
+import org.apache.spark.sql.execution.SparkSqlParser;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.StructType;
+import scala.collection.immutable.Seq;
+import scala.runtime.AbstractFunction1;
+import scala.runtime.AbstractFunction2;
+import scala.runtime.BoxedUnit;
+
+/**
+ * Keeps `spark.sql(text, args)` parameters working under Delta's SQL parser.
+ *
+ * Spark 4.1 binds named and positional parameters while parsing
+ * (`parsePlanWithParameters`); Delta's parser does not override that method, so the
+ * interface's default drops the parameters (delta-io/delta#7640). This parser wraps
+ * whatever parser the session has (Delta's): a statement that comes with parameters is
+ * parsed by Spark's own parser, which binds them, unless the wrapped parser makes a Delta
+ * command of it (DESCRIBE HISTORY, OPTIMIZE, ...: Spark's grammar would misread those).
+ * Registered as the last entry of `spark.sql.extensions` by podium.
+ */
+public final class ParameterizedParser implements ParserInterface {
+  private final ParserInterface wrapped;
+  private final SparkSqlParser spark = new SparkSqlParser();
+
+  public ParameterizedParser(ParserInterface wrapped) {
+    this.wrapped = wrapped;
+  }
+
+  @Override
+  public LogicalPlan parsePlanWithParameters(String sqlText, ParameterContext context)
+      throws ParseException {
+    if (isEmpty(context)) {
+      return wrapped.parsePlanWithParameters(sqlText, context);
+    }
+    LogicalPlan own = wrapped.parsePlan(sqlText);
+    if (own.getClass().getName().contains(".delta.")) {
+      return own;  // a statement of Delta's own grammar (DESCRIBE HISTORY, OPTIMIZE, ...)
+    }
+    return spark.parsePlanWithParameters(sqlText, context);
+  }
+
+  private static boolean isEmpty(ParameterContext context) {
+    if (context instanceof NamedParameterContext named) {
+      return named.params().isEmpty();
+    }
+    if (context instanceof PositionalParameterContext positional) {
+      return positional.params().isEmpty();
+    }
+    return context == null;
+  }
+
+  @Override
+  public LogicalPlan parsePlan(String sqlText) throws ParseException {
+    return wrapped.parsePlan(sqlText);
+  }
+
+  @Override
+  public Expression parseExpression(String sqlText) throws ParseException {
+    return wrapped.parseExpression(sqlText);
+  }
+
+  @Override
+  public TableIdentifier parseTableIdentifier(String sqlText) throws ParseException {
+    return wrapped.parseTableIdentifier(sqlText);
+  }
+
+  @Override
+  public FunctionIdentifier parseFunctionIdentifier(String sqlText) throws ParseException {
+    return wrapped.parseFunctionIdentifier(sqlText);
+  }
+
+  @Override
+  public Seq<String> parseMultipartIdentifier(String sqlText) throws ParseException {
+    return wrapped.parseMultipartIdentifier(sqlText);
+  }
+
+  @Override
+  public LogicalPlan parseQuery(String sqlText) throws ParseException {
+    return wrapped.parseQuery(sqlText);
+  }
+
+  @Override
+  public StructType parseRoutineParam(String sqlText) throws ParseException {
+    return wrapped.parseRoutineParam(sqlText);
+  }
+
+  @Override
+  public StructType parseTableSchema(String sqlText) throws ParseException {
+    return wrapped.parseTableSchema(sqlText);
+  }
+
+  @Override
+  public DataType parseDataType(String sqlText) throws ParseException {
+    return wrapped.parseDataType(sqlText);
+  }
+
+  /** The `spark.sql.extensions` entry: wraps the session's parser. */
+  public static final class Extension
+      extends AbstractFunction1<SparkSessionExtensions, BoxedUnit> {
+    @Override
+    public BoxedUnit apply(SparkSessionExtensions extensions) {
+      extensions.injectParser(
+          new AbstractFunction2<SparkSession, ParserInterface, ParserInterface>() {
+            @Override
+            public ParserInterface apply(SparkSession session, ParserInterface parser) {
+              return new ParameterizedParser(parser);
+            }
+          });
+      return BoxedUnit.UNIT;
+    }
+  }
+}

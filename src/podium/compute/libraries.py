@@ -1,0 +1,222 @@
+"""What a cluster's JVM starts with: Delta Lake (unless the cluster opts out) and the
+`maven` and `jar` libraries of the cluster and of the tasks that run on it.
+
+On Databricks every table is a Delta table unless said otherwise, so every cluster podium
+starts has Delta's jars, session extension and catalog, and `spark.sql.sources.default`
+set to `delta`. `spark.podium.delta: "false"` in a cluster's `spark_conf` gives plain Spark.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from podium import defaults
+from podium.compute import maven
+from podium.compute.errors import LibraryError
+
+DELTA_OPT_OUT = "spark.podium.delta"
+DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+DELTA_CONF = {
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    "spark.sql.sources.default": "delta",
+}
+# Delta's SQL parser drops `spark.sql(text, args=...)` parameters on Spark 4.1+
+# (delta-io/delta#7640, classic and Connect alike); this extension, built from
+# `jvm/ParameterizedParser.java` into the cache, parses such statements with Spark's parser.
+PARSER_SOURCE = Path(__file__).parent / "jvm" / "ParameterizedParser.java"
+PARSER_EXTENSION = "podium.spark.ParameterizedParser$Extension"
+LOCAL_ONLY = (DELTA_OPT_OUT,)  # podium's own settings: never passed to Spark
+
+
+@dataclass(frozen=True)
+class JvmLibraries:
+    """A cluster's JVM libraries as asked for: Maven coordinates and jar paths."""
+
+    maven: maven.Request
+    jars: tuple[str, ...] = ()
+
+    def describe(self) -> list[str]:
+        """One line per library, as `podium validate` lists them."""
+        return [*self.maven.coordinates, *self.jars]
+
+
+def delta_enabled(spec: Any) -> bool:
+    """Whether a cluster gets Delta Lake (all do, unless `spark.podium.delta` is false)."""
+    return str(spec.spark_conf.get(DELTA_OPT_OUT, "true")).strip().lower() != "false"
+
+
+def delta_coordinates() -> str:
+    """Delta's Spark jar for this pyspark and the installed delta-spark package."""
+    import pyspark
+
+    spark = ".".join(pyspark.__version__.split(".")[:2])
+    return f"io.delta:delta-spark_{spark}_2.13:{version('delta-spark')}"
+
+
+def of_libraries(libraries: list[Any]) -> JvmLibraries:
+    """The JVM part of a `libraries` list (`maven` and `jar` entries)."""
+    coordinates: list[str] = []
+    repos: list[str] = []
+    exclusions: list[str] = []
+    jars: list[str] = []
+    for library in libraries:
+        if library.maven is not None:
+            coordinates.append(library.maven.coordinates.strip())
+            if library.maven.repo:
+                repos.append(library.maven.repo)
+            exclusions += library.maven.exclusions
+        if library.jar:
+            jars.append(library.jar)
+    return JvmLibraries(maven.Request(tuple(coordinates), tuple(repos), tuple(exclusions)),
+                        tuple(jars))
+
+
+def union(*parts: JvmLibraries) -> JvmLibraries:
+    """Everything several `libraries` lists ask for, each once, in first-seen order."""
+    def once(items: list[str]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(items))
+
+    return JvmLibraries(
+        maven.Request(once([c for p in parts for c in p.maven.coordinates]),
+                      once([r for p in parts for r in p.maven.repos]),
+                      once([e for p in parts for e in p.maven.exclusions])),
+        once([j for p in parts for j in p.jars]))
+
+
+def of_cluster(spec: Any) -> JvmLibraries:
+    """What the cluster's JVM loads: its libraries (the tasks' ones merged in by the
+    executor) plus Delta unless it opts out."""
+    own = of_libraries(spec.libraries)
+    if not delta_enabled(spec):
+        return own
+    return union(JvmLibraries(maven.Request((delta_coordinates(),))), own)
+
+
+def missing(cluster: Any, task_libraries: list[Any]) -> list[str]:
+    """Libraries a task asks for that a running cluster was not started with (none known
+    missing when the cluster's spec is not known here: a shared cluster started from
+    another bundle)."""
+    if not task_libraries or not getattr(cluster, "spec_known", True):
+        return []
+    have = of_cluster(cluster.spec)
+    want = of_libraries(task_libraries)
+    return [c for c in want.maven.coordinates if c not in have.maven.coordinates] + \
+        [j for j in want.jars if j not in have.jars]
+
+
+def listing(spec: Any) -> list[dict[str, Any]]:
+    """A cluster's JVM libraries for `podium validate`: each with whether it is ready
+    without the network (a Maven jar in the cache, a jar file on disk)."""
+    wanted = of_cluster(spec)
+    rows = [{"library": c, "type": "maven", "cached": maven.in_cache(c)}
+            for c in wanted.maven.coordinates]
+    for jar in wanted.jars:
+        try:
+            local_jar(jar)
+            rows.append({"library": jar, "type": "jar", "cached": True})
+        except LibraryError:
+            rows.append({"library": jar, "type": "jar", "cached": False})
+    return rows
+
+
+def local_jar(path: str, bundle_root: Path | None = None) -> Path:
+    """Where a `jar` library is on this machine: `dbfs:/` under the workspace's DBFS,
+    `/Workspace/...` in the workspace folder, a relative path from the bundle."""
+    from podium.spec.workspace import local
+
+    if path.startswith("dbfs:/"):
+        found = defaults.dbfs_root() / path.removeprefix("dbfs:/")
+    elif path.startswith("/Workspace/"):
+        found = local(path)
+    else:
+        found = Path(path).expanduser()
+        if not found.is_absolute() and bundle_root is not None:
+            found = bundle_root / found
+    if not found.is_file():
+        raise LibraryError(f"jar library '{path}' not found (looked at {found})")
+    return found
+
+
+def class_path(spec: Any) -> list[str]:
+    """The jars a cluster starts with, resolved (Maven) and found (jar paths)."""
+    wanted = of_cluster(spec)
+    extra = [str(parser_jar())] if delta_enabled(spec) else []
+    return [str(p) for p in maven.resolve(wanted.maven)] + \
+        [str(local_jar(j)) for j in wanted.jars] + extra
+
+
+def parser_jar() -> Path:
+    """podium's parameter-keeping parser extension, compiled once per source and Spark
+    version into the JVM cache (needs `javac`, i.e. a JDK)."""
+    import hashlib
+
+    import pyspark
+
+    digest = hashlib.sha256(PARSER_SOURCE.read_bytes() + pyspark.__version__.encode())
+    jar = maven.cache_dir() / f"podium-spark-{digest.hexdigest()[:16]}.jar"
+    if jar.is_file():
+        return jar
+    with maven.locked(maven.cache_dir()):
+        if not jar.is_file():
+            _build(jar)
+    return jar
+
+
+def _build(jar: Path) -> None:
+    import shutil
+    import subprocess
+    import tempfile
+
+    from podium.files import TEMP_PREFIX
+
+    home = os.environ.get("JAVA_HOME")
+    tools = [os.path.join(home, "bin", t) if home else shutil.which(t) for t in ("javac", "jar")]
+    if not all(t and os.path.exists(t) for t in tools):
+        raise LibraryError("building podium's Delta SQL parameter fix needs a JDK (javac "
+                           "and jar); install one (Debian: openjdk-17-jdk-headless)")
+    classes = Path(tempfile.mkdtemp(prefix="podium-javac-"))
+    try:
+        spark_jars = Path(maven.spark_jars_folder()) / "*"
+        for command in ([tools[0], "-nowarn", "-d", str(classes), "-cp", str(spark_jars),
+                         str(PARSER_SOURCE)],
+                        [tools[1], "cf", str(jar.parent / (TEMP_PREFIX + jar.name)), "-C",
+                         str(classes), "."]):
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise LibraryError(f"building {jar.name} failed: "
+                                   f"{(done.stderr or done.stdout).strip().splitlines()[0]}")
+        os.replace(jar.parent / (TEMP_PREFIX + jar.name), jar)
+    finally:
+        shutil.rmtree(classes, ignore_errors=True)
+
+
+def spark_conf(spec: Any) -> dict[str, str]:
+    """The Spark settings a cluster gets for its libraries: `spark.jars` and Delta's."""
+    conf: dict[str, str] = {}
+    jars = class_path(spec)
+    if jars:
+        own = str(spec.spark_conf.get("spark.jars", "")).strip()
+        conf["spark.jars"] = ",".join([*([own] if own else []), *jars])
+    if delta_enabled(spec):
+        extensions = str(spec.spark_conf.get("spark.sql.extensions", "")).strip()
+        conf["spark.sql.extensions"] = ",".join(
+            [DELTA_EXTENSION, *([extensions] if extensions else []), PARSER_EXTENSION])
+        conf.update({k: v for k, v in DELTA_CONF.items() if k not in spec.spark_conf})
+    return conf
+
+
+if __name__ == "__main__":  # `make` fetches Delta's jars once, before any cluster starts
+    import time
+
+    began = time.monotonic()
+    request = maven.Request((delta_coordinates(),))
+    fresh = maven.cached(request) is None
+    jars = maven.resolve(request)
+    parser_jar()
+    print(f"Delta Lake jars ({delta_coordinates()}, {len(jars)} files): "
+          f"{'resolved in %.0fs into' % (time.monotonic() - began) if fresh else 'cached in'} "
+          f"{maven.cache_dir()}")
