@@ -10,7 +10,12 @@
 For each: wall time, core-seconds held (wall time x cores of every application while it
 is up) and the ratio to dedicated. Writes bench/results/seed_experiment.json and, when
 matplotlib is installed (`pip install -e '.[bench]'`), docs/img/seed_experiment.png.
+With `--format delta` every mode writes Delta tables, as Databricks does (the
+spark-submit modes get Delta's jars and settings, podium's clusters have them by
+default); `--format parquet` (the default, and the published figures) writes Parquet
+(podium's clusters opt out with `spark.podium.delta: "false"`).
 Usage: python bench/seed_experiment.py [--jobs 48] [--rows 1000000] [--rounds 1]
+       [--format parquet|delta]
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).parent
+FORMAT_CONF: list[str] = []  # spark-submit settings of the table format (`--format`)
 SEED = HERE / "seed"
 CORES = os.cpu_count() or 1
 
@@ -61,7 +67,8 @@ def submit(script: Path, args: list[str], master: str, warehouse: Path) -> float
     """Run one application with spark-submit; its wall time."""
     began = time.perf_counter()
     subprocess.run([spark_submit(), "--master", master, "--conf", "spark.ui.enabled=false",
-                    "--conf", f"spark.sql.warehouse.dir={warehouse}", str(script), *args],
+                    "--conf", f"spark.sql.warehouse.dir={warehouse}", *FORMAT_CONF,
+                    str(script), *args],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    env=spark_env(warehouse))
     return time.perf_counter() - began
@@ -95,7 +102,18 @@ def hand_rolled(source: Path, jobs: int, rows: int, work: Path) -> dict[str, flo
     return {"wall_s": wall, "core_s": wall * CORES, "apps": 1}
 
 
-def podium_bundle(root: Path, source: Path, jobs: int, rows: int, slots: int = 0) -> Path:
+def delta_conf() -> list[str]:
+    """spark-submit settings that make a plain Spark application write Delta, with the
+    jars podium's clusters use (from its cache)."""
+    from podium.compute import libraries
+    from podium.spec.models import ClusterSpec
+
+    conf = libraries.spark_conf(ClusterSpec())
+    return [arg for key, value in conf.items() for arg in ("--conf", f"{key}={value}")]
+
+
+def podium_bundle(root: Path, source: Path, jobs: int, rows: int, slots: int = 0,
+                  delta: bool = False) -> Path:
     """A bundle with both podium shapes: N tasks, and one for_each_task over N inputs
     (`slots` > 0 sets the cluster's task slots; else podium's default)."""
     root.mkdir(parents=True)
@@ -103,7 +121,8 @@ def podium_bundle(root: Path, source: Path, jobs: int, rows: int, slots: int = 0
     (root / "schema.py").write_text(SCHEMA)
     params = f"{{source: '{source}', limit: '{rows}'}}"
     conf = f"spark.master: 'local[{CORES}]'" + \
-        (f", spark.podium.maxConcurrentTasks: '{slots}'" if slots else "")
+        (f", spark.podium.maxConcurrentTasks: '{slots}'" if slots else "") + \
+        ("" if delta else ", spark.podium.delta: 'false'")
     cluster = ("      job_clusters:\n        - {job_cluster_key: c, new_cluster: "
                f"{{spark_conf: {{{conf}}}}}}}\n")
     schema = "        - {task_key: schema, job_cluster_key: c, " \
@@ -178,10 +197,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1,
                         help="run the modes this many times, alternating; report medians "
                         "(a small run varies by several percent from one run to the next)")
+    parser.add_argument("--format", choices=("parquet", "delta"), default="parquet",
+                        help="the format every mode writes its tables in")
     args = parser.parse_args()
     source = source_table(args.rows)
+    if args.format == "delta":
+        FORMAT_CONF[:] = delta_conf()
     work = Path(tempfile.mkdtemp(prefix="podium-seed-"))
-    bundle = podium_bundle(work / "bundle", source, args.jobs, args.rows, args.slots)
+    bundle = podium_bundle(work / "bundle", source, args.jobs, args.rows, args.slots,
+                           delta=args.format == "delta")
     runners = {
         "dedicated": lambda w: dedicated(source, args.jobs, args.rows, w),
         "hand_rolled": lambda w: hand_rolled(source, args.jobs, args.rows, w),
@@ -215,11 +239,12 @@ def main() -> None:
                 print(f"{name} / hand_rolled core-seconds: "
                       f"{modes[name]['core_s'] / modes['hand_rolled']['core_s']:.3f}")
     result = {"jobs": args.jobs, "rows": args.rows, "cores": CORES, "rounds": args.rounds,
-              "modes": modes}
+              "format": args.format, "modes": modes}
     name = "seed_experiment" if (args.jobs, args.rows) == (48, 1_000_000) else \
         f"seed_experiment_{args.jobs}x{args.rows}"
+    name += "_delta" if args.format == "delta" else ""
     (HERE / "results" / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    chart(result, HERE.parent / "docs" / "img" / "seed_experiment.png")
+    chart(result, HERE.parent / "docs" / "img" / f"{name}.png")
 
 
 if __name__ == "__main__":

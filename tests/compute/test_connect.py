@@ -131,3 +131,42 @@ def test_classic_and_connect_tasks_alternate_in_one_process(run_job) -> None:
     assert [run.task_runs[f"t{i}"].exit_value for i in range(4)] == [
         "connect:45:4950", "classic:45:4950", "connect:45:4950", "classic:45:4950"], \
         {k: t.error for k, t in run.task_runs.items()}
+
+
+MERGE_API = """# Databricks notebook source
+import json
+from delta.tables import DeltaTable
+from pyspark.sql import functions as F
+table = DeltaTable.forName(spark, "crm_sc.customers")
+changes = spark.createDataFrame([(3, "cy", "diamond"), (4, "dee", "bronze")],
+                                "id INT, name STRING, tier STRING")
+(table.alias("t").merge(changes.alias("s"), "t.id = s.id")
+ .whenMatchedUpdate(set={"tier": F.col("s.tier")})
+ .whenNotMatchedInsertAll()
+ .execute())
+table.delete(F.expr("id = 2"))
+dbutils.notebook.exit(json.dumps(sorted((r.id, r.tier) for r in table.toDF().collect())))
+"""
+
+
+def test_delta_sql_and_delta_table_calls_run_on_a_connect_cluster(run_job, executor) -> None:
+    from tests.compute.test_delta import ETL
+
+    take_classic_driver(run_job)
+    cluster = ("      job_clusters:\n        - job_cluster_key: one_core\n          new_cluster:"
+               " {spark_conf: {spark.master: 'local[1]', spark.podium.flavour: connect}}\n")
+    run = run_job(cluster + "      tasks:\n        - {task_key: etl, job_cluster_key: one_core, "
+                  "notebook_task: {notebook_path: etl.py, base_parameters: {schema: crm_sc}}}\n"
+                  "        - {task_key: api, job_cluster_key: one_core, depends_on: "
+                  "[{task_key: etl}], notebook_task: {notebook_path: api.py}}\n",
+                  files={"etl.py": ETL, "api.py": MERGE_API})
+    assert executor.clusters.slots["j:one_core"].cluster.kind == "connect"
+    tr = run.task_runs["etl"]
+    assert tr.result is Result.SUCCESS, tr.error
+    done = json.loads(tr.exit_value)
+    assert done["format"] == "delta" and done["above"] == 3
+    assert done["history"] == ["OPTIMIZE", "WRITE", "UPDATE", "MERGE", "WRITE", "CREATE TABLE"]
+    assert done["now"] == {"1": "platinum", "2": "silver", "3": "gold", "4": "bronze"}
+    api = run.task_runs["api"]
+    assert api.result is Result.SUCCESS, api.error
+    assert json.loads(api.exit_value) == [[1, "platinum"], [3, "diamond"], [4, "bronze"]]
