@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PODIUM_HOME ?= $(CURDIR)/.podium-demo
 
-.PHONY: demo test lint java postgres airflow clean
+.PHONY: demo test lint java postgres chromium airflow clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -27,10 +27,13 @@ demo: $(STAMP) java
 postgres:
 	@bash scripts/ensure-postgres.sh
 
+chromium:
+	@bash scripts/ensure-chromium.sh
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 
-test: $(STAMP) java lint postgres interop/airflow/.venv/.installed-stamp
+test: $(STAMP) java lint postgres chromium interop/airflow/.venv/.installed-stamp
 	$(VENV)/bin/pytest
 
 # Airflow's Databricks provider against podium serve (docs/api.md); its venv is built once.

@@ -31,13 +31,18 @@ class Authenticator:
             raise ApiError(401, "UNAUTHENTICATED", "Credential was not sent or was of an "
                            "unsupported type for this API; send Authorization: Bearer TOKEN "
                            "(create one with `podium tokens create`)")
-        key = hashlib.sha256(value.strip().encode()).hexdigest()
+        return self.check(value.strip())
+
+    def check(self, token: str) -> str:
+        """The user a token belongs to (403 when it is invalid or revoked); the web UI
+        asks with its session cookie's token."""
+        key = hashlib.sha256(token.encode()).hexdigest()
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(key)
         if hit is not None and now - hit[0] < CACHE_SECONDS:
             return hit[1]
-        user = tokens.verify(self.store, value.strip())
+        user = tokens.verify(self.store, token)
         if user is None:
             raise ApiError(403, "PERMISSION_DENIED", "Invalid access token.")
         with self._lock:

@@ -1,0 +1,309 @@
+"""The web UI of `podium serve`: server-rendered pages over the same data and the same
+code as the Jobs API (a button calls the endpoint's function), htmx for live parts.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from podium.server import jobs as jobs_api
+from podium.server import runs as runs_api
+from podium.server.bodies import RepairRun, RunId, RunNow
+from podium.server.errors import ApiError
+from podium.server.ui import graph
+from podium.server.ui.session import (
+    COOKIE,
+    CsrfRefused,
+    LoginNeeded,
+    check_csrf,
+    login_url,
+    page_user,
+)
+from podium.server.workspace import workspace
+from podium.store import RunNotFound, registry
+from podium.store.views import run_summary, run_view
+
+HERE = Path(__file__).resolve().parent.parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals["colour"] = graph.colour
+router = APIRouter(include_in_schema=False)
+PAGE = 50  # rows per page of the runs list
+LOG_TAIL_BYTES = 64 * 1024
+ACTIVE = ("PENDING", "QUEUED", "BLOCKED", "RUNNING", "TERMINATING", "WAITING_FOR_RETRY")
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages, their static files and their login redirect to the app."""
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(router)
+
+    @app.exception_handler(LoginNeeded)
+    def to_login(request: Request, exc: LoginNeeded) -> Response:
+        if request.headers.get("hx-request"):  # a live fragment: reload into the form
+            return Response(status_code=204, headers={"HX-Redirect": login_url(exc.next_url)})
+        return RedirectResponse(login_url(exc.next_url), status_code=303)
+
+    @app.exception_handler(CsrfRefused)
+    def refused(request: Request, exc: CsrfRefused) -> Response:
+        return HTMLResponse("<h1>Refused</h1><p>The form did not carry this session's CSRF "
+                            "token; reload the page and try again.</p>", status_code=403)
+
+
+def render(request: Request, name: str, **values: Any) -> HTMLResponse:
+    """A page with the signed-in user and CSRF token in its context."""
+    user, csrf = page_user(request)
+    return templates.TemplateResponse(request, name, {"user": user, "csrf": csrf, **values})
+
+
+def _back(target: str) -> RedirectResponse:
+    return RedirectResponse(target, status_code=303)
+
+
+# ---- login -------------------------------------------------------------------------
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/", failed: bool = False) -> HTMLResponse:
+    return templates.TemplateResponse(request, "login.html", {"next": next, "failed": failed})
+
+
+@router.post("/login")
+def login(request: Request, token: str = Form(...), next: str = Form("/")) -> Response:
+    try:
+        workspace(request).auth.check(token.strip())
+    except ApiError:
+        return _back(f"/login?failed=1&next={next}")
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = _back(target)
+    response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: str = Form("")) -> Response:
+    check_csrf(request, csrf)
+    response = _back("/login")
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+# ---- jobs --------------------------------------------------------------------------
+
+@router.get("/")
+def jobs_page(request: Request, after: int | None = None) -> HTMLResponse:
+    page_user(request)
+    store = workspace(request).store
+    rows, more = registry.page(store, PAGE, after)
+    jobs = []
+    for row in rows:
+        view = registry.job_view(row)
+        settings = view["settings"]
+        recent, _ = store.run_page(workspace_job_id=row.job_id, limit=5)
+        jobs.append({
+            "job_id": row.job_id, "name": settings.get("name") or f"job {row.job_id}",
+            "source": view["podium"]["source"],
+            "trigger": _trigger_text(settings),
+            "parameters": settings.get("parameters", []),
+            "runs": [run_summary(r) for r in recent]})
+    return render(request, "jobs.html", jobs=jobs,
+                  next_after=rows[-1].job_id if more and rows else None)
+
+
+def _trigger_text(settings: dict[str, Any]) -> str:
+    if "schedule" in settings:
+        schedule = settings["schedule"]
+        return (f"cron {schedule['quartz_cron_expression']} ({schedule.get('timezone_id')})"
+                + (" paused" if schedule.get("pause_status") == "PAUSED" else ""))
+    if "continuous" in settings:
+        return "continuous"
+    trigger = settings.get("trigger") or {}
+    kind = next((k for k in ("periodic", "file_arrival", "table_update", "table")
+                 if k in trigger), None)
+    return kind.replace("_", " ") if kind else "manual"
+
+
+@router.post("/jobs/{job_id}/run-now")
+async def run_now(request: Request, job_id: int) -> Response:
+    user, _ = page_user(request)
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf", "")))
+    params = {str(k)[len("param."):]: str(v) for k, v in form.items()
+              if str(k).startswith("param.")}
+    answer = jobs_api.run_now(request, RunNow(job_id=job_id, job_parameters=params or None),
+                              who=user)
+    return _back(f"/runs/{answer['run_id']}")
+
+
+@router.get("/jobs/{job_id}")
+def job_matrix(request: Request, job_id: int, before: int | None = None) -> HTMLResponse:
+    """Databricks' matrix view: the last runs as columns, tasks as rows."""
+    page_user(request)
+    store = workspace(request).store
+    row = jobs_api.job_row(request, job_id)
+    rows, more = store.run_page(workspace_job_id=job_id, before_id=before, limit=20)
+    runs = [run_view(store, r.id) for r in rows]
+    keys: list[str] = []
+    for run in runs:
+        for task in run["tasks"]:
+            if task["task_key"] not in keys:
+                keys.append(task["task_key"])
+    cells = {(run["run_id"], t["task_key"]): t for run in runs for t in run["tasks"]}
+    return render(request, "matrix.html", job=registry.job_view(row), runs=runs, keys=keys,
+                  cells=cells, state_of=graph.state_of,
+                  next_before=rows[-1].id if more and rows else None)
+
+
+# ---- runs --------------------------------------------------------------------------
+
+@router.get("/runs")
+def runs_page(request: Request, job_id: int | None = None, state: str = "",
+              before: int | None = None) -> HTMLResponse:
+    page_user(request)
+    store = workspace(request).store
+    rows, more = store.run_page(workspace_job_id=job_id, active_only=state == "active",
+                                completed_only=state == "completed", before_id=before,
+                                limit=PAGE)
+    return render(request, "runs.html", runs=[run_summary(r) for r in rows], job_id=job_id,
+                  state=state, next_before=rows[-1].id if more and rows else None)
+
+
+def _run(request: Request, run_id: int) -> dict[str, Any]:
+    try:
+        return run_view(workspace(request).store, run_id)
+    except RunNotFound:
+        raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Run {run_id} does not exist.") \
+            from None
+
+
+def _live_values(run: dict[str, Any]) -> dict[str, Any]:
+    tasks = run["tasks"]
+    for task in tasks:  # a 10,000-iteration for-each is summarised, not drawn
+        each = task.get("for_each_task")
+        if each:
+            each["shown"] = each["iterations"][:100]
+    failed = {t["task_key"] for t in tasks
+              if graph.state_of(t) not in ("SUCCESS", "EXCLUDED", "SKIPPED")}
+    return {"run": run, "active": run["state"]["life_cycle_state"] in ACTIVE,
+            "preselected": failed | _dependents(tasks, failed),
+            "svg": graph.task_graph(tasks, lambda t: f"/task-runs/{t['run_id']}"),
+            "bars": graph.timeline(run, int(time.time() * 1000)),
+            "state_of": graph.state_of}
+
+
+@router.get("/runs/{run_id}")
+def run_page(request: Request, run_id: int) -> HTMLResponse:
+    page_user(request)
+    return render(request, "run.html", **_live_values(_run(request, run_id)))
+
+
+@router.get("/runs/{run_id}/live")
+def run_live(request: Request, run_id: int) -> HTMLResponse:
+    """The part of the run page that changes; it asks again while the run is active."""
+    page_user(request)
+    return render(request, "run_live.html", **_live_values(_run(request, run_id)))
+
+
+def _dependents(tasks: list[dict[str, Any]], keys: set[str]) -> set[str]:
+    found: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for task in tasks:
+            if task["task_key"] in found:
+                continue
+            if any(d["task_key"] in keys | found for d in task.get("depends_on", [])):
+                found.add(task["task_key"])
+                changed = True
+    return found
+
+
+@router.post("/runs/{run_id}/cancel")
+def cancel(request: Request, run_id: int, csrf: str = Form("")) -> Response:
+    page_user(request)
+    check_csrf(request, csrf)
+    runs_api.cancel(request, RunId(run_id=run_id))
+    return _back(f"/runs/{run_id}")
+
+
+@router.post("/runs/{run_id}/repair")
+async def repair(request: Request, run_id: int) -> Response:
+    page_user(request)
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf", "")))
+    tasks = [str(v) for v in form.getlist("task")]
+    params = {str(k)[len("param."):]: str(v) for k, v in form.items()
+              if str(k).startswith("param.")}
+    runs_api.repair(request, RepairRun(run_id=run_id, rerun_tasks=tasks or None,
+                                       rerun_all_failed_tasks=not tasks,
+                                       job_parameters=params or None))
+    return _back(f"/runs/{run_id}")
+
+
+# ---- task runs ---------------------------------------------------------------------
+
+def _task(request: Request, task_run_id: int) -> tuple[Any, list[Any]]:
+    try:
+        return workspace(request).store.task_run(task_run_id)
+    except RunNotFound:
+        raise ApiError(404, "RESOURCE_DOES_NOT_EXIST",
+                       f"Task run {task_run_id} does not exist.") from None
+
+
+def _log_file(attempts: list[Any]) -> Path | None:
+    return Path(attempts[-1].log_path) if attempts and attempts[-1].log_path else None
+
+
+def read_tail(path: Path | None, offset: int | None = None) -> tuple[str, int]:
+    """Text of a log from `offset` (None: its last 64 KB) and the offset after it; a
+    100 MB log is never read whole."""
+    if path is None or not path.exists():
+        return "", 0
+    size = path.stat().st_size
+    start = max(0, size - LOG_TAIL_BYTES) if offset is None else min(offset, size)
+    with path.open("rb") as f:
+        f.seek(start)
+        data = f.read(min(size - start, LOG_TAIL_BYTES * 4))
+    return data.decode("utf-8", errors="replace"), start + len(data)
+
+
+@router.get("/task-runs/{task_run_id}")
+def task_page(request: Request, task_run_id: int, errors: bool = False) -> HTMLResponse:
+    page_user(request)
+    task, attempts = _task(request, task_run_id)
+    text, offset = read_tail(_log_file(attempts))
+    lines = text.splitlines()
+    if errors:
+        lines = [ln for ln in lines if any(w in ln for w in ("Error", "Exception",
+                                                              "Traceback", "error"))]
+    run = run_view(workspace(request).store, task.run_id)
+    view = next((t for t in run["tasks"] if t["run_id"] == task_run_id), None)
+    return render(request, "task.html", task=task, view=view, run=run, lines=lines,
+                  offset=offset, errors=errors, active=task.life in ACTIVE,
+                  truncated=offset > len(text.encode()))
+
+
+@router.get("/task-runs/{task_run_id}/log-tail")
+def log_tail(request: Request, task_run_id: int, offset: int = 0) -> HTMLResponse:
+    """New log lines after `offset`, while the task runs (appended by htmx)."""
+    page_user(request)
+    task, attempts = _task(request, task_run_id)
+    text, after = read_tail(_log_file(attempts), offset)
+    return render(request, "log_tail.html", task=task, text=text, offset=after,
+                  active=task.life in ACTIVE)
+
+
+@router.get("/task-runs/{task_run_id}/log")
+def log_download(request: Request, task_run_id: int) -> Response:
+    page_user(request)
+    _, attempts = _task(request, task_run_id)
+    path = _log_file(attempts)
+    if path is None or not path.exists():
+        return HTMLResponse("No log yet.", status_code=404)
+    return FileResponse(path, media_type="text/plain", filename=f"task-{task_run_id}.log")

@@ -1,0 +1,161 @@
+"""The web UI in a real headless Chromium (Debian's, driven by Playwright): log in, run a
+job from the Jobs page and watch it succeed without a reload, read a failed task's error
+and log, repair it from the dialog, cancel a long run; no console errors on any page.
+Each test leaves a screenshot in its temp folder."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.server.conftest import Server, wait_run, wait_task_running
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "make test installs chromium (scripts/ensure-chromium.sh)"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server: Server, tmp_path: Path, request) -> Iterator[object]:
+    """A signed-in page; console errors fail the test; a screenshot is kept."""
+    context = browser.new_context()
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.goto(f"{server.url}/runs")
+    assert "/login" in tab.url  # not signed in yet: the form, returning to /runs
+    tab.fill("input[name=token]", server.token)
+    tab.click("button[type=submit]")
+    tab.wait_for_url(f"{server.url}/runs")
+    yield tab
+    tab.screenshot(path=str(tmp_path / f"{request.node.name}.png"), full_page=True)
+    context.close()
+    assert errors == [], errors
+
+
+def create_job(server: Server, name: str, tasks: list[dict], parameters=None) -> int:
+    body = {"name": name, "tasks": tasks, "parameters": parameters or [],
+            "max_concurrent_runs": 5}
+    return server.post("/api/2.1/jobs/create", body).json()["job_id"]
+
+
+def python_task(key: str, function: str, **params: str) -> dict:
+    return {"task_key": key, "python_task": {"function": f"tests.engine.funcs:{function}",
+                                             "parameters": params}}
+
+
+def test_pages_need_a_login_and_forms_need_the_csrf_token(server: Server) -> None:
+    for path in ("/", "/runs", "/runs/1", "/task-runs/1"):
+        answer = requests.get(f"{server.url}{path}", allow_redirects=False, timeout=10)
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/login?next=")
+    signed_in = requests.Session()
+    login = signed_in.post(f"{server.url}/login", data={"token": server.token, "next": "/"},
+                           allow_redirects=False, timeout=10)
+    assert login.status_code == 303
+    assert "httponly" in login.headers["set-cookie"].lower()
+    assert "samesite=strict" in login.headers["set-cookie"].lower()
+    assert signed_in.get(f"{server.url}/", timeout=10).status_code == 200
+    forged = signed_in.post(f"{server.url}/runs/1/cancel", data={}, allow_redirects=False,
+                            timeout=10)
+    assert forged.status_code == 403
+    wrong = requests.post(f"{server.url}/login", data={"token": "nope", "next": "/"},
+                          allow_redirects=False, timeout=10)
+    assert "failed=1" in wrong.headers["location"]
+
+
+def test_run_a_job_from_the_jobs_page_and_watch_it_succeed(page, server: Server,
+                                                           tmp_path: Path) -> None:
+    marker = tmp_path / "go"
+    create_job(server, "ui-greeting",
+               [python_task("wait", "wait_for", marker=str(marker)),
+                {**python_task("greet", "ok", who="{{job.parameters.who}}"),
+                 "depends_on": [{"task_key": "wait"}]}],
+               parameters=[{"name": "who", "default": "world"}])
+    page.goto(f"{server.url}/")
+    row = page.locator("tr[data-job=ui-greeting]")
+    assert row.locator("input[name='param.who']").input_value() == "world"  # prefilled
+    row.locator("input[name='param.who']").fill("browser")
+    row.locator("button:has-text('Run now')").click()
+    page.wait_for_url(re.compile(r"/runs/\d+$"))
+    page.evaluate("window.loadedOnce = true")
+    assert page.locator("#live").get_attribute("data-active") == "yes"
+    marker.touch()
+    page.wait_for_function(
+        "document.getElementById('run-state').textContent.trim() === 'SUCCESS'", timeout=60_000)
+    assert page.evaluate("window.loadedOnce") is True  # updated in place, not reloaded
+    assert page.locator("#live").get_attribute("data-active") == "no"  # stopped polling
+    assert page.locator("svg.graph g.node[data-state=SUCCESS]").count() == 2
+    run_id = int(page.url.rsplit("/", 1)[1])
+    view = server.get("/api/2.1/jobs/runs/get", run_id=run_id).json()
+    assert {p["name"]: p["value"] for p in view["job_parameters"]} == {"who": "browser"}
+    assert view["tasks"][1]["podium_exit_value"] == "who=browser"
+
+
+def test_a_failed_task_shows_its_error_and_log_and_is_repaired_from_the_dialog(
+        page, server: Server, tmp_path: Path) -> None:
+    marker = tmp_path / "count"
+    job_id = create_job(server, "ui-flaky", [
+        python_task("flaky", "flaky", marker=str(marker), failures="1"),
+        {**python_task("after", "ok"), "depends_on": [{"task_key": "flaky"}]}])
+    run_id = server.post("/api/2.1/jobs/run-now", {"job_id": job_id}).json()["run_id"]
+    assert wait_run(server, run_id)["state"]["result_state"] == "FAILED"
+    page.goto(f"{server.url}/runs/{run_id}")
+    page.click("table.list a:has-text('flaky')")
+    page.wait_for_url(re.compile(r"/task-runs/\d+$"))
+    assert "flaky failure 1" in page.locator("#task-error").inner_text()
+    assert "flaky failure 1" in page.locator("#log").inner_text()
+    page.click("#errors-only")
+    assert "flaky failure 1" in page.locator("#log").inner_text()
+    page.goto(f"{server.url}/runs/{run_id}")
+    page.click("#open-repair")
+    dialog = page.locator("dialog#repair")
+    assert dialog.locator("input[value=flaky]").is_checked()
+    assert dialog.locator("input[value=after]").is_checked()  # a dependent of the failure
+    dialog.locator("#repair-submit").click()
+    page.wait_for_function(
+        "document.getElementById('run-state').textContent.trim() === 'SUCCESS'", timeout=60_000)
+    assert "repair 1: flaky, after" in page.content()
+
+
+def test_cancel_a_long_run_from_its_page(page, server: Server) -> None:
+    job_id = create_job(server, "ui-long", [python_task("nap", "sleep", seconds="300")])
+    run_id = server.post("/api/2.1/jobs/run-now", {"job_id": job_id}).json()["run_id"]
+    wait_task_running(server, run_id)
+    page.goto(f"{server.url}/runs/{run_id}")
+    assert page.locator("#open-repair").count() == 0  # repair is for ended runs
+    page.click("#cancel")
+    page.wait_for_function(
+        "document.getElementById('run-state').textContent.trim() === 'CANCELED'",
+        timeout=60_000)
+    assert wait_run(server, run_id)["state"]["result_state"] == "CANCELED"
+    assert page.locator("#cancel").count() == 0 and page.locator("#open-repair").count() == 1
+
+
+def test_the_runs_list_pages_and_filters_and_the_matrix_shows_tasks_by_run(
+        page, server: Server) -> None:
+    job_id = create_job(server, "ui-matrix", [python_task("one", "ok"), python_task("two", "ok")])
+    for _ in range(2):
+        run_id = server.post("/api/2.1/jobs/run-now", {"job_id": job_id}).json()["run_id"]
+        wait_run(server, run_id)
+    page.goto(f"{server.url}/runs?job_id={job_id}&state=completed")
+    assert page.locator("table.list tbody tr").count() == 2
+    page.goto(f"{server.url}/jobs/{job_id}")
+    assert page.locator("table.matrix tbody tr").count() == 2
+    assert page.locator("table.matrix a.cell[title=SUCCESS]").count() == 4
