@@ -156,6 +156,37 @@ def test_the_runs_list_pages_and_filters_and_the_matrix_shows_tasks_by_run(
         wait_run(server, run_id)
     page.goto(f"{server.url}/runs?job_id={job_id}&state=completed")
     assert page.locator("table.list tbody tr").count() == 2
+    page.select_option("select[name=trigger]", "PERIODIC")
+    page.click("button:has-text('Filter')")
+    assert page.locator("table.list tbody tr").inner_text() == "No runs."
+    page.goto(f"{server.url}/runs?job_id={job_id}&trigger=ONE_TIME")
+    assert page.locator("table.list tbody tr").count() == 2
     page.goto(f"{server.url}/jobs/{job_id}")
     assert page.locator("table.matrix tbody tr").count() == 2
     assert page.locator("table.matrix a.cell[title=SUCCESS]").count() == 4
+
+
+def test_the_clusters_page_and_a_spark_task_link_to_the_spark_ui(page, server: Server
+                                                                  ) -> None:
+    import json
+    import subprocess
+
+    from tests.conftest import EXAMPLES
+    from tests.server.conftest import PODIUM, env_for
+
+    done = subprocess.run([*PODIUM, "deploy", "--bundle", str(EXAMPLES / "quickstart"),
+                           "--json"], env=env_for(server.home), capture_output=True,
+                          text=True, check=True)
+    job_id = json.loads(done.stdout)["jobs"]["daily_sales"]
+    run_id = server.post("/api/2.1/jobs/run-now", {"job_id": job_id}).json()["run_id"]
+    view = wait_run(server, run_id, timeout=240)
+    assert view["state"]["result_state"] == "SUCCESS"
+    page.goto(f"{server.url}/clusters")
+    row = page.locator("table.list tr", has_text="daily_sales:main")
+    assert "READY" in row.inner_text()
+    spark_ui = row.locator("a").get_attribute("href")
+    assert spark_ui.startswith("http://")
+    ingest = next(t for t in view["tasks"] if t["task_key"] == "ingest")
+    page.goto(f"{server.url}/task-runs/{ingest['run_id']}")
+    assert page.locator("#spark-ui").get_attribute("href") == spark_ui
+    assert "executor-seconds" in page.content()

@@ -142,6 +142,11 @@ class ClassicCluster:
         """Where the JVM's own output goes."""
         return cluster_log_path(self.key)
 
+    @property
+    def ui_url(self) -> str | None:
+        """The application's Spark UI, while it runs (None when the UI is disabled)."""
+        return self.root.sparkContext.uiWebUrl if self.root is not None else None
+
     def new_session(self) -> Any:
         """An isolated session on the shared application."""
         spark_mode.set_thread(remote=False)

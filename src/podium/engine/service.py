@@ -146,5 +146,8 @@ class Service:
     def clusters_view(self) -> list[dict[str, Any]]:
         """The clusters this process holds, with their states."""
         return [{"key": key, "state": slot.state, "in_use": slot.in_use,
-                 "spark_context_id": getattr(slot.cluster, "application_id", None)}
-                for key, slot in self.executor.clusters.slots.items()]
+                 "kind": slot.cluster.kind,
+                 "spark_context_id": getattr(slot.cluster, "application_id", None),
+                 "spark_ui_url": getattr(slot.cluster, "ui_url", None)
+                 if slot.state == "READY" else None}
+                for key, slot in list(self.executor.clusters.slots.items())]

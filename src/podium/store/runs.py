@@ -338,10 +338,10 @@ class RunStore:
     def run_page(self, *, workspace_job_id: int | None = None, active_only: bool = False,
                  completed_only: bool = False, start_from: int | None = None,
                  start_to: int | None = None, submit_only: bool | None = None,
-                 before_id: int | None = None, offset: int = 0, limit: int = 25
-                 ) -> tuple[list[RunRow], bool]:
-        """Newest runs first with the Jobs API's filters, keyset-paged by id (`before_id`);
-        and whether more follow."""
+                 before_id: int | None = None, offset: int = 0, limit: int = 25,
+                 trigger: str | None = None) -> tuple[list[RunRow], bool]:
+        """Newest runs first with the Jobs API's filters (and the web UI's `trigger`),
+        keyset-paged by id (`before_id`); and whether more follow."""
         query = select(RunRow).order_by(RunRow.id.desc())
         if workspace_job_id is not None:
             query = query.where(RunRow.workspace_job_id == workspace_job_id)
@@ -356,6 +356,8 @@ class RunStore:
         if submit_only is not None:
             submitted = RunRow.job_key.startswith("submit-")
             query = query.where(submitted if submit_only else ~submitted)
+        if trigger:
+            query = query.where(RunRow.trigger == trigger)
         if before_id is not None:
             query = query.where(RunRow.id < before_id)
         rows = self.rows(query.offset(offset).limit(limit + 1))

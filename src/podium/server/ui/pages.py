@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from podium.server import clusters as clusters_api
 from podium.server import jobs as jobs_api
 from podium.server import runs as runs_api
 from podium.server.bodies import RepairRun, RunId, RunNow
@@ -162,16 +163,22 @@ def job_matrix(request: Request, job_id: int, before: int | None = None) -> HTML
 
 # ---- runs --------------------------------------------------------------------------
 
+TRIGGERS = ("ONE_TIME", "PERIODIC", "FILE_ARRIVAL", "TABLE", "CONTINUOUS", "RETRY",
+            "RUN_JOB_TASK")
+
+
 @router.get("/runs")
-def runs_page(request: Request, job_id: int | None = None, state: str = "",
+def runs_page(request: Request, job_id: str = "", state: str = "", trigger: str = "",
               before: int | None = None) -> HTMLResponse:
     page_user(request)
     store = workspace(request).store
-    rows, more = store.run_page(workspace_job_id=job_id, active_only=state == "active",
+    job = int(job_id) if job_id.strip().isdigit() else None
+    rows, more = store.run_page(workspace_job_id=job, active_only=state == "active",
                                 completed_only=state == "completed", before_id=before,
-                                limit=PAGE)
-    return render(request, "runs.html", runs=[run_summary(r) for r in rows], job_id=job_id,
-                  state=state, next_before=rows[-1].id if more and rows else None)
+                                limit=PAGE, trigger=trigger if trigger in TRIGGERS else None)
+    return render(request, "runs.html", runs=[run_summary(r) for r in rows], job_id=job,
+                  state=state, trigger=trigger, triggers=TRIGGERS,
+                  next_before=rows[-1].id if more and rows else None)
 
 
 def _run(request: Request, run_id: int) -> dict[str, Any]:
@@ -192,9 +199,15 @@ def _live_values(run: dict[str, Any]) -> dict[str, Any]:
               if graph.state_of(t) not in ("SUCCESS", "EXCLUDED", "SKIPPED")}
     return {"run": run, "active": run["state"]["life_cycle_state"] in ACTIVE,
             "preselected": failed | _dependents(tasks, failed),
-            "svg": graph.task_graph(tasks, lambda t: f"/task-runs/{t['run_id']}"),
+            "svg": graph.task_graph(tasks, _node_link),
             "bars": graph.timeline(run, int(time.time() * 1000)),
             "state_of": graph.state_of}
+
+
+def _node_link(task: dict[str, Any]) -> str:
+    """A graph node opens its task run, or a run_job task's child run."""
+    child = task.get("run_job_task")
+    return f"/runs/{child['run_id']}" if child else f"/task-runs/{task['run_id']}"
 
 
 @router.get("/runs/{run_id}")
@@ -282,9 +295,14 @@ def task_page(request: Request, task_run_id: int, errors: bool = False) -> HTMLR
     if errors:
         lines = [ln for ln in lines if any(w in ln for w in ("Error", "Exception",
                                                               "Traceback", "error"))]
-    run = run_view(workspace(request).store, task.run_id)
+    ws = workspace(request)
+    run = run_view(ws.store, task.run_id)
     view = next((t for t in run["tasks"] if t["run_id"] == task_run_id), None)
+    spark_ui = next((c["spark_ui_url"] for c in ws.service.clusters_view()
+                     if task.spark_context_id
+                     and c["spark_context_id"] == task.spark_context_id), None)
     return render(request, "task.html", task=task, view=view, run=run, lines=lines,
+                  spark_ui=spark_ui,
                   offset=offset, errors=errors, active=task.life in ACTIVE,
                   truncated=offset > len(text.encode()))
 
@@ -307,3 +325,29 @@ def log_download(request: Request, task_run_id: int) -> Response:
     if path is None or not path.exists():
         return HTMLResponse("No log yet.", status_code=404)
     return FileResponse(path, media_type="text/plain", filename=f"task-{task_run_id}.log")
+
+
+# ---- clusters ----------------------------------------------------------------------
+
+@router.get("/clusters")
+def clusters_page(request: Request) -> HTMLResponse:
+    """Shared clusters of the workspace and the job clusters this server holds."""
+    page_user(request)
+    shared = clusters_api.list_clusters(request)["clusters"]
+    held = workspace(request).service.clusters_view()
+    return render(request, "clusters.html", shared=shared, held=held)
+
+
+@router.post("/clusters/{cluster_id}/{action}")
+def cluster_action(request: Request, cluster_id: str, action: str,
+                   csrf: str = Form("")) -> Response:
+    page_user(request)
+    check_csrf(request, csrf)
+    body = clusters_api.ClusterId(cluster_id=cluster_id)
+    if action == "start":
+        clusters_api.start(request, body)
+    elif action == "stop":
+        clusters_api.terminate(request, body)
+    else:
+        return HTMLResponse(f"No cluster action '{action}'", status_code=404)
+    return _back("/clusters")
