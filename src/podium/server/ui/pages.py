@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -79,7 +80,7 @@ def login(request: Request, token: str = Form(...), next: str = Form("/")) -> Re
     try:
         workspace(request).auth.check(token.strip())
     except ApiError:
-        return _back(f"/login?failed=1&next={next}")
+        return _back(f"/login?failed=1&next={quote(next, safe='')}")
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = _back(target)
     response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict",
