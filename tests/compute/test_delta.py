@@ -1,5 +1,7 @@
 """Tables are Delta tables, as on Databricks: ETL code with MERGE, DeltaTable, history and
-time travel runs unchanged, across runs and processes, and concurrent writers stay safe."""
+time travel runs unchanged, across runs and processes, and concurrent writers stay safe.
+In-process runs use the session's cluster spec (CLUSTER), so they share its classic
+driver with the other tests."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 from podium.compute.catalog import data_format
 from tests.cli.test_runs import cli
 from tests.compute.test_tables import bundle, exit_value
+from tests.conftest import CLUSTER
 
 ETL = """# Databricks notebook source
 from delta.tables import DeltaTable
@@ -93,9 +96,10 @@ spark.sql('''MERGE INTO counters t USING src s ON t.id = s.id
              WHEN NOT MATCHED THEN INSERT *''')
 """
 
-FOR_EACH = """
+FOR_EACH = CLUSTER.replace("{", "{{").replace("}", "}}") + """
       tasks:
         - task_key: make
+          job_cluster_key: main
           sql_task: {{file: {{path: make.sql}}}}
         - task_key: write
           depends_on: [{{task_key: make}}]
@@ -104,6 +108,7 @@ FOR_EACH = """
             concurrency: 4
             task:
               task_key: write_one
+              job_cluster_key: main
               notebook_task:
                 notebook_path: {notebook}
                 base_parameters: {{part: "{{{{input}}}}"}}
@@ -112,9 +117,10 @@ FOR_EACH = """
 
 def query(run_job, sql: str) -> dict:
     """The first row of `sql`, read by a task of a new run."""
-    run = run_job("""
+    run = run_job(CLUSTER + """
       tasks:
         - task_key: check
+          job_cluster_key: main
           notebook_task: {notebook_path: check.py}
 """, {"check.py": "# Databricks notebook source\nimport json\n"
                   f"row = spark.sql({sql!r}).first().asDict()\n"
