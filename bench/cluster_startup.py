@@ -1,6 +1,7 @@
 """What each way of getting Spark compute costs, side by side in one process: starting the
-embedded classic driver, starting a Spark Connect server, attaching to a running shared
-cluster, and opening a task's session (plus its first tiny query) on each.
+embedded classic driver, starting a Spark Connect server (with Delta Lake, as every
+cluster podium starts, and without: `spark.podium.delta: "false"`), attaching to a
+running shared cluster, and opening a task's session (plus its first tiny query) on each.
 
 Prints the times and their ratios to the classic start; writes
 bench/results/cluster_startup.json.
@@ -50,18 +51,23 @@ def main() -> None:
     spec = ClusterSpec.model_validate({"spark_conf": {"spark.master": "local[2]"}})
     classic = ClassicCluster("classic", spec)
     server = ConnectCluster("server", spec)
+    plain = ConnectCluster("plain", ClusterSpec.model_validate(
+        {"spark_conf": {"spark.master": "local[2]", "spark.podium.delta": "false"}}))
     results: dict[str, dict[str, float]] = {}
     try:
         results["classic embedded"] = {"start_s": timed(classic.start)[0]}
         results["connect server"] = {"start_s": timed(server.start)[0]}
+        results["connect, no Delta"] = {"start_s": timed(plain.start)[0]}
         attached = ConnectCluster("attached", ClusterSpec.model_validate(
             {"spark_conf": {"spark.remote": server.url}}))
         results["attach to shared"] = {"start_s": timed(attached.start)[0]}
         results["classic embedded"] |= session_times(classic, args.sessions)
         results["connect server"] |= session_times(server, args.sessions)
+        results["connect, no Delta"] |= session_times(plain, args.sessions)
         results["attach to shared"] |= session_times(attached, args.sessions)
     finally:
         server.stop()
+        plain.stop()
         classic.stop()
     base = results["classic embedded"]["start_s"]
     print(f"{'compute':<18} {'start':>8} {'vs classic':>10} {'session':>9} "

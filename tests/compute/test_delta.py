@@ -154,3 +154,17 @@ def test_concurrent_merges_conflict_or_succeed_and_never_break_the_log(run_job) 
     versions = sorted(int(p.stem) for p in log.glob("*.json"))
     assert versions == list(range(len(versions)))  # no gap, no torn commit
     assert len(versions) == 1 + len(won)
+
+
+CREATE_OWN = """# Databricks notebook source
+dbutils.widgets.text("part", "")
+spark.range(50000).write.mode("overwrite").saveAsTable(f"own_{dbutils.widgets.get('part')}")
+"""
+
+
+def test_tasks_creating_tables_at_once_are_not_disturbed_by_each_others_sync(run_job) -> None:
+    # Each task's session start syncs the catalog while the others' first Delta commits are
+    # being written: a half-written table must not be registered under its writer's feet.
+    run = run_job(FOR_EACH.format(notebook="create.py"),
+                  {"create.py": CREATE_OWN, "make.sql": "SELECT 1"})
+    assert run.result.value == "SUCCESS", [it.error for it in run.task_runs["write"].iterations]

@@ -74,12 +74,21 @@ def test_the_warehouse_scan_finds_databases_tables_and_partitions(tmp_path: Path
     (tmp_path / "sales.db" / "daily" / "day=1" / "shop=a" / "part-0.snappy.parquet").touch()
     (tmp_path / "sales.db" / "writing" / "_temporary").mkdir(parents=True)
     (tmp_path / "empty.db").mkdir()
+    (tmp_path / "sales.db" / "daily" / "_SUCCESS").touch()
     (tmp_path / "top").mkdir()
     (tmp_path / "top" / "part-0.orc").touch()
+    (tmp_path / "top" / "_SUCCESS").touch()
+    (tmp_path / "sales.db" / "delta_first_commit_pending").mkdir()  # data before the log
+    (tmp_path / "sales.db" / "delta_first_commit_pending" / "part-0.snappy.parquet").touch()
+    (tmp_path / "sales.db" / "committed" / "_delta_log").mkdir(parents=True)
+    (tmp_path / "sales.db" / "committed" / "_delta_log" / f"{0:020d}.json").touch()
     databases, tables = scan(tmp_path)
     assert databases == {"sales", "empty"}
-    assert sorted(tables) == [("default", "top"), ("sales", "daily"), ("sales", "writing")]
+    assert sorted(tables) == [("default", "top"), ("sales", "committed"), ("sales", "daily"),
+                              ("sales", "delta_first_commit_pending"), ("sales", "writing")]
     assert partition_columns(tables["sales", "daily"].path) == ["day", "shop"]
     assert data_format(tables["sales", "daily"].path) == "parquet"
     assert data_format(tables["default", "top"].path) == "orc"
     assert data_format(tables["sales", "writing"].path) is None  # still being written
+    assert data_format(tables["sales", "delta_first_commit_pending"].path) is None
+    assert data_format(tables["sales", "committed"].path) == "delta"

@@ -190,3 +190,6 @@ def test_the_clusters_page_and_a_spark_task_link_to_the_spark_ui(page, server: S
     page.goto(f"{server.url}/task-runs/{ingest['run_id']}")
     assert page.locator("#spark-ui").get_attribute("href") == spark_ui
     assert "executor-seconds" in page.content()
+    shown = page.locator("table.display")  # the notebook's display() of five sales rows
+    assert shown.locator("th").all_inner_texts() == ["id", "store", "amount", "sale_date"]
+    assert shown.locator("tbody tr").count() == 5

@@ -27,3 +27,7 @@ sales.write.mode("overwrite").saveAsTable(f"{schema}.sales")
 count = spark.table(f"{schema}.sales").count()
 print(f"wrote {count} rows for {run_date}")
 dbutils.jobs.taskValues.set(key="row_count", value=count)
+
+# COMMAND ----------
+
+display(spark.table(f"{schema}.sales").orderBy("id").limit(5))

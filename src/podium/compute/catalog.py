@@ -13,8 +13,10 @@ can read and write one workspace at once.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,11 +84,14 @@ def partition_columns(path: Path) -> list[str]:
 
 def data_format(path: Path) -> str | None:
     """The format of a complete table folder: `delta` when it has a Delta log with a
-    commit, else its data files' format; None while it is being written (or holds no data
-    files, so its schema cannot be read)."""
+    commit, else (once Spark's committer marked it `_SUCCESS`) its data files' format; None
+    while it is being written — a Delta table's data files come before its first commit —
+    or when it holds no data files, so its schema cannot be read."""
     with contextlib.suppress(OSError):
         if any(name.endswith(".json") for name in os.listdir(path / "_delta_log")):
             return "delta"
+    if not (path / "_SUCCESS").exists():
+        return None
     for _root, dirs, files in os.walk(path):
         if "_temporary" in dirs:
             return None
@@ -100,11 +105,37 @@ def data_format(path: Path) -> str | None:
     return None
 
 
+# Every Delta commit of an application carries its writer tag (Delta's commit user
+# metadata), so the application's sync can leave the Delta tables it creates itself to its
+# own catalog: registering one between Delta's first commit and the writer's catalog entry
+# would fail the writer's `saveAsTable` with TABLE_OR_VIEW_ALREADY_EXISTS.
+WRITER_CONF = "spark.databricks.delta.commitInfo.userMetadata"
+
+
+def new_writer_tag() -> str:
+    """A tag naming one application's Delta commits."""
+    return f"podium-app-{uuid.uuid4().hex}"
+
+
+def first_writer(path: Path) -> str | None:
+    """The writer tag of a Delta table's first commit, if it has one."""
+    try:
+        with (path / "_delta_log" / f"{0:020d}.json").open(encoding="utf-8") as log:
+            for line in log:
+                info = json.loads(line).get("commitInfo")
+                if info is not None:
+                    return info.get("userMetadata")
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 @dataclass
 class WarehouseCatalog:
     """Keeps one application's catalog in step with the warehouse folder."""
 
     warehouse: Path
+    writer: str = field(default_factory=new_writer_tag)  # this application's Delta commits
     seen: dict[tuple[str, str], TableDir] = field(default_factory=dict)
     databases: set[str] = field(default_factory=set)
     # Turns a registered table into a managed one (DROP deletes its files, `saveAsTable`
@@ -138,8 +169,8 @@ class WarehouseCatalog:
         if spark.catalog.tableExists(f"{table.database}.{table.name}"):
             return True
         fmt = data_format(table.path)
-        if fmt is None:
-            return False
+        if fmt is None or (fmt == "delta" and first_writer(table.path) == self.writer):
+            return False  # being written, or created here: the writer registers it
         try:
             spark.sql(f"CREATE TABLE IF NOT EXISTS {table.qualified} USING {fmt} "
                       f"LOCATION '{table.path.as_posix()}'")

@@ -15,7 +15,7 @@ from typing import Any
 
 from podium import defaults
 from podium.compute import libraries, spark_mode, spark_status
-from podium.compute.catalog import WarehouseCatalog
+from podium.compute.catalog import WRITER_CONF, WarehouseCatalog
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, task_slots
 from podium.spec.models import ClusterSpec
@@ -105,6 +105,7 @@ class ClassicCluster:
             "spark.sql.warehouse.dir": str(defaults.warehouse_dir()),
             "spark.sql.catalogImplementation": "in-memory",  # the warehouse is the catalog
             "spark.ui.showConsoleProgress": "false",
+            WRITER_CONF: self.catalog.writer,
             **{str(k): str(v) for k, v in self.spec.spark_conf.items()
                if k not in ("spark.master", "spark.remote")},
         }

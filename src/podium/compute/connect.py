@@ -21,7 +21,7 @@ from typing import Any
 
 from podium import defaults
 from podium.compute import libraries, spark_mode, spark_status
-from podium.compute.catalog import WarehouseCatalog
+from podium.compute.catalog import WRITER_CONF, WarehouseCatalog
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, cores_of, task_slots
 from podium.spec.models import ClusterSpec
@@ -95,6 +95,8 @@ class ConnectCluster:
         try:
             session = self.new_session()
             self.application_id = session.conf.get("spark.app.id")
+            # A server started elsewhere (a shared cluster) tags its Delta commits itself.
+            self.catalog.writer = session.conf.get(WRITER_CONF, None) or self.catalog.writer
             ui_port = session.conf.get("spark.ui.port", None)
             if ui_port and session.conf.get("spark.ui.enabled", "true") == "true":
                 host = self.url.removeprefix("sc://").split("/")[0].rsplit(":", 1)[0]
@@ -121,6 +123,7 @@ class ConnectCluster:
             "spark.sql.warehouse.dir": str(defaults.warehouse_dir()),
             "spark.sql.catalogImplementation": "in-memory",  # the warehouse is the catalog
             "spark.ui.showConsoleProgress": "false",
+            WRITER_CONF: self.catalog.writer,
             **{str(k): str(v) for k, v in self.spec.spark_conf.items() if k not in LOCAL_ONLY},
             **jvm,
         }

@@ -415,12 +415,40 @@ class _Current:
 dbutils: Any = _Current()
 
 
+DISPLAY_ROWS = 20
+
+
 def display(obj: Any, *args: Any, **kwargs: Any) -> None:
-    """Show a DataFrame (first 20 rows) or any other value in the task's log."""
-    if hasattr(obj, "show") and hasattr(obj, "columns"):
-        obj.show(20, truncate=False)
-    else:
+    """Show a DataFrame (first 20 rows) or any other value in the task's log; a
+    DataFrame's rows are also kept beside the log (`<attempt>.display.jsonl`) for the
+    task page to show as a table."""
+    if not (hasattr(obj, "show") and hasattr(obj, "columns")):
         print(obj)
+        return
+    rows = obj.limit(DISPLAY_ROWS).collect()
+    columns = list(obj.columns)
+    print(_as_text(columns, rows))
+    ctx = context_mod.current()
+    if ctx is not None:
+        table = {"columns": columns,
+                 "rows": [[None if v is None else str(v) for v in row] for row in rows]}
+        with display_path(ctx.log_path).open("a", encoding="utf-8") as sink:
+            sink.write(json.dumps(table) + "\n")
+
+
+def display_path(log_path: Path) -> Path:
+    """Where an attempt's `display()` tables are kept: beside its log."""
+    return log_path.with_suffix(".display.jsonl")
+
+
+def _as_text(columns: list[str], rows: list[Any]) -> str:
+    cells = [[str(c) for c in columns]] + [["null" if v is None else str(v) for v in r]
+                                          for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    body = ["| " + " | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) + " |"
+            for row in cells]
+    return "\n".join([line, body[0], line, *body[1:], line])
 
 
 def spark_context(spark: Any) -> Any:

@@ -4,6 +4,7 @@ code as the Jobs API (a button calls the endpoint's function), htmx for live par
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from podium.runtime.dbutils import display_path
 from podium.server import clusters as clusters_api
 from podium.server import jobs as jobs_api
 from podium.server import runs as runs_api
@@ -303,9 +305,20 @@ def task_page(request: Request, task_run_id: int, errors: bool = False) -> HTMLR
                      if task.spark_context_id
                      and c["spark_context_id"] == task.spark_context_id), None)
     return render(request, "task.html", task=task, view=view, run=run, lines=lines,
-                  spark_ui=spark_ui,
+                  spark_ui=spark_ui, tables=_displayed(_log_file(attempts)),
                   offset=offset, errors=errors, active=task.life in ACTIVE,
                   truncated=offset > len(text.encode()))
+
+
+def _displayed(log: Path | None, most: int = 10) -> list[dict[str, Any]]:
+    """The tables the attempt showed with `display()` (the first `most`)."""
+    if log is None:
+        return []
+    try:
+        with display_path(log).open(encoding="utf-8") as source:
+            return [json.loads(line) for line, _ in zip(source, range(most), strict=False)]
+    except (OSError, ValueError):
+        return []
 
 
 @router.get("/task-runs/{task_run_id}/log-tail")
