@@ -6,6 +6,7 @@ Each test leaves a screenshot in its temp folder."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -186,7 +187,13 @@ def test_the_clusters_page_and_a_spark_task_link_to_the_spark_ui(page, server: S
     assert "READY" in row.inner_text()
     spark_ui = row.locator("a").get_attribute("href")
     assert spark_ui.startswith("http://")
-    ingest = next(t for t in view["tasks"] if t["task_key"] == "ingest")
+    deadline = time.monotonic() + 60  # a task's Spark cost is read once its run ended
+    while True:
+        view = server.get("/api/2.1/jobs/runs/get", run_id=run_id).json()
+        ingest = next(t for t in view["tasks"] if t["task_key"] == "ingest")
+        if "podium_usage" in ingest or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     page.goto(f"{server.url}/task-runs/{ingest['run_id']}")
     assert page.locator("#spark-ui").get_attribute("href") == spark_ui
     assert "executor-seconds" in page.content()
