@@ -39,10 +39,6 @@ class JvmLibraries:
     maven: maven.Request
     jars: tuple[str, ...] = ()
 
-    def describe(self) -> list[str]:
-        """One line per library, as `podium validate` lists them."""
-        return [*self.maven.coordinates, *self.jars]
-
 
 def delta_enabled(spec: Any) -> bool:
     """Whether a cluster gets Delta Lake (all do, unless `spark.podium.delta` is false)."""
@@ -123,9 +119,10 @@ def listing(spec: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def local_jar(path: str, bundle_root: Path | None = None) -> Path:
+def local_jar(path: str) -> Path:
     """Where a `jar` library is on this machine: `dbfs:/` under the workspace's DBFS,
-    `/Workspace/...` in the workspace folder, a relative path from the bundle."""
+    `/Workspace/...` in the workspace folder, else the path itself (the loader made a
+    bundle's relative paths absolute)."""
     from podium.spec.workspace import local
 
     if path.startswith("dbfs:/"):
@@ -134,8 +131,6 @@ def local_jar(path: str, bundle_root: Path | None = None) -> Path:
         found = local(path)
     else:
         found = Path(path).expanduser()
-        if not found.is_absolute() and bundle_root is not None:
-            found = bundle_root / found
     if not found.is_file():
         raise LibraryError(f"jar library '{path}' not found (looked at {found})")
     return found
