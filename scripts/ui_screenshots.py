@@ -17,7 +17,7 @@ import requests
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
-from api_latency import free_port  # noqa: E402
+from ui_pages import start  # noqa: E402
 
 PODIUM = [sys.executable, "-m", "podium"]
 OUT = REPO / "docs" / "img"
@@ -26,21 +26,10 @@ OUT = REPO / "docs" / "img"
 def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="podium-ui-shots-"))
     env = {**os.environ, "PODIUM_HOME": str(home)}
-    token = subprocess.run([*PODIUM, "tokens", "create"], env=env, capture_output=True,
-                           text=True, check=True).stdout.strip().split()[-1]
-    port = free_port()
-    server = subprocess.Popen([*PODIUM, "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    server, url, token = start(home)
     api = requests.Session()
     api.headers["Authorization"] = f"Bearer {token}"
     try:
-        while True:
-            try:
-                if requests.get(f"{url}/health", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.3)
         jobs = {}
         for bundle in ("seed002_controller", "quickstart"):
             done = subprocess.run([*PODIUM, "deploy", "--bundle",

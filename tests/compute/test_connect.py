@@ -37,6 +37,12 @@ def test_two_job_clusters_run_as_two_applications(tmp_path: Path) -> None:
     assert done.stderr.count("cluster ml_job_cluster: started in") == 1
 
 
+# A cluster spec unlike the session's, so it runs as a Spark Connect server; with one
+# core, a task after a stopped one only runs if the first was really stopped.
+ONE_CORE = ("      job_clusters:\n        - job_cluster_key: one_core\n          new_cluster:"
+            " {spark_conf: {spark.master: 'local[1]', spark.podium.flavour: connect}}\n")
+
+
 def take_classic_driver(run_job) -> None:
     """Run a task on the session's classic cluster, so any other spec goes to Connect."""
     done = run_job(CLUSTER + "      tasks:\n        - {task_key: t, job_cluster_key: main, "
@@ -48,9 +54,7 @@ def test_timeout_on_a_connect_cluster_interrupts_its_job(run_job, executor) -> N
     # The session's classic driver is taken, so this differently configured cluster runs
     # as a Spark Connect server; with one core, `after` only runs if `long` was stopped.
     take_classic_driver(run_job)
-    cluster = ("      job_clusters:\n        - job_cluster_key: one_core\n          new_cluster:"
-               " {spark_conf: {spark.master: 'local[1]', spark.podium.flavour: connect}}\n")
-    run = run_job(cluster + "      tasks:\n"
+    run = run_job(ONE_CORE + "      tasks:\n"
                   "        - {task_key: long, job_cluster_key: one_core, timeout_seconds: 5,\n"
                   "           notebook_task: {notebook_path: long.py}}\n"
                   "        - {task_key: after, depends_on: [{task_key: long}], run_if: ALL_DONE,"
@@ -153,9 +157,7 @@ def test_delta_sql_and_delta_table_calls_run_on_a_connect_cluster(run_job, execu
     from tests.compute.test_delta import ETL
 
     take_classic_driver(run_job)
-    cluster = ("      job_clusters:\n        - job_cluster_key: one_core\n          new_cluster:"
-               " {spark_conf: {spark.master: 'local[1]', spark.podium.flavour: connect}}\n")
-    run = run_job(cluster + "      tasks:\n        - {task_key: etl, job_cluster_key: one_core, "
+    run = run_job(ONE_CORE + "      tasks:\n        - {task_key: etl, job_cluster_key: one_core, "
                   "notebook_task: {notebook_path: etl.py, base_parameters: {schema: crm_sc}}}\n"
                   "        - {task_key: api, job_cluster_key: one_core, depends_on: "
                   "[{task_key: etl}], notebook_task: {notebook_path: api.py}}\n",
