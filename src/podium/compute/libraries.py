@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from podium import defaults
-from podium.compute import maven
+from podium.compute import jvm_archive, maven
 from podium.compute.errors import LibraryError
 
 DELTA_OPT_OUT = "spark.podium.delta"
@@ -190,8 +190,9 @@ def _build(jar: Path) -> None:
 
 
 def spark_conf(spec: Any) -> dict[str, str]:
-    """The Spark settings a cluster gets for its libraries: `spark.jars` and Delta's."""
-    conf: dict[str, str] = {}
+    """The Spark settings a cluster gets for its libraries: `spark.jars` and Delta's, and
+    the class-data archive its driver JVM maps (`jvm_archive`)."""
+    conf: dict[str, str] = dict(jvm_archive.driver_options(spec))
     jars = class_path(spec)
     if jars:
         own = str(spec.spark_conf.get("spark.jars", "")).strip()
