@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 java: $(STAMP)
 	@$(PY) -m podium.compute.java
 	@$(PY) -m podium.compute.libraries
+	@$(PY) -m podium.compute.jvm_archive
 
 demo: $(STAMP) java
 	$(VENV)/bin/podium validate examples/quickstart
@@ -34,7 +35,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 
 test: $(STAMP) java lint postgres chromium interop/airflow/.venv/.installed-stamp
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 # Airflow's Databricks provider against podium serve (docs/api.md); its venv is built once.
 interop/airflow/.venv/.installed-stamp: interop/airflow/requirements.txt
