@@ -72,3 +72,10 @@ def own_state(url: str) -> str:
     ctx = current()
     rows = open_store(url).task_rows(ctx.run_id)
     return next(t.life for t, _, _ in rows if t.task_key == ctx.task_key)
+
+
+def interpreter() -> str:
+    """The interpreter running the task."""
+    import sys
+
+    return sys.executable

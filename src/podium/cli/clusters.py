@@ -40,7 +40,7 @@ def cluster_start(
     it keeps running for every job of the workspace until stopped or idle."""
     from podium.compute.errors import ClusterError
     from podium.engine import shared_clusters
-    from podium.engine.executor import shared_spec
+    from podium.spec.models import shared_spec
 
     loaded = load(bundle, target, var)
     spec = shared_spec(loaded.clusters, name)

@@ -63,6 +63,11 @@ def run(
     key = next(k for k, j in loaded.jobs.items() if j is job)
     if loaded.lookups_failing(job):
         fail(loaded.lookups_failing(job))
+    from podium.engine.environments import survey
+
+    _, python_problems = survey(job, loaded.clusters)  # unresolvable packages: exit 2 now
+    if [p for p in python_problems if p.severity == "error"]:
+        fail([p for p in python_problems if p.severity == "error"])
     for warning in loaded.warnings:  # what of this job will not be as written
         if f"resources.jobs.{key}" in warning.message:
             err.print(str(warning), markup=False, soft_wrap=True, highlight=False)

@@ -32,20 +32,48 @@ def validate(
     from podium.spec.describe import describe_bundle
 
     loaded = load(bundle, target, var, as_json)
-    if strict and loaded.warnings:
-        fail([replace(w, severity="error") for w in loaded.warnings], as_json)
+    python, problems = python_packages(loaded)
+    if [p for p in problems if p.severity == "error"]:
+        fail([p for p in problems if p.severity == "error"], as_json)
+    warnings = [*loaded.warnings, *problems]
+    if strict and warnings:
+        fail([replace(w, severity="error") for w in warnings], as_json)
     jvm = cluster_libraries(loaded)
     if as_json:
-        out.print_json(json.dumps({**describe_bundle(loaded), "libraries": jvm}, default=str))
+        described = describe_bundle(loaded)
+        described["warnings"] += [p.as_dict() for p in problems]
+        out.print_json(json.dumps({**described, "libraries": jvm, "python": python},
+                                  default=str))
         return
     from podium.report.plan import print_bundle
 
     print_bundle(loaded, out)
+    for problem in problems:
+        out.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+    for task, row in python.items():
+        state = f"environment {row['environment']}, {'built' if row['built'] else 'not built'}" \
+            if row["environment"] else "not resolved yet"
+        out.print(f"python packages of task {task}: {', '.join(row['packages'])} ({state})",
+                  markup=False, highlight=False, soft_wrap=True)
     for cluster, rows in jvm.items():
         shown = ", ".join(f"{r['library']} ({'cached' if r['cached'] else 'not cached'})"
                           for r in rows)
         out.print(f"libraries of cluster {cluster}: {shown or 'none'}", markup=False,
                   highlight=False, soft_wrap=True)
+
+
+def python_packages(loaded: Any) -> tuple[dict[str, dict[str, Any]], list[Any]]:
+    """Each task (`job.task`) that asks for Python packages, and the problems of every
+    job's sets: resolved with uv (cached per set), located at the entry that asked."""
+    from podium.engine.environments import survey
+
+    rows: dict[str, dict[str, Any]] = {}
+    problems: list[Any] = []
+    for key, job in loaded.jobs.items():
+        found, bad = survey(job, loaded.clusters)
+        rows.update({f"{key}.{task}": row for task, row in found.items()})
+        problems += bad
+    return rows, problems
 
 
 def cluster_libraries(loaded: Any) -> dict[str, list[dict[str, Any]]]:

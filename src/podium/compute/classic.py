@@ -8,6 +8,7 @@ so a cancel or timeout stops exactly its jobs.
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -16,9 +17,12 @@ from typing import Any
 from podium import defaults
 from podium.compute import libraries, spark_mode, spark_status
 from podium.compute.catalog import WRITER_CONF, WarehouseCatalog
+from podium.compute.connect import free_port
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, task_slots
 from podium.spec.models import ClusterSpec
+
+CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
 
 _driver_lock = threading.Lock()
 _driver_owner: ClassicCluster | None = None
@@ -67,6 +71,7 @@ class ClassicCluster:
         self.startup_seconds: float | None = None
         self.slots = task_slots(spec)
         self.catalog = WarehouseCatalog(defaults.warehouse_dir(), make_managed=self._make_managed)
+        self.connect_url: str | None = None  # for tasks in their own processes
 
     _early_start: threading.Thread | None = None
     _early_error: Exception | None = None
@@ -109,6 +114,14 @@ class ClassicCluster:
             **{str(k): str(v) for k, v in self.spec.spark_conf.items()
                if k not in ("spark.master", "spark.remote")},
         }
+        port, token = free_port(), secrets.token_hex(16)
+        plugins = [p for p in conf.get("spark.plugins", "").split(",") if p.strip()]
+        conf.update({  # Spark Connect on the driver, for tasks in their own processes
+            "spark.plugins": ",".join([*plugins, CONNECT_PLUGIN]),
+            "spark.connect.grpc.binding.address": "127.0.0.1",
+            "spark.connect.grpc.binding.port": str(port),
+            "spark.connect.authenticate.token": token,
+        })
         try:
             conf.update(libraries.spark_conf(self.spec))
             self.root = self._launch(conf)
@@ -118,6 +131,7 @@ class ClassicCluster:
             raise ClusterError(f"cluster '{self.key}' failed to start: {exc}") from exc
         self.root.sparkContext.setLogLevel("ERROR")
         self.application_id = self.root.sparkContext.applicationId
+        self.connect_url = f"sc://localhost:{port}/;token={token}"
         self.started_at = time.time()
         self.startup_seconds = time.monotonic() - began
         spark_status.warm_up(self.root.sparkContext.uiWebUrl, self.application_id)
@@ -228,6 +242,7 @@ class ClassicCluster:
         if self.root is not None:
             self.root.stop()
             self.root = None
+        self.connect_url = None
         with _driver_lock:
             if _driver_owner is self:
                 _driver_owner = None

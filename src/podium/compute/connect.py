@@ -51,6 +51,24 @@ def _close(session: Any) -> None:
         session.stop()
 
 
+def with_session(url: str, session_id: str) -> str:
+    """A Connect address that opens (or rejoins) the server-side session `session_id`."""
+    return f"{url.rstrip('/')}{'' if ';' in url else '/'};session_id={session_id}"
+
+
+def interrupt_session(url: str, session_id: str) -> None:
+    """Stop every operation of session `session_id` on the server at `url` (a task in
+    another process), then release the session. The server keeps a session and its
+    operations after its client dies, so this is how its Spark work ends."""
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    spark_mode.set_thread(remote=True)
+    with contextlib.suppress(Exception):  # a server that is gone has nothing running
+        session = ConnectSession.builder.remote(with_session(url, session_id)).create()
+        session.interruptAll()
+        _close(session)
+
+
 def _listening(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
@@ -78,6 +96,8 @@ class ConnectCluster:
         self.slots = task_slots(spec)
         self.catalog = WarehouseCatalog(defaults.warehouse_dir())
         self.ui_url: str | None = None  # the monitoring API, when the server has a UI
+        self.connect_url: str | None = spec.remote  # for tasks in their own processes
+        self.session_conf: dict[str, str] = {}  # set on every session this opens
         self._jobs: tuple[float, list[Any]] = (0.0, [])
 
     @property
@@ -89,7 +109,7 @@ class ConnectCluster:
         """Start the server (or check the one to attach to) and learn its application id."""
         began = time.monotonic()
         if self.address is not None:
-            self.url = self.address()
+            self.url = self.connect_url = self.address()
         elif not self.attached:
             self._start_server()
         try:
@@ -150,6 +170,7 @@ class ConnectCluster:
                                    f"listen within {START_TIMEOUT_SECONDS}s; see {self.log_path}")
             time.sleep(0.2)
         self.url = f"sc://127.0.0.1:{port}"
+        self.connect_url = self.url
 
     def _log_tail(self) -> str:
         try:
@@ -167,6 +188,8 @@ class ConnectCluster:
 
         spark_mode.set_thread(remote=True)
         session = ConnectSession.builder.remote(self.url).create()
+        for name, value in self.session_conf.items():
+            session.conf.set(name, value)
         with self._lock:
             self._open.append(session)
         self.catalog.sync(session)

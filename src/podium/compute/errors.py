@@ -7,3 +7,7 @@ class ClusterError(Exception):
 
 class LibraryError(ClusterError):
     """A cluster's JVM library cannot be had (bad coordinates, not found, no network)."""
+
+
+class EnvironmentBuildError(Exception):
+    """A task's Python environment cannot be resolved or built; the message is uv's reason."""

@@ -23,8 +23,10 @@ from typing import Any
 
 from podium import defaults
 from podium.compute import libraries
+from podium.compute.errors import EnvironmentBuildError
 from podium.compute.manager import DEFAULT_KEY, SHARED_PREFIX, ClusterManager
-from podium.engine import decide
+from podium.engine import decide, isolated
+from podium.engine.environments import EnvironmentBuilt, Environments
 from podium.engine.model import Attempt, ChildJob, Run, TaskRun, bundle_child_job
 from podium.engine.references import UnresolvedReference, renderer
 from podium.engine.states import MOVES, LifeCycle, Result
@@ -33,8 +35,9 @@ from podium.runtime import context as context_mod
 from podium.runtime import delta_sql, output, sdk_runtime
 from podium.runtime.context import TaskContext, now_ms
 from podium.runtime.dbutils import forget
-from podium.runtime.errors import TaskInterrupted
-from podium.tasks import REGISTRY
+from podium.runtime.errors import TaskFailed, TaskInterrupted
+from podium.spec.models import shared_spec
+from podium.tasks import REGISTRY, requirements
 
 Listener = Callable[[Run, TaskRun | None], None]
 
@@ -103,6 +106,7 @@ class Executor:
         # Writes the changes recorded since the last call; the recorder sets it. Called
         # at the end of each turn, before task code of that turn starts.
         self.on_commit: Callable[[], None] = lambda: None
+        self.environments = Environments(self.events.put)  # tasks' own Python packages
         self._launches: list[tuple[Run, TaskRun, Any]] = []
         self.workers = Workers()  # threads that run task code
         self._held: dict[str, tuple[int, str]] = {}
@@ -180,6 +184,8 @@ class Executor:
                 self._end_attempt(run, tr, Result.FAILED, event.error, now)
         elif isinstance(event, ClusterStarted):
             self.clusters.started(event.key, event.error)
+        elif isinstance(event, EnvironmentBuilt):
+            pass  # its tasks look at the build's state on this turn
         elif isinstance(event, UsageRead):
             self._usage_read(event)
         elif isinstance(event, Cancel):
@@ -258,6 +264,8 @@ class Executor:
             if tr.life is not LifeCycle.BLOCKED or tr.message != blocked_by:
                 self.transition(run, tr, LifeCycle.BLOCKED, message=f"Waiting: {blocked_by}")
             return
+        if not self._environment_ready(run, tr, now):
+            return
         cluster = None
         if tr.cluster_key:
             if self.clusters.state(tr.cluster_key) == "STOPPED":
@@ -290,6 +298,31 @@ class Executor:
                 return
         self._open_attempt(run, tr, cluster, now)
         self._launches.append((run, tr, cluster))  # after the turn's changes are written
+
+    def _environment_ready(self, run: Run, tr: TaskRun, now: float) -> bool:
+        """Whether the task can start as far as its Python packages go: it asks for none,
+        or their environment is built. Starts the build (and the task's cluster, at the
+        same time) the first time; a build that fails fails the task."""
+        if tr.build is None:
+            try:
+                asked = requirements.asked_for(run.job, tr.task, run.clusters)
+                tr.build = self.environments.get(asked) if asked else False
+            except (requirements.RequirementError, EnvironmentBuildError) as exc:
+                self._open_attempt(run, tr, None, now)
+                self._end_attempt(run, tr, Result.FAILED, str(exc), now)
+                return False
+        if tr.build is False or tr.build.state == "READY":
+            return True
+        if tr.build.state == "FAILED":
+            self._open_attempt(run, tr, None, now)
+            self._end_attempt(run, tr, Result.FAILED, "cannot build the task's Python "
+                              f"environment: {tr.build.error}", now)
+            return False
+        if tr.message != "Installing libraries":
+            self.transition(run, tr, tr.life, message="Installing libraries")
+        if tr.cluster_key and self.clusters.state(tr.cluster_key) == "NEW":
+            self.clusters.ensure_started(tr.cluster_key)  # starts while the build runs
+        return False
 
     def _open_attempt(self, run: Run, tr: TaskRun, cluster: Any, now: float) -> Attempt:
         number = len(tr.attempts)
@@ -472,12 +505,18 @@ class Executor:
                 try:
                     ctx.thread_id = threading.get_ident()
                     try:
-                        exit_value = REGISTRY[tr.task.task_type](tr.task, ctx, render)
+                        if tr.build:
+                            exit_value = isolated.execute(tr.task, ctx, render, tr.build.env,
+                                                          ctx.sessions)
+                        else:
+                            exit_value = REGISTRY[tr.task.task_type](tr.task, ctx, render)
                     finally:
                         with ctx.lock:
                             ctx.thread_id = None
                 except TaskInterrupted:
                     error = "interrupted"
+                except TaskFailed as exc:  # its own process said what failed, and logged it
+                    error = str(exc)
                 except Exception as exc:
                     error = f"{type(exc).__name__}: {exc}"
                     if type(exc).__name__ != "CellError":
@@ -624,12 +663,6 @@ class Executor:
         if task.job_cluster_key:
             return f"{run.job_key}:{task.job_cluster_key}"
         return f"{run.job_key}:{DEFAULT_KEY}" if task.uses_spark else None
-
-
-def shared_spec(clusters: dict[str, Any], name: str) -> Any | None:
-    """A bundle's shared cluster by key, or else by `cluster_name`."""
-    return clusters.get(name) or next(
-        (spec for spec in clusters.values() if spec.cluster_name == name), None)
 
 
 def declared_outputs(task: Any) -> str | None:

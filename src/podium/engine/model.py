@@ -52,6 +52,9 @@ class TaskRun:
     deadline: float | None = None
     retry_at: float | None = None
     ctx: TaskContext | None = None
+    # Its own Python environment's build (engine/environments.py), once it asked for one;
+    # False: it asks for no packages and runs in podium's process.
+    build: Any = None
     attempt_base: int = 0  # attempts made before the current repair
     # A for_each iteration knows its container, index and input.
     parent: TaskRun | None = None

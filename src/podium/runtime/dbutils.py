@@ -337,6 +337,16 @@ class SecretMetadata:
     key: str
 
 
+class Library:
+    """`dbutils.library`: a task's packages are installed before it starts (its own
+    Python environment, from `libraries` and `%pip install` cells), so nothing restarts."""
+
+    def restartPython(self) -> None:
+        """Nothing to do: the interpreter already has the task's packages."""
+        print("[podium] dbutils.library.restartPython(): the task's packages were installed "
+              "before it started; nothing to restart")
+
+
 class Podium:
     """`dbutils.podium`: podium's own additions for task code."""
 
@@ -369,6 +379,7 @@ class DBUtils:
         self.notebook = Notebook(ctx, self)
         self.fs = Fs()
         self.secrets = Secrets(ctx)
+        self.library = Library()
         self.podium = Podium(ctx)
 
     def check_cancelled(self) -> None:

@@ -24,3 +24,8 @@ class NotebookRunError(Exception):
 
 class WidgetError(Exception):
     """A widget was read that has no value and no default."""
+
+
+class TaskFailed(Exception):
+    """Task code that ran in its own process failed; the message is its error as that
+    process reported it (`ValueError: ...`), shown as is."""

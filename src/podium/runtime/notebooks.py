@@ -175,11 +175,12 @@ def _execute_cell(path: Path, cell: Cell, namespace: dict[str, Any],
     if cell.language in ("md", "") or not cell.source.strip():
         return
     if cell.language == "pip":
-        print(f"[podium] {path.name} cell {cell.number}: %pip cells are not run locally; "
-              "skipped")
+        done = "installed before the task started, in its own Python environment" if \
+            cell.source.split()[:1] == ["install"] else "not run locally; skipped"
+        print(f"[podium] {path.name} cell {cell.number}: %pip {done}")
         return
     if cell.language in ("scala", "r"):
-        raise CellError(path, cell, _magic_line(cell), NotImplementedError(
+        raise CellError(path, cell, magic_line(cell), NotImplementedError(
             f"%{cell.language} cells cannot run on podium (Python and SQL only); rewrite the "
             "cell in Python or SQL"))
     if cell.language == "sh":
@@ -215,7 +216,7 @@ def _run_shell(path: Path, cell: Cell) -> None:
     """A `%sh` cell: bash in the notebook's folder; its output goes to the task's log."""
     code = subprocess.call(["bash", "-c", cell.source], cwd=path.parent)
     if code != 0:
-        raise CellError(path, cell, _magic_line(cell), ShellCellError(
+        raise CellError(path, cell, magic_line(cell), ShellCellError(
             f"%sh cell exited with status {code}"))
 
 
@@ -231,12 +232,12 @@ def _run_fs(path: Path, cell: Cell, dbutils: Any) -> None:
     args = [w for w in words[1:] if w not in FS_FLAGS]
     method = getattr(dbutils.fs, command, None) if not command.startswith("_") else None
     if method is None:
-        raise CellError(path, cell, _magic_line(cell), ValueError(
+        raise CellError(path, cell, magic_line(cell), ValueError(
             f"%fs {command} is not a dbutils.fs command (ls, head, cp, mv, rm, mkdirs, put)"))
     try:
         result = method(*args, **flags)
     except Exception as exc:
-        raise CellError(path, cell, _magic_line(cell), exc) from exc
+        raise CellError(path, cell, magic_line(cell), exc) from exc
     if isinstance(result, list):
         for entry in result:
             print(f"{entry.path}\t{entry.size}\t{entry.modificationTime}")
@@ -244,7 +245,7 @@ def _run_fs(path: Path, cell: Cell, dbutils: Any) -> None:
         print(result)
 
 
-def _magic_line(cell: Cell) -> int:
+def magic_line(cell: Cell) -> int:
     """The file line of a magic cell's `%sh`/`%scala` line (its code starts below it)."""
     lines = cell.source.split("\n")
     first_code = next((i for i, text in enumerate(lines) if text.strip()), 1)

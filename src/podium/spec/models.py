@@ -149,12 +149,31 @@ class MavenLibrary(Node):
     exclusions: list[str] = Field(default_factory=list)
 
 
-class Library(Node):
-    """One `libraries` entry: JVM ones (`maven`, `jar`) are loaded by the cluster."""
+class PypiLibrary(Node):
+    package: str
+    repo: str | None = None
 
-    IGNORED = frozenset({"whl", "pypi", "cran", "egg", "requirements"})
+
+class Library(Node):
+    """One `libraries` entry: JVM ones (`maven`, `jar`) are loaded by the cluster; Python
+    ones (`pypi`, `whl`, `requirements`) make the task's own environment."""
+
+    IGNORED = frozenset({"cran", "egg"})
     maven: MavenLibrary | None = None
     jar: str | None = None
+    pypi: PypiLibrary | None = None
+    whl: str | None = None
+    requirements: str | None = None
+
+    @property
+    def is_jvm(self) -> bool:
+        """Whether the cluster's JVM loads it (rather than a task's Python environment)."""
+        return self.maven is not None or self.jar is not None
+
+    @property
+    def is_python(self) -> bool:
+        """Whether it is a package for the task's Python environment."""
+        return self.pypi is not None or self.whl is not None or self.requirements is not None
 
 
 TASK_TYPES: tuple[str, ...] = (
@@ -326,9 +345,16 @@ class Continuous(Node):
     task_retry_mode: Literal["NEVER", "ON_FAILURE"] = "NEVER"
 
 
+class EnvironmentSpec(Node):
+    IGNORED = frozenset({"client", "environment_version", "base_environment"})
+    client: str | None = None
+    environment_version: str | None = None
+    dependencies: list[str] = Field(default_factory=list)
+
+
 class Environment(Node):
     environment_key: str
-    spec: dict[str, Any] = Field(default_factory=dict)
+    spec: EnvironmentSpec = Field(default_factory=EnvironmentSpec)
 
 
 class Job(Node):
@@ -368,7 +394,14 @@ class Job(Node):
         tasks = [t for top in self.tasks
                  for t in (top, *([top.for_each_task.task] if top.for_each_task else []))]
         added = [lib for t in tasks if not t.existing_cluster_id
-                 and t.job_cluster_key == key and (key or t.uses_spark) for lib in t.libraries]
+                 and t.job_cluster_key == key and (key or t.uses_spark)
+                 for lib in t.libraries if lib.is_jvm]
         if not added:
             return base
         return base.model_copy(update={"libraries": [*base.libraries, *added]})
+
+
+def shared_spec(clusters: dict[str, ClusterSpec], name: str) -> ClusterSpec | None:
+    """A bundle's shared cluster by key, or else by `cluster_name`."""
+    return clusters.get(name) or next(
+        (spec for spec in clusters.values() if spec.cluster_name == name), None)
