@@ -3,9 +3,11 @@ and from the last task's end to the process's exit, for seed 001's job shape (N
 table-copy notebook tasks on one job cluster).
 
 With `--compare DIR`, the same runs are made alternately with another checkout's code
-(`DIR/src` first on PYTHONPATH), e.g. the commit before a change, and the ratios printed.
-Writes bench/results/cold_run.json.
-Usage: python bench/cold_run.py [--jobs 12] [--rows 200000] [--repeat 3] [--compare DIR]
+(`DIR/src` first on PYTHONPATH), e.g. the commit before a change, and the ratios printed;
+with `--no-archive`, alternately with this code and `PODIUM_JVM_CDS=0` (drivers without
+the class-data archive). Writes bench/results/cold_run.json.
+Usage: python bench/cold_run.py [--jobs 12] [--rows 200000] [--repeat 3]
+       [--compare DIR | --no-archive]
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ sys.path.insert(0, str(HERE))
 from seed_experiment import podium_bundle, source_table  # noqa: E402
 
 
-def one_run(bundle: Path, home: Path, src: Path | None) -> dict[str, float]:
+def one_run(bundle: Path, home: Path, src: Path | None,
+            extra: dict[str, str]) -> dict[str, float]:
     """Seconds before the first task starts, of tasks, and after the last task ends."""
-    env = {**os.environ, "PODIUM_HOME": str(home)}
+    env = {**os.environ, "PODIUM_HOME": str(home), **extra}
     if src is not None:
         env["PYTHONPATH"] = f"{src / 'src'}:{src}"
     began = time.time()
@@ -56,15 +59,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--compare", type=Path, default=None,
                         help="another checkout to run alternately (its src/ and tests)")
+    parser.add_argument("--no-archive", action="store_true",
+                        help="compare with drivers that do not map the class-data archive")
     args = parser.parse_args()
     source = source_table(args.rows)
     work = Path(tempfile.mkdtemp(prefix="podium-cold-"))
     bundle = podium_bundle(work / "bundle", source, args.jobs, args.rows)
-    versions = {"this": None} | ({"compare": args.compare} if args.compare else {})
+    versions: dict[str, tuple[Path | None, dict[str, str]]] = {"this": (None, {})}
+    if args.compare:
+        versions["compare"] = (args.compare, {})
+    elif args.no_archive:
+        versions["compare"] = (None, {"PODIUM_JVM_CDS": "0"})
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in versions}
     for i in range(args.repeat):
-        for name, src in versions.items():
-            samples[name].append(one_run(bundle, work / f"home-{name}-{i}", src))
+        for name, (src, extra) in versions.items():
+            samples[name].append(one_run(bundle, work / f"home-{name}-{i}", src, extra))
             print(f"{name} #{i + 1}: " + ", ".join(f"{k} {v:.2f}" for k, v in
                                                      samples[name][-1].items()), flush=True)
     result = {"jobs": args.jobs, "rows": args.rows,
@@ -73,7 +82,8 @@ def main() -> None:
     for name, m in result["medians"].items():
         print(f"{name:<9} {m['before_first_task_s']:>15.2f}s {m['tasks_s']:>7.2f}s "
               f"{m['after_last_task_s']:>10.2f}s {m['total_s']:>7.2f}s")
-    if args.compare:
+    if len(versions) > 1:
+        result["compared_with"] = str(args.compare) if args.compare else "PODIUM_JVM_CDS=0"
         this, other = result["medians"]["this"], result["medians"]["compare"]
         result["ratio_total"] = this["total_s"] / other["total_s"]
         print(f"this / compare total: {result['ratio_total']:.3f}")

@@ -299,3 +299,24 @@ def test_cancel_stops_the_spark_job_and_the_process(executor, write_bundle, tmp_
         time.sleep(0.2)
     assert cluster.active_job_ids() == []
     assert not _alive(pid)
+
+
+def test_for_each_iterations_share_one_build_which_one_log_tells(run_job, podium_home) -> None:
+    run = run_job("""
+      tasks:
+        - task_key: each
+          for_each_task:
+            inputs: '["a", "b", "c"]'
+            concurrency: 3
+            task:
+              task_key: each_iteration
+              python_task: {function: 'tests.engine.funcs:interpreter'}
+              libraries: [{pypi: {package: "packaging==23.2"}}]
+    """)
+    each = run.task_runs["each"]
+    assert each.result is Result.SUCCESS
+    assert len({it.exit_value for it in each.iterations}) == 1
+    assert len(_envs(podium_home)) == 1
+    logs = [it.attempts[0].log_path.read_text() for it in each.iterations]
+    assert sum("building Python environment" in log for log in logs) == 1
+    assert all("running in Python environment" in log for log in logs)

@@ -72,6 +72,7 @@ class ClassicCluster:
         self.slots = task_slots(spec)
         self.catalog = WarehouseCatalog(defaults.warehouse_dir(), make_managed=self._make_managed)
         self.connect_url: str | None = None  # for tasks in their own processes
+        self._jobs: tuple[float, list[Any]] = (0.0, [])
 
     _early_start: threading.Thread | None = None
     _early_error: Exception | None = None
@@ -204,9 +205,21 @@ class ClassicCluster:
             sc.cancelJobGroup(tag)
 
     def progress(self, group: str) -> tuple[int, int, int, int]:
-        """(jobs, active jobs, tasks done, tasks total) of a task's job group."""
+        """(jobs, active jobs, tasks done, tasks total) of a task's job group; a task in
+        its own process (attached through Spark Connect) has no group here, so its jobs
+        are found by tag in the monitoring API (read at most once a second)."""
         if self.root is None:
             return (0, 0, 0, 0)
+        found = self._group_progress(group)
+        if found[0] or not self.ui_url:
+            return found
+        when, jobs = self._jobs
+        if time.monotonic() - when > 1.0:
+            jobs = spark_status.all_jobs(self.ui_url, self.application_id)
+            self._jobs = (time.monotonic(), jobs)
+        return spark_status.progress(jobs, group)
+
+    def _group_progress(self, group: str) -> tuple[int, int, int, int]:
         tracker = self.root.sparkContext.statusTracker()
         jobs = active = done = total = 0
         for job_id in tracker.getJobIdsForGroup(group):

@@ -1,15 +1,14 @@
-"""Python environments of tasks: checked for `podium validate`/`run`, and built for the
-executor's tasks: built off the loop, one build per
-requested set in this process, the outcome reported through the executor's queue (as a
-cluster start is). Other processes building the same set wait on its lock in
-`compute/python_envs.py`."""
+"""Python environments of tasks: checked for `podium validate`/`run` (`survey`), and built
+for the executor's tasks off the loop, one build per requested set in this process, the
+outcome reported through the executor's queue (as a cluster start is). Other processes
+building the same set wait on its lock in `compute/python_envs.py`."""
 
 from __future__ import annotations
 
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ class Build:
     state: str = "BUILDING"  # BUILDING, READY, FAILED
     env: PythonEnv | None = None
     error: str | None = None
+    notes: list[str] = field(default_factory=list)  # what the build did, for task logs
 
 
 @dataclass
@@ -61,7 +61,8 @@ class Environments:
     def _build(self, key: str, asked: Asked, build: Build) -> None:
         with self._one_at_a_time:
             try:
-                build.env = python_envs.ensure(asked.lines, list(asked.indexes))
+                build.env = python_envs.ensure(asked.lines, list(asked.indexes),
+                                               build.notes.append)
                 build.state = "READY"
             except EnvironmentBuildError as exc:
                 build.state, build.error = "FAILED", str(exc)

@@ -303,14 +303,16 @@ class Executor:
         """Whether the task can start as far as its Python packages go: it asks for none,
         or their environment is built. Starts the build (and the task's cluster, at the
         same time) the first time; a build that fails fails the task."""
-        if tr.build is None:
+        holder = tr.parent or tr  # a for-each's iterations share one task, so one build
+        if holder.build is None:
             try:
                 asked = requirements.asked_for(run.job, tr.task, run.clusters)
-                tr.build = self.environments.get(asked) if asked else False
+                holder.build = self.environments.get(asked) if asked else False
             except (requirements.RequirementError, EnvironmentBuildError) as exc:
                 self._open_attempt(run, tr, None, now)
                 self._end_attempt(run, tr, Result.FAILED, str(exc), now)
                 return False
+        tr.build = holder.build
         if tr.build is False or tr.build.state == "READY":
             return True
         if tr.build.state == "FAILED":
@@ -506,7 +508,7 @@ class Executor:
                     ctx.thread_id = threading.get_ident()
                     try:
                         if tr.build:
-                            exit_value = isolated.execute(tr.task, ctx, render, tr.build.env,
+                            exit_value = isolated.execute(tr.task, ctx, render, tr.build,
                                                           ctx.sessions)
                         else:
                             exit_value = REGISTRY[tr.task.task_type](tr.task, ctx, render)

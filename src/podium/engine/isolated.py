@@ -26,13 +26,15 @@ from typing import Any
 
 from podium.compute.connect import interrupt_session, with_session
 from podium.compute.python_envs import PythonEnv
+from podium.engine.environments import Build
 from podium.runtime.context import ChildRun, TaskContext
 from podium.runtime.errors import TaskFailed
 from podium.spec.models import Task
 
 STOP_GRACE_SECONDS = 5.0
+SPARES_KEPT = 8  # environments with a process started ahead (the most recently used)
 
-_spares: dict[Path, subprocess.Popen[bytes]] = {}
+_spares: dict[Path, subprocess.Popen[bytes]] = {}  # in order of last use
 _lock = threading.Lock()
 
 
@@ -53,7 +55,15 @@ def _take(env: PythonEnv) -> subprocess.Popen[bytes]:
         if process is None or process.poll() is not None:
             process = _spawn(env)
         _spares[env.path] = _spawn(env)
+        while len(_spares) > SPARES_KEPT:
+            _close(_spares.pop(next(iter(_spares))))
     return process
+
+
+def _close(process: subprocess.Popen[bytes]) -> None:
+    """End a process started ahead: closing its stdin says there is no task for it."""
+    with contextlib.suppress(OSError):
+        process.stdin.close()  # type: ignore[union-attr]
 
 
 @atexit.register
@@ -63,8 +73,7 @@ def close_spares() -> None:
         spares = list(_spares.values())
         _spares.clear()
     for process in spares:
-        with contextlib.suppress(OSError):
-            process.stdin.close()  # type: ignore[union-attr]
+        _close(process)
     for process in spares:
         try:
             process.wait(2)
@@ -72,9 +81,12 @@ def close_spares() -> None:
             process.kill()
 
 
-def execute(task: Task, ctx: TaskContext, render: Any, env: PythonEnv, cluster: Any) -> Any:
-    """Run `task` in a process of `env` attached to `cluster`; its exit value. Its task
-    values and child notebook runs are added to `ctx` as if it had run here."""
+def execute(task: Task, ctx: TaskContext, render: Any, build: Build, cluster: Any) -> Any:
+    """Run `task` in a process of its built environment attached to `cluster`; its exit
+    value. Its task values and child notebook runs are added to `ctx` as if it had run
+    here."""
+    env = build.env
+    assert env is not None
     url = getattr(cluster, "connect_url", None)
     if cluster is not None and not url:
         raise RuntimeError(f"cluster '{ctx.cluster_id or 'default'}' cannot serve tasks with "
@@ -83,12 +95,19 @@ def execute(task: Task, ctx: TaskContext, render: Any, env: PythonEnv, cluster: 
     result_path = ctx.log_path.with_suffix(".outcome.json")
     spec = _spec(task, ctx, render, cluster, url and with_session(url, session_id),
                  result_path)
+    notes, build.notes = build.notes, []  # how it was built: told by the first task only
+    for note in notes:
+        print(f"[podium] {note}", flush=True)
     print(f"[podium] running in Python environment {env.key} ({env.path})", flush=True)
     process = _take(env)
     try:
         assert process.stdin is not None
-        process.stdin.write((json.dumps(spec) + "\n").encode())
-        process.stdin.close()
+        try:
+            process.stdin.write((json.dumps(spec) + "\n").encode())
+            process.stdin.close()
+        except BrokenPipeError:
+            raise TaskFailed("the task's Python process ended before it got the task: "
+                             f"{_last_line(env.path / 'processes.log')}") from None
         while True:
             try:
                 process.wait(0.5)
@@ -110,6 +129,14 @@ def execute(task: Task, ctx: TaskContext, render: Any, env: PythonEnv, cluster: 
     if outcome["error"]:
         raise TaskFailed(outcome["error"])
     return outcome["exit_value"]
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return "no output"
+    return lines[-1].strip() if lines else "no output"
 
 
 def stop(process: subprocess.Popen[bytes], url: str | None, session_id: str) -> None:

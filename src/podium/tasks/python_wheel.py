@@ -21,7 +21,8 @@ def execute(task: Task, ctx: TaskContext, render: Any) -> str | None:
         found = []
     if not found:
         raise LookupError(f"no entry point '{spec.entry_point}' in package "
-                          f"'{spec.package_name}'; install the wheel into podium's environment")
+                          f"'{spec.package_name}'; name the wheel in the task's libraries "
+                          "(- whl: ./dist/*.whl)")
     args = [str(render(p)) for p in spec.parameters] + \
         [f"--{k}={render(v)}" for k, v in spec.named_parameters.items()]
     with thread_argv([spec.entry_point, *args]):
