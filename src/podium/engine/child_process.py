@@ -1,16 +1,18 @@
-"""The process a task with its own Python environment runs in: `<env>/bin/python -m
-podium.engine.child_process`.
+"""The processes tasks with their own Python environment run in.
 
-It starts ahead of need (importing PySpark's Connect client and podium's runtime takes
-most of a second), then waits for one task on stdin: a JSON object from
-`podium.engine.isolated`. It attaches to the task's cluster through Spark Connect with the
-session id the parent chose (so the parent can interrupt its work), runs the task with
-the same task modules, `dbutils` and log routing as in-process tasks, and writes the
-outcome as JSON to the path it was given. Then it exits: one process per task attempt.
+`<env>/bin/python -m podium.engine.child_process` is the environment's server: it imports
+PySpark's Connect client and podium's runtime once (most of a second), then forks one
+process per task it is sent (a JSON line from `podium.engine.isolated`), so a task starts
+in milliseconds with everything imported and no import competing with running tasks for
+CPU. The task's process attaches to its cluster through Spark Connect with the session id
+the parent chose (so the parent can interrupt its work), runs the task with the same task
+modules, `dbutils` and log routing as in-process tasks, writes its outcome as JSON to the
+path it was given and exits: one process per task attempt.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -95,14 +97,41 @@ def _on_terminate(signum: int, frame: Any) -> None:
     raise TaskInterrupted("the task was stopped")
 
 
-def main() -> None:
-    """Wait for a task on stdin, run it, write its outcome, exit."""
-    line = sys.stdin.readline()
-    if not line.strip():
-        return  # the parent closed us unused
-    spec = json.loads(line)
+def _reap(signum: int, frame: Any) -> None:
+    """Collect ended task processes, so none stays a zombie."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+def serve() -> None:
+    """The environment's server: for each task line on stdin, fork a process that runs
+    it and answer that process's pid on stdout; end when stdin closes."""
     sdk_runtime.install()  # `from databricks.sdk.runtime import spark` in task code
-    delta_sql.install()  # `DeltaTable` on this Spark Connect session
+    delta_sql.install()  # `DeltaTable` on Spark Connect sessions
+    signal.signal(signal.SIGCHLD, _reap)
+    while line := sys.stdin.readline():
+        if not line.strip():
+            continue
+        pid = os.fork()
+        if pid == 0:
+            try:
+                task_process(json.loads(line))
+            finally:
+                os._exit(0)
+        sys.stdout.write(f"{pid}\n")
+        sys.stdout.flush()
+
+
+def task_process(spec: dict[str, Any]) -> None:
+    """The forked process of one task: its own session and log, then its outcome."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # its own subprocesses are its own
+    os.setsid()  # a group of its own: a stop ends what it started too
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:  # forked processes would otherwise share one random sequence
+        numpy.random.seed()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
     log = os.open(spec["log_path"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)  # native output and anything written before the routers
@@ -112,7 +141,9 @@ def main() -> None:
     temporary = result.with_suffix(".tmp")
     temporary.write_text(json.dumps(outcome, default=str))
     temporary.replace(result)
+    sys.stdout.flush()
+    sys.stderr.flush()
 
 
 if __name__ == "__main__":
-    main()
+    serve()

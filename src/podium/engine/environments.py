@@ -34,9 +34,10 @@ class Build:
 
 @dataclass
 class EnvironmentBuilt:
-    """A build ended (the loop reads the build's state)."""
+    """A build ended (the loop reads the build's state); env when it succeeded."""
 
     key: str
+    env: PythonEnv | None
 
 
 class Environments:
@@ -68,7 +69,7 @@ class Environments:
                 build.state, build.error = "FAILED", str(exc)
             except Exception as exc:  # uv missing, disk full: said on the task
                 build.state, build.error = "FAILED", f"{type(exc).__name__}: {exc}"
-        self.notify(EnvironmentBuilt(key))
+        self.notify(EnvironmentBuilt(key, build.env))
 
 
 def survey(job: Job, clusters: dict[str, ClusterSpec]

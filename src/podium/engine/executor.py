@@ -184,8 +184,9 @@ class Executor:
                 self._end_attempt(run, tr, Result.FAILED, event.error, now)
         elif isinstance(event, ClusterStarted):
             self.clusters.started(event.key, event.error)
-        elif isinstance(event, EnvironmentBuilt):
-            pass  # its tasks look at the build's state on this turn
+        elif isinstance(event, EnvironmentBuilt):  # its tasks see the build's state
+            if event.env is not None:
+                isolated.prestart(event.env)  # imports done before its first task
         elif isinstance(event, UsageRead):
             self._usage_read(event)
         elif isinstance(event, Cancel):

@@ -1,14 +1,13 @@
 """Tasks that run in their own Python environment, in their own process, on shared compute.
 
-The task's worker thread hands the task to a process started from the environment's
-interpreter (`engine/child_process.py`), which attaches to the task's cluster through
-Spark Connect, so it shares the cluster's application, cache and tables with the tasks
-that run in podium's process. One process is kept started ahead for each environment
-this process has used: a task takes it and a new one starts for the next task, so a task
-does not wait for Python and PySpark to import.
+The task's worker thread hands the task to its environment's server
+(`engine/child_process.py`, started once per environment and kept for the environments
+used last), which forks a process for it with everything imported. That process attaches
+to the task's cluster through Spark Connect, so it shares the cluster's application,
+cache and tables with the tasks that run in podium's process.
 
 A cancel or timeout raises in the worker thread as for any task: the task's Spark work is
-interrupted through its Connect session, then its process is stopped.
+interrupted through its Connect session, then its process group is stopped.
 """
 
 from __future__ import annotations
@@ -17,10 +16,12 @@ import atexit
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,57 +29,96 @@ from podium.compute.connect import interrupt_session, with_session
 from podium.compute.python_envs import PythonEnv
 from podium.engine.environments import Build
 from podium.runtime.context import ChildRun, TaskContext
-from podium.runtime.errors import TaskFailed
+from podium.runtime.errors import TaskFailed, TaskInterrupted
 from podium.spec.models import Task
 
 STOP_GRACE_SECONDS = 5.0
-SPARES_KEPT = 8  # environments with a process started ahead (the most recently used)
+SERVED_ENVS = 4  # environments whose server is kept: the most recently used
+POLL_SECONDS = 0.01
 
-_spares: dict[Path, subprocess.Popen[bytes]] = {}  # in order of last use
+
+@dataclass
+class _Server:
+    """An environment's server process; one task handed to it at a time."""
+
+    process: subprocess.Popen[bytes]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_servers: dict[Path, _Server] = {}  # in order of last use
 _lock = threading.Lock()
 
 
-def _spawn(env: PythonEnv) -> subprocess.Popen[bytes]:
-    """Start a process that imports what tasks need, then waits for one."""
-    log = (env.path / "processes.log").open("ab")
-    with log:
-        return subprocess.Popen(
-            [str(env.python), "-m", "podium.engine.child_process"],
-            stdin=subprocess.PIPE, stdout=log, stderr=log, start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+def _spawn(env: PythonEnv) -> _Server:
+    """Start an environment's server (it imports what tasks need, then waits)."""
+    with (env.path / "processes.log").open("ab") as log:
+        return _Server(subprocess.Popen(
+            [str(env.python), "-m", "podium.engine.child_process"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=log, start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}))
 
 
-def _take(env: PythonEnv) -> subprocess.Popen[bytes]:
-    """The environment's started process (or a new one), and start the next one."""
+def prestart(env: PythonEnv) -> None:
+    """Start the environment's server now (when its build ends), so its imports are done
+    before its first task."""
+    _server(env)
+
+
+def _server(env: PythonEnv) -> _Server:
     with _lock:
-        process = _spares.pop(env.path, None)
-        if process is None or process.poll() is not None:
-            process = _spawn(env)
-        _spares[env.path] = _spawn(env)
-        while len(_spares) > SPARES_KEPT:
-            _close(_spares.pop(next(iter(_spares))))
-    return process
+        server = _servers.pop(env.path, None)
+        if server is None or server.process.poll() is not None:
+            server = _spawn(env)
+        _servers[env.path] = server
+        while len(_servers) > SERVED_ENVS:
+            _close(_servers.pop(next(iter(_servers))))
+    return server
 
 
-def _close(process: subprocess.Popen[bytes]) -> None:
-    """End a process started ahead: closing its stdin says there is no task for it."""
+def _fork(env: PythonEnv, spec: dict[str, Any]) -> int:
+    """Hand a task to the environment's server; the pid of the process running it."""
+    server = _server(env)
+    with server.lock:
+        try:
+            assert server.process.stdin is not None and server.process.stdout is not None
+            server.process.stdin.write((json.dumps(spec) + "\n").encode())
+            server.process.stdin.flush()
+            answer = server.process.stdout.readline()
+        except (BrokenPipeError, OSError):
+            answer = b""
+    if not answer.strip():
+        raise TaskFailed("the Python environment's server process ended: "
+                         f"{_last_line(env.path / 'processes.log')}")
+    return int(answer)
+
+
+def _close(server: _Server) -> None:
+    """End a server: closing its stdin says no task will come."""
     with contextlib.suppress(OSError):
-        process.stdin.close()  # type: ignore[union-attr]
+        server.process.stdin.close()  # type: ignore[union-attr]
 
 
 @atexit.register
-def close_spares() -> None:
-    """End the processes started ahead (they hold no task; closing stdin ends them)."""
+def close_servers() -> None:
+    """End every environment's server (running tasks' processes are not theirs to end)."""
     with _lock:
-        spares = list(_spares.values())
-        _spares.clear()
-    for process in spares:
-        _close(process)
-    for process in spares:
+        servers = list(_servers.values())
+        _servers.clear()
+    for server in servers:
+        _close(server)
+    for server in servers:
         try:
-            process.wait(2)
+            server.process.wait(2)
         except subprocess.TimeoutExpired:
-            process.kill()
+            server.process.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def execute(task: Task, ctx: TaskContext, render: Any, build: Build, cluster: Any) -> Any:
@@ -99,27 +139,26 @@ def execute(task: Task, ctx: TaskContext, render: Any, build: Build, cluster: An
     for note in notes:
         print(f"[podium] {note}", flush=True)
     print(f"[podium] running in Python environment {env.key} ({env.path})", flush=True)
-    process = _take(env)
+    with ctx.lock:  # no asynchronous interrupt while the task is handed over
+        thread, ctx.thread_id = ctx.thread_id, None
     try:
-        assert process.stdin is not None
-        try:
-            process.stdin.write((json.dumps(spec) + "\n").encode())
-            process.stdin.close()
-        except BrokenPipeError:
-            raise TaskFailed("the task's Python process ended before it got the task: "
-                             f"{_last_line(env.path / 'processes.log')}") from None
-        while True:
-            try:
-                process.wait(0.5)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        pid = _fork(env, spec)
+    finally:
+        with ctx.lock:
+            ctx.thread_id = thread
+    if ctx.cancel_event.is_set():  # stopped while being handed over
+        stop(pid, url, session_id)
+        raise TaskInterrupted(f"task '{ctx.task_key}' was cancelled")
+    try:
+        # Done when the outcome is written; the process's own exit comes after that.
+        while _alive(pid) and not result_path.exists():
+            time.sleep(POLL_SECONDS)
     except BaseException:  # cancel or timeout (TaskInterrupted) lands here
-        stop(process, url, session_id)
+        stop(pid, url, session_id)
         raise
     if not result_path.is_file():
-        raise TaskFailed(f"the task's Python process exited with code {process.returncode} "
-                         "before reporting; see the task's log")
+        raise TaskFailed("the task's Python process ended before reporting; see the "
+                         "task's log")
     outcome = json.loads(result_path.read_text())
     result_path.unlink()
     for key, value in outcome["values"].items():
@@ -139,18 +178,21 @@ def _last_line(path: Path) -> str:
     return lines[-1].strip() if lines else "no output"
 
 
-def stop(process: subprocess.Popen[bytes], url: str | None, session_id: str) -> None:
+def stop(pid: int, url: str | None, session_id: str) -> None:
     """End a task's process and its Spark work: interrupt its session first (its Spark
-    jobs outlive the process otherwise), then SIGTERM, then SIGKILL."""
+    jobs outlive the process otherwise), then SIGTERM to its process group, then SIGKILL."""
     if url:
         interrupt_session(url, session_id)
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)  # before its setsid, it is not yet a group of its own
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not _alive(pid):
+            return
 
 
 def _spec(task: Task, ctx: TaskContext, render: Any, cluster: Any, url: str | None,
@@ -193,10 +235,10 @@ def _rendered(task: Task, render: Any) -> Task:
     has no run to fill them from)."""
     spec = getattr(task, task.task_type)
     update: dict[str, Any] = {}
-    for field in ("parameters", "named_parameters"):
-        value = getattr(spec, field, None)
+    for name in ("parameters", "named_parameters"):
+        value = getattr(spec, name, None)
         if isinstance(value, list):
-            update[field] = [render(v) for v in value]
+            update[name] = [render(v) for v in value]
         elif isinstance(value, dict):
-            update[field] = {k: render(v) for k, v in value.items()}
+            update[name] = {k: render(v) for k, v in value.items()}
     return task.model_copy(update={task.task_type: spec.model_copy(update=update)})
