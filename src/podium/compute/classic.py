@@ -7,8 +7,10 @@ so a cancel or timeout stops exactly its jobs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -56,6 +58,29 @@ def adopt(key: str, spec: ClusterSpec) -> ClassicCluster | None:
         return None
     del _early[key]
     return cluster
+
+
+def _end_jvm() -> None:
+    """End the JVM of a stopped driver and make PySpark forget it: PySpark reuses the
+    first JVM it started for every later SparkContext (with the first one's jars and
+    options) and never ends it."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    if gateway is None or SparkContext._active_spark_context is not None:
+        return
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    with contextlib.suppress(Exception):
+        gateway.shutdown()
+    process = getattr(gateway, "proc", None)
+    if process is not None and process.poll() is None:
+        with contextlib.suppress(OSError):
+            process.stdin.close()  # the JVM ends when its stdin closes
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 class ClassicCluster:
@@ -150,6 +175,7 @@ class ClassicCluster:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             gateway = launch_gateway(spark_conf, popen_kwargs={"stdout": log, "stderr": log})
+        _end_jvm()  # PySpark keeps using its first JVM while it knows one
         context = SparkContext(conf=spark_conf, gateway=gateway)
         return SparkSession(context)
 
@@ -255,6 +281,7 @@ class ClassicCluster:
         if self.root is not None:
             self.root.stop()
             self.root = None
+            _end_jvm()  # its memory back; the next classic cluster starts a JVM of its own
         self.connect_url = None
         with _driver_lock:
             if _driver_owner is self:

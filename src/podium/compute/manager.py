@@ -55,7 +55,14 @@ class ClusterManager:
 
     def register(self, key: str, spec: ClusterSpec | None, run_id: int) -> None:
         """Note that `run_id` will need cluster `key`. A live cluster with the same spec
-        is reused under the new key, so equal job clusters share one application."""
+        is reused under the new key, so equal job clusters share one application; an idle
+        one kept warm whose job has since changed the cluster's spec is replaced."""
+        slot = self.slots.get(key)
+        if slot is not None and spec is not None and not key.startswith(SHARED_PREFIX) \
+                and slot.state == "READY" and not slot.users and slot.in_use == 0 \
+                and fingerprint(slot.cluster.spec) != fingerprint(spec):
+            slot.cluster.stop()
+            slot.state, slot.idle_since = "STOPPED", None
         if key not in self.slots or self.slots[key].state in ("STOPPED", "FAILED"):
             if key.startswith(SHARED_PREFIX) and self.shared is not None:
                 self.slots[key] = Slot(self._shared_cluster(key, spec))

@@ -294,8 +294,8 @@ class Executor:
                 self._open_attempt(run, tr, None, now)
                 self._end_attempt(run, tr, Result.FAILED, (
                     f"the task needs {', '.join(lacking)}, which its running cluster "
-                    f"'{tr.task.existing_cluster_id}' was not started with; add it to the "
-                    "cluster's libraries and restart the cluster"), now)
+                    f"'{tr.cluster_key.removeprefix(SHARED_PREFIX)}' was not started with; "
+                    "add it to the cluster's libraries and restart the cluster"), now)
                 return
         self._open_attempt(run, tr, cluster, now)
         self._launches.append((run, tr, cluster))  # after the turn's changes are written

@@ -102,6 +102,12 @@ class PythonWheelTask(Node):
     named_parameters: dict[str, Scalar] = Field(default_factory=dict)
 
 
+class SparkJarTask(Node):
+    IGNORED = frozenset({"jar_uri", "run_as_repl"})
+    main_class_name: str
+    parameters: list[Scalar] = Field(default_factory=list)
+
+
 class PythonTask(Node):
     """podium's own: call `module:function` with keyword `parameters`, no Spark needed."""
 
@@ -180,6 +186,7 @@ TASK_TYPES: tuple[str, ...] = (
     "notebook_task",
     "spark_python_task",
     "python_wheel_task",
+    "spark_jar_task",
     "python_task",
     "sql_task",
     "run_job_task",
@@ -188,7 +195,7 @@ TASK_TYPES: tuple[str, ...] = (
 )
 
 UNSUPPORTED_TASK_TYPES: frozenset[str] = frozenset(
-    {"pipeline_task", "spark_jar_task", "spark_submit_task", "dbt_task", "dashboard_task",
+    {"pipeline_task", "spark_submit_task", "dbt_task", "dashboard_task",
      "power_bi_task", "clean_rooms_notebook_task", "gen_ai_compute_task"}
 )
 
@@ -216,6 +223,7 @@ class Task(Node):
     notebook_task: NotebookTask | None = None
     spark_python_task: SparkPythonTask | None = None
     python_wheel_task: PythonWheelTask | None = None
+    spark_jar_task: SparkJarTask | None = None
     python_task: PythonTask | None = None
     sql_task: SqlTask | None = None
     run_job_task: RunJobTask | None = None
@@ -233,7 +241,7 @@ class Task(Node):
     def uses_spark(self) -> bool:
         """Whether this task needs a Spark session (pure Python and control tasks do not)."""
         return self.task_type in ("notebook_task", "spark_python_task", "sql_task",
-                                  "python_wheel_task")
+                                  "python_wheel_task", "spark_jar_task")
 
 
 class ForEachTask(Node):
