@@ -19,7 +19,6 @@ from typing import Any
 from podium import defaults
 from podium.compute import libraries, spark_mode, spark_status
 from podium.compute.catalog import WRITER_CONF, WarehouseCatalog
-from podium.compute.connect import free_port
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, task_slots
 from podium.spec.models import ClusterSpec
@@ -140,12 +139,12 @@ class ClassicCluster:
             **{str(k): str(v) for k, v in self.spec.spark_conf.items()
                if k not in ("spark.master", "spark.remote")},
         }
-        port, token = free_port(), secrets.token_hex(16)
+        token = secrets.token_hex(16)
         plugins = [p for p in conf.get("spark.plugins", "").split(",") if p.strip()]
         conf.update({  # Spark Connect on the driver, for tasks in their own processes
             "spark.plugins": ",".join([*plugins, CONNECT_PLUGIN]),
             "spark.connect.grpc.binding.address": "127.0.0.1",
-            "spark.connect.grpc.binding.port": str(port),
+            "spark.connect.grpc.binding.port": "0",  # a free one, chosen as it binds
             "spark.connect.authenticate.token": token,
         })
         try:
@@ -157,6 +156,9 @@ class ClassicCluster:
             raise ClusterError(f"cluster '{self.key}' failed to start: {exc}") from exc
         self.root.sparkContext.setLogLevel("ERROR")
         self.application_id = self.root.sparkContext.applicationId
+        service = getattr(self.root._jvm.org.apache.spark.sql.connect.service,
+                          "SparkConnectService$")
+        port = getattr(service, "MODULE$").localPort()
         self.connect_url = f"sc://localhost:{port}/;token={token}"
         self.started_at = time.time()
         self.startup_seconds = time.monotonic() - began

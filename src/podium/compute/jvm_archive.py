@@ -86,7 +86,6 @@ def _train(dump: str) -> None:
 
     from podium.compute import libraries
     from podium.compute.classic import CONNECT_PLUGIN
-    from podium.compute.connect import free_port
     from podium.spec.models import ClusterSpec
 
     warehouse = tempfile.mkdtemp(prefix="podium-cds-")
@@ -94,7 +93,7 @@ def _train(dump: str) -> None:
         ("spark.ui.showConsoleProgress", "false"), ("spark.sql.warehouse.dir", warehouse),
         ("spark.sql.catalogImplementation", "in-memory"), ("spark.plugins", CONNECT_PLUGIN),
         ("spark.connect.grpc.binding.address", "127.0.0.1"),
-        ("spark.connect.grpc.binding.port", str(free_port())),
+        ("spark.connect.grpc.binding.port", "0"),
         *libraries.spark_conf(ClusterSpec()).items(),
         (OPTION, f"-XX:ArchiveClassesAtExit={dump} -Xlog:cds=off -Xlog:cds+dynamic=off"),
     ])
