@@ -63,8 +63,13 @@ def run(
     key = next(k for k, j in loaded.jobs.items() if j is job)
     if loaded.lookups_failing(job):
         fail(loaded.lookups_failing(job))
+    from podium.engine.artifacts import build_needed
     from podium.engine.environments import survey
 
+    unbuilt = build_needed(loaded.root, loaded.artifacts, job, loaded.clusters,
+                           say=lambda text: err.print(text, markup=False, highlight=False))
+    if unbuilt:
+        fail(unbuilt)
     _, python_problems = survey(job, loaded.clusters)  # unresolvable packages: exit 2 now
     if [p for p in python_problems if p.severity == "error"]:
         fail([p for p in python_problems if p.severity == "error"])

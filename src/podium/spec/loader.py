@@ -49,6 +49,7 @@ class Bundle:
     files: list[str]
     warnings: list[Problem] = field(default_factory=list)
     unresolved: dict[str, Problem] = field(default_factory=dict)  # lookups found nothing
+    artifacts: dict[str, Any] = field(default_factory=dict)  # as read, with positions
 
     def lookups_failing(self, job: Job) -> list[Problem]:
         """The `lookup` variables this job uses that found nothing: why it cannot run."""
@@ -124,7 +125,7 @@ def load_bundle(
 
     merged = YMap(loc=config.loc)
     merged.key_locs = config.key_locs
-    for key in ("resources", "presets", "bundle", "workspace"):
+    for key in ("resources", "presets", "bundle", "workspace", "artifacts"):
         base = config.get(key, YMap(loc=config.loc))
         over = target_node.get(key) if target_node else None
         merged[key] = merge.merge(base, over) if over is not None else base
@@ -143,6 +144,7 @@ def load_bundle(
 
     resources = interpolate(merged["resources"], ctx, config.loc)
     presets = interpolate(merged["presets"], ctx, config.loc)
+    artifacts = interpolate(merged["artifacts"], ctx, config.loc)
     problems += ctx.problems
     _raise_errors(problems)
 
@@ -182,7 +184,7 @@ def load_bundle(
                          severity="warning") for p in ctx.unresolved.values()]
     _raise_errors(problems + duplicates)
     return Bundle(root_dir, name, target_name, jobs, clusters, values, files, warnings,
-                  ctx.unresolved)
+                  ctx.unresolved, artifacts if isinstance(artifacts, dict) else {})
 
 
 def _raise_errors(problems: list[Problem]) -> None:
