@@ -10,6 +10,10 @@ CANCEL_GRACE_SECONDS = 2.0        # how long a cancelled thread may take to unwi
 DEFAULT_MASTER = "local[*]"
 MAX_CONCURRENT_TASKS_CONF = "spark.podium.maxConcurrentTasks"
 LOG_TAIL_LINES = 15               # lines of a failed task's log shown in the summary
+# Python packages podium gives every task environment from its own: a task's own copy
+# would replace the Spark client that talks to its cluster.
+PROVIDED_PYTHON_PACKAGES = ("pyspark", "pyspark-connect", "pyspark-client", "py4j",
+                            "databricks-connect", "delta-spark")
 
 
 def cluster_starts() -> int:

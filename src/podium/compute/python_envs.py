@@ -28,10 +28,6 @@ from urllib.parse import unquote, urlparse
 from podium import defaults
 from podium.compute.errors import EnvironmentBuildError
 
-# Podium gives every environment these (from its own): a task's copy would replace the
-# Spark client that talks to its cluster.
-NOT_INSTALLED = ("pyspark", "pyspark-connect", "pyspark-client", "py4j", "databricks-connect",
-                 "delta-spark")
 READY = ".ready"
 UV_TIMEOUT_SECONDS = 600
 
@@ -115,7 +111,8 @@ def resolve(lines: list[str], indexes: list[str]) -> str:
     command = [uv_bin(), "pip", "compile", "-", "--quiet", "--no-header", "--no-annotate",
                "--python", sys.executable, *machine_indexes(),
                *(arg for index in indexes for arg in ("--extra-index-url", index)),
-               *(arg for name in NOT_INSTALLED for arg in ("--no-emit-package", name))]
+               *(arg for name in defaults.PROVIDED_PYTHON_PACKAGES
+                 for arg in ("--no-emit-package", name))]
     done = subprocess.run(command, input="\n".join(lines) + "\n", capture_output=True,
                           text=True, timeout=UV_TIMEOUT_SECONDS, cwd=envs_dir())
     if done.returncode != 0:

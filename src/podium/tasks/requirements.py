@@ -12,16 +12,13 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from podium import defaults
 from podium.runtime.notebooks import magic_line, read_cells
 from podium.spec import workspace
 from podium.spec.errors import Location
 from podium.spec.models import ClusterSpec, Job, Library, Task, shared_spec
 from podium.spec.paths import find_file
 
-# Packages podium provides to every environment: a task's own copy would replace the
-# Spark client that talks to its cluster.
-PROVIDED = frozenset({"pyspark", "pyspark-connect", "pyspark-client", "py4j",
-                      "databricks-connect", "delta-spark"})
 # `%pip install` options that change nothing about what is installed.
 QUIET_FLAGS = frozenset({"-q", "--quiet", "-U", "--upgrade", "--force-reinstall",
                          "--no-cache-dir", "--disable-pip-version-check", "--user",
@@ -77,7 +74,8 @@ def asked_for(job: Job, task: Task, clusters: dict[str, ClusterSpec] | None = No
                 found += _of_line(str(text), Path(where.file).resolve().parent, where, indexes)
     if task.notebook_task is not None:
         found += _of_notebook(task.notebook_task.notebook_path, indexes)
-    kept = [r for r in found if name_of(r.line) not in PROVIDED]
+    kept = [r for r in found
+            if name_of(r.line) not in defaults.PROVIDED_PYTHON_PACKAGES]
     return Asked(tuple(kept), tuple(dict.fromkeys(indexes)))
 
 
