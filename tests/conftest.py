@@ -92,8 +92,21 @@ def run_job(executor: Executor, write_bundle):
     return run
 
 
+# Files of a minute or more: started first, so the two workers of `make test` (a file
+# each at a time) do not end with one of them running a long file alone.
+LONG_FILES = ("tests/compute/test_tables.py", "tests/server/test_seed000.py",
+              "tests/server/test_sdk.py", "tests/compute/test_delta.py",
+              "tests/server/test_rest.py", "tests/server/test_clusters_api.py",
+              "tests/cli/test_fan_out.py", "tests/engine/test_spark_tasks.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the Spark Connect tests last: they leave Connect servers and sessions in the
     process, and the other tests should meet the classic session as a user's first run
-    does."""
-    items.sort(key=lambda item: "tests/compute/test_connect.py" in str(item.fspath))
+    does. Long files go first (the sort keeps the order within a file)."""
+    def key(item: pytest.Item) -> tuple[bool, bool]:
+        path = str(item.fspath)
+        return ("tests/compute/test_connect.py" in path,
+                not any(name in path for name in LONG_FILES))
+
+    items.sort(key=key)
