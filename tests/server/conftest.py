@@ -135,7 +135,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     a workspace's would, so tests must not assume they are alone in it."""
     home = tmp_path_factory.mktemp("server_home")
     (home / "token").write_text(create_token(home))
-    running = start_server(home, PODIUM_IDLE_CLUSTER_SECONDS="60")
+    running = start_server(home, PODIUM_IDLE_CLUSTER_SECONDS="600")
     yield running
     stop_server(running)
 
