@@ -99,7 +99,7 @@ def test_run_a_job_from_the_jobs_page_and_watch_it_succeed(page, server: Server,
     assert page.locator("#live").get_attribute("data-active") == "yes"
     marker.touch()
     page.wait_for_function(
-        "document.getElementById('run-state').textContent.trim() === 'SUCCESS'", timeout=60_000)
+        "document.getElementById('run-state')?.textContent.trim() === 'SUCCESS'", timeout=60_000)
     assert page.evaluate("window.loadedOnce") is True  # updated in place, not reloaded
     assert page.locator("#live").get_attribute("data-active") == "no"  # stopped polling
     assert page.locator("svg.graph g.node[data-state=SUCCESS]").count() == 2
@@ -131,7 +131,7 @@ def test_a_failed_task_shows_its_error_and_log_and_is_repaired_from_the_dialog(
     assert dialog.locator("input[value=after]").is_checked()  # a dependent of the failure
     dialog.locator("#repair-submit").click()
     page.wait_for_function(
-        "document.getElementById('run-state').textContent.trim() === 'SUCCESS'", timeout=60_000)
+        "document.getElementById('run-state')?.textContent.trim() === 'SUCCESS'", timeout=60_000)
     assert "repair 1: flaky, after" in page.content()
 
 
@@ -143,7 +143,7 @@ def test_cancel_a_long_run_from_its_page(page, server: Server) -> None:
     assert page.locator("#open-repair").count() == 0  # repair is for ended runs
     page.click("#cancel")
     page.wait_for_function(
-        "document.getElementById('run-state').textContent.trim() === 'CANCELED'",
+        "document.getElementById('run-state')?.textContent.trim() === 'CANCELED'",
         timeout=60_000)
     assert wait_run(server, run_id)["state"]["result_state"] == "CANCELED"
     assert page.locator("#cancel").count() == 0 and page.locator("#open-repair").count() == 1
