@@ -29,6 +29,15 @@ SHOW_VERSION = """\
     """
 
 
+def _notebook_on_main(run_job, notebook: str):
+    """Run one notebook task on the session's cluster; its task run."""
+    run = run_job(CLUSTER + "      tasks:\n"
+                  "        - {task_key: nb, job_cluster_key: main,\n"
+                  "           notebook_task: {notebook_path: nb.py}}\n",
+                  files={"nb.py": notebook})
+    return run.task_runs["nb"]
+
+
 def _envs(home: Path) -> list[str]:
     return sorted(p.name for p in (home / "envs").iterdir() if p.is_dir() and
                   (p / ".ready").exists())
@@ -100,11 +109,7 @@ def test_a_pip_cell_makes_the_notebooks_environment(run_job) -> None:
         import inflection
         dbutils.notebook.exit(inflection.camelize("daily_sales_report"))
         """
-    run = run_job(CLUSTER + "      tasks:\n"
-                  "        - {task_key: nb, job_cluster_key: main,\n"
-                  "           notebook_task: {notebook_path: nb.py}}\n",
-                  files={"nb.py": notebook})
-    tr = run.task_runs["nb"]
+    tr = _notebook_on_main(run_job, notebook)
     assert tr.result is Result.SUCCESS, tr.error
     assert tr.exit_value == "DailySalesReport"
     log = tr.attempts[0].log_path.read_text()
@@ -255,11 +260,7 @@ def test_python_udfs_run_with_the_tasks_packages(run_job) -> None:
         out = sorted(r[0] for r in rows.select(camel("name")).collect())
         dbutils.notebook.exit(",".join(out))
         """
-    run = run_job(CLUSTER + "      tasks:\n"
-                  "        - {task_key: u, job_cluster_key: main,\n"
-                  "           notebook_task: {notebook_path: nb.py}}\n",
-                  files={"nb.py": notebook})
-    tr = run.task_runs["u"]
+    tr = _notebook_on_main(run_job, notebook)
     assert tr.result is Result.SUCCESS, tr.error
     assert tr.exit_value == "DailySales,TopItems"
 
