@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from podium.compute import libraries
 from podium.compute.catalog import data_format
+from podium.spec.models import ClusterSpec
 from tests.cli.test_runs import cli
 from tests.compute.test_tables import bundle, exit_value
 from tests.conftest import CLUSTER
@@ -168,3 +170,14 @@ def test_tasks_creating_tables_at_once_are_not_disturbed_by_each_others_sync(run
     run = run_job(FOR_EACH.format(notebook="create.py"),
                   {"create.py": CREATE_OWN, "make.sql": "SELECT 1"})
     assert run.result.value == "SUCCESS", [it.error for it in run.task_runs["write"].iterations]
+
+
+def test_delta_rebuilds_a_tables_state_in_as_many_tasks_as_the_cluster_has_cores(
+        run_job) -> None:
+    # Delta's default (50 tasks, for big clusters) made small tables' first reads 3x slower.
+    assert query(run_job, "SET spark.databricks.delta.snapshotPartitions")["value"] == "2"
+    own = ClusterSpec(spark_conf={"spark.master": "local[4]",
+                                  "spark.databricks.delta.snapshotPartitions": "8"})
+    assert "spark.databricks.delta.snapshotPartitions" not in libraries.spark_conf(own)
+    assert libraries.spark_conf(ClusterSpec(spark_conf={"spark.master": "local[3]"}))[
+        "spark.databricks.delta.snapshotPartitions"] == "3"
