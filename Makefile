@@ -16,6 +16,7 @@ java: $(STAMP)
 	@$(PY) -m podium.compute.java
 	@$(PY) -m podium.compute.libraries
 	@$(PY) -m podium.compute.jvm_archive
+	@$(PY) -m podium.compute.samples
 
 demo: $(STAMP) java
 	$(VENV)/bin/podium validate examples/quickstart

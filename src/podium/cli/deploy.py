@@ -35,6 +35,9 @@ def deploy(
     failing = [p for job in loaded.jobs.values() for p in loaded.lookups_failing(job)]
     if failing:  # nothing is deployed when a job names what the workspace lacks
         fail(list(dict.fromkeys(failing)), as_json)
+    from podium.engine import catalog_resources
+
+    catalog_resources.create(loaded)
     store = open_history()
     origin = registry.BundleJob(loaded.name, str(loaded.root), loaded.target, "")
     ids, gone = registry.deploy(store, {k: job_snapshot(j) for k, j in loaded.jobs.items()},

@@ -70,6 +70,9 @@ def run(
                            say=lambda text: err.print(text, markup=False, highlight=False))
     if unbuilt:
         fail(unbuilt)
+    from podium.engine import catalog_resources
+
+    catalog_resources.create(loaded)
     _, python_problems = survey(job, loaded.clusters)  # unresolvable packages: exit 2 now
     if [p for p in python_problems if p.severity == "error"]:
         fail([p for p in python_problems if p.severity == "error"])

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from podium import defaults
-from podium.compute import libraries, spark_mode, spark_status
+from podium.compute import libraries, samples, spark_mode, spark_status
 from podium.compute.catalog import WRITER_CONF, WarehouseCatalog
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, task_slots
@@ -155,6 +155,8 @@ class ClassicCluster:
                 _driver_owner = None
             raise ClusterError(f"cluster '{self.key}' failed to start: {exc}") from exc
         self.root.sparkContext.setLogLevel("ERROR")
+        if libraries.delta_enabled(self.spec):
+            samples.ensure(self.root)  # once per machine
         self.application_id = self.root.sparkContext.applicationId
         service = getattr(self.root._jvm.org.apache.spark.sql.connect.service,
                           "SparkConnectService$")
@@ -217,6 +219,9 @@ class ClassicCluster:
     def bind_thread(self, session: Any, group: str, tags: list[str]) -> None:
         """Give the calling thread's Spark jobs this task's group, tags and FAIR pool."""
         spark_mode.set_thread(remote=False)
+        # The task's session is its JVM thread's active one, as the driver's is on
+        # Databricks: Spark looks catalogs up (`setCurrentCatalog`) through it.
+        session._jvm.org.apache.spark.sql.SparkSession.setActiveSession(session._jsparkSession)
         sc = session.sparkContext
         sc.setJobGroup(group, f"podium task {group}", interruptOnCancel=True)
         sc.setInterruptOnCancel(True)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from podium import defaults
-from podium.compute import libraries, spark_mode, spark_status
+from podium.compute import libraries, samples, spark_mode, spark_status
 from podium.compute.catalog import WRITER_CONF, WarehouseCatalog
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, cores_of, task_slots
@@ -121,6 +121,8 @@ class ConnectCluster:
             if ui_port and session.conf.get("spark.ui.enabled", "true") == "true":
                 host = self.url.removeprefix("sc://").split("/")[0].rsplit(":", 1)[0]
                 self.ui_url = f"http://{host}:{ui_port}"
+            if self.process is not None and libraries.delta_enabled(self.spec):
+                samples.ensure(session)  # once per machine, by a server podium started
             session.stop()
         except Exception as exc:
             self.stop()

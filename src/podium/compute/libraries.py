@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from podium import defaults
-from podium.compute import jvm_archive, maven
+from podium.compute import jvm_archive, maven, samples, unity
 from podium.compute.errors import LibraryError
 from podium.compute.sizing import cores_of
 
@@ -25,10 +25,11 @@ DELTA_CONF = {
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
     "spark.sql.sources.default": "delta",
 }
-# Delta's SQL parser drops `spark.sql(text, args=...)` parameters on Spark 4.1+
-# (delta-io/delta#7640, classic and Connect alike); this extension, built from
-# `jvm/ParameterizedParser.java` into the cache, parses such statements with Spark's parser.
-PARSER_SOURCE = Path(__file__).parent / "jvm" / "ParameterizedParser.java"
+# podium's own JVM classes, built from `jvm/*.java` into the cache: Delta's SQL parser drops
+# `spark.sql(text, args=...)` parameters on Spark 4.1+ (delta-io/delta#7640, classic and
+# Connect alike), and the extension parses such statements with Spark's parser; the
+# `LocalCatalog` plugin gives three-level names (`unity.py`).
+JVM_SOURCES = Path(__file__).parent / "jvm"
 PARSER_EXTENSION = "podium.spark.ParameterizedParser$Extension"
 # Delta rebuilds a table's state from its log in this many tasks (50 by default, sized for
 # big clusters); on a few local cores that made a small table's first read 3x slower.
@@ -143,19 +144,21 @@ def local_jar(path: str) -> Path:
 def class_path(spec: Any) -> list[str]:
     """The jars a cluster starts with, resolved (Maven) and found (jar paths)."""
     wanted = of_cluster(spec)
-    extra = [str(parser_jar())] if delta_enabled(spec) else []
+    extra = [str(podium_jar())] if delta_enabled(spec) else []
     return [str(p) for p in maven.resolve(wanted.maven)] + \
         [str(local_jar(j)) for j in wanted.jars] + extra
 
 
-def parser_jar() -> Path:
-    """podium's parameter-keeping parser extension, compiled once per source and Spark
-    version into the JVM cache (needs `javac`, i.e. a JDK)."""
+def podium_jar() -> Path:
+    """podium's JVM classes (the parser extension, the catalog plugin), compiled once per
+    source and Spark version into the JVM cache (needs `javac`, i.e. a JDK)."""
     import hashlib
 
     import pyspark
 
-    digest = hashlib.sha256(PARSER_SOURCE.read_bytes() + pyspark.__version__.encode())
+    digest = hashlib.sha256(pyspark.__version__.encode())
+    for source in sources():
+        digest.update(source.read_bytes())
     jar = maven.cache_dir() / f"podium-spark-{digest.hexdigest()[:16]}.jar"
     if jar.is_file():
         return jar
@@ -163,6 +166,11 @@ def parser_jar() -> Path:
         if not jar.is_file():
             _build(jar)
     return jar
+
+
+def sources() -> list[Path]:
+    """The Java sources of podium's jar."""
+    return sorted(JVM_SOURCES.glob("*.java"))
 
 
 def _build(jar: Path) -> None:
@@ -175,13 +183,13 @@ def _build(jar: Path) -> None:
     home = os.environ.get("JAVA_HOME")
     tools = [os.path.join(home, "bin", t) if home else shutil.which(t) for t in ("javac", "jar")]
     if not all(t and os.path.exists(t) for t in tools):
-        raise LibraryError("building podium's Delta SQL parameter fix needs a JDK (javac "
-                           "and jar); install one (Debian: openjdk-17-jdk-headless)")
+        raise LibraryError("building podium's Spark extensions needs a JDK (javac and jar); "
+                           "install one (Debian: openjdk-17-jdk-headless)")
     classes = Path(tempfile.mkdtemp(prefix="podium-javac-"))
     try:
         spark_jars = Path(maven.spark_jars_folder()) / "*"
         for command in ([tools[0], "-nowarn", "-d", str(classes), "-cp", str(spark_jars),
-                         str(PARSER_SOURCE)],
+                         *[str(s) for s in sources()]],
                         [tools[1], "cf", str(jar.parent / (TEMP_PREFIX + jar.name)), "-C",
                          str(classes), "."]):
             done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -206,6 +214,8 @@ def spark_conf(spec: Any) -> dict[str, str]:
         conf["spark.sql.extensions"] = ",".join(
             [DELTA_EXTENSION, *([extensions] if extensions else []), PARSER_EXTENSION])
         conf.update({k: v for k, v in DELTA_CONF.items() if k not in spec.spark_conf})
+        conf.update({k: v for k, v in unity.standard_conf(str(samples.location())).items()
+                     if k not in spec.spark_conf})
         if SNAPSHOT_PARTITIONS not in spec.spark_conf:
             conf[SNAPSHOT_PARTITIONS] = str(max(1, cores_of(spec.master)))
     return conf
@@ -218,7 +228,7 @@ if __name__ == "__main__":  # `make` fetches Delta's jars once, before any clust
     request = maven.Request((delta_coordinates(),))
     fresh = maven.cached(request) is None
     jars = maven.resolve(request)
-    parser_jar()
+    podium_jar()
     print(f"Delta Lake jars ({delta_coordinates()}, {len(jars)} files): "
           f"{'resolved in %.0fs into' % (time.monotonic() - began) if fresh else 'cached in'} "
           f"{maven.cache_dir()}")

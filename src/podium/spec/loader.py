@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import getpass
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,7 +22,7 @@ from pydantic import ValidationError
 from podium.spec import checks, merge
 from podium.spec.checks import Policies
 from podium.spec.errors import BundleError, Location, Problem, relative
-from podium.spec.models import ClusterSpec, Job
+from podium.spec.models import ClusterSpec, Job, SchemaResource, VolumeResource
 from podium.spec.pydantic_errors import problems_from
 from podium.spec.python_resources import load_python_jobs
 from podium.spec.variables import Context, interpolate, resolve_values
@@ -33,7 +34,7 @@ TOP_LEVEL = ("bundle", "include", "variables", "workspace", "targets", "resource
              "python", "scripts", "environments")
 TARGET_KEYS = ("default", "mode", "presets", "variables", "resources", "bundle", "workspace",
                "artifacts", "sync", "permissions", "run_as", "git", "cluster_id", "compute_id")
-LOCAL_RESOURCES = ("jobs", "clusters")
+LOCAL_RESOURCES = ("jobs", "clusters", "schemas", "volumes")
 
 
 @dataclass
@@ -50,6 +51,8 @@ class Bundle:
     warnings: list[Problem] = field(default_factory=list)
     unresolved: dict[str, Problem] = field(default_factory=dict)  # lookups found nothing
     artifacts: dict[str, Any] = field(default_factory=dict)  # as read, with positions
+    schemas: dict[str, SchemaResource] = field(default_factory=dict)
+    volumes: dict[str, VolumeResource] = field(default_factory=dict)
 
     def lookups_failing(self, job: Job) -> list[Problem]:
         """The `lookup` variables this job uses that found nothing: why it cannot run."""
@@ -165,6 +168,8 @@ def load_bundle(
     jobs: dict[str, Job] = {}
     shared_raw = resources.get("clusters") or YMap()
     clusters = _validate_clusters(shared_raw, problems, policies)
+    schemas = _validate_resources(resources.get("schemas"), SchemaResource, "schemas", problems)
+    volumes = _validate_resources(resources.get("volumes"), VolumeResource, "volumes", problems)
     for key, raw in jobs_raw.items():
         where = f"resources.jobs.{key}"
         if not isinstance(raw, dict):
@@ -184,7 +189,8 @@ def load_bundle(
                          severity="warning") for p in ctx.unresolved.values()]
     _raise_errors(problems + duplicates)
     return Bundle(root_dir, name, target_name, jobs, clusters, values, files, warnings,
-                  ctx.unresolved, artifacts if isinstance(artifacts, dict) else {})
+                  ctx.unresolved, artifacts if isinstance(artifacts, dict) else {},
+                  schemas, volumes)
 
 
 def _raise_errors(problems: list[Problem]) -> None:
@@ -303,8 +309,8 @@ def _choose_target(targets: Any, wanted: str | None, config: YMap,
 def _ignored_resources(resources: Any) -> list[Problem]:
     if not isinstance(resources, YMap):
         return []
-    return [Problem(resources.loc_of(kind), f"resources.{kind} is ignored locally; podium runs "
-                    "jobs and shared clusters", "warning")
+    return [Problem(resources.loc_of(kind), f"resources.{kind} is not deployed locally; podium "
+                    "makes jobs, shared clusters, schemas and volumes", "warning")
             for kind in resources if kind not in LOCAL_RESOURCES]
 
 
@@ -334,6 +340,33 @@ def _apply_mode_and_presets(jobs: YMap, mode: Any, presets: Any) -> None:
             if pause and isinstance(job.get(start), dict) and \
                     "pause_status" not in job[start]:
                 job[start]["pause_status"] = pause
+
+
+def _validate_resources(raw: Any, model: type[Any], kind: str,
+                        problems: list[Problem]) -> dict[str, Any]:
+    """`resources.<kind>` entries as `model`s; each bad one a located problem."""
+    found: dict[str, Any] = {}
+    for key, node in (raw.items() if isinstance(raw, dict) else ()):
+        try:
+            found[key] = model.model_validate(node)
+        except ValidationError as exc:
+            problems += problems_from(exc, node, f"resources.{kind}.{key}")
+            continue
+        for part in ("catalog_name", "schema_name", "name"):
+            value = getattr(found[key], part, None)
+            if value is not None and not unity_name(value, catalog=part == "catalog_name"):
+                problems.append(Problem(found[key].loc_of(part), f"resources.{kind}.{key}."
+                                        f"{part} '{value}' is not a name podium can keep; use "
+                                        "letters, digits, '_' and '-'"
+                                        + (" and no '__'" if part == "catalog_name" else "")))
+    return found
+
+
+def unity_name(text: str, catalog: bool = False) -> bool:
+    """Whether `text` is a catalog, schema or volume name podium can keep on disk (a
+    catalog's schemas are folders `<catalog>__<schema>.db`, so a catalog has no `__`)."""
+    return bool(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]*", text)) and \
+        not (catalog and "__" in text)
 
 
 def _validate_clusters(raw: Any, problems: list[Problem],

@@ -52,6 +52,24 @@ class Node(BaseModel):
         return self._raw.get(key)
 
 
+class SchemaResource(Node):
+    """`resources.schemas.<key>`: a Unity Catalog schema, made in the local catalog."""
+
+    catalog_name: str
+    name: str
+    comment: str | None = None
+
+
+class VolumeResource(Node):
+    """`resources.volumes.<key>`: a Unity Catalog volume, a folder under `/Volumes`."""
+
+    catalog_name: str
+    schema_name: str
+    name: str
+    volume_type: str = "MANAGED"
+    comment: str | None = None
+
+
 class RunIf(str, Enum):
     """When a task runs, given the outcome of its dependencies (Databricks' names)."""
 

@@ -29,6 +29,8 @@ import scala.runtime.BoxedUnit;
  * parsed by Spark's own parser, which binds them, unless the wrapped parser makes a Delta
  * command of it (DESCRIBE HISTORY, OPTIMIZE, ...: Spark's grammar would misread those).
  * Registered as the last entry of `spark.sql.extensions` by podium.
+ *
+ * It also reads Databricks' `USE CATALOG name` as Spark's `SET CATALOG name`.
  */
 public final class ParameterizedParser implements ParserInterface {
   private final ParserInterface wrapped;
@@ -41,6 +43,7 @@ public final class ParameterizedParser implements ParserInterface {
   @Override
   public LogicalPlan parsePlanWithParameters(String sqlText, ParameterContext context)
       throws ParseException {
+    sqlText = spoken(sqlText);
     if (isEmpty(context)) {
       return wrapped.parsePlanWithParameters(sqlText, context);
     }
@@ -49,6 +52,15 @@ public final class ParameterizedParser implements ParserInterface {
       return own;  // a statement of Delta's own grammar (DESCRIBE HISTORY, OPTIMIZE, ...)
     }
     return spark.parsePlanWithParameters(sqlText, context);
+  }
+
+  private static final java.util.regex.Pattern USE_CATALOG =
+      java.util.regex.Pattern.compile("(?is)^\\s*USE\\s+CATALOG\\s+(.*?)\\s*;?\\s*$");
+
+  /** Databricks statements Spark spells differently, in Spark's words. */
+  private static String spoken(String sqlText) {
+    java.util.regex.Matcher use = USE_CATALOG.matcher(sqlText);
+    return use.matches() ? "SET CATALOG " + use.group(1) : sqlText;
   }
 
   private static boolean isEmpty(ParameterContext context) {
@@ -63,7 +75,7 @@ public final class ParameterizedParser implements ParserInterface {
 
   @Override
   public LogicalPlan parsePlan(String sqlText) throws ParseException {
-    return wrapped.parsePlan(sqlText);
+    return wrapped.parsePlan(spoken(sqlText));
   }
 
   @Override

@@ -1,0 +1,314 @@
+package podium.spark;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.apache.spark.sql.catalyst.analysis.NamespaceAlreadyExistsException;
+import org.apache.spark.sql.catalyst.analysis.NoSuchNamespaceException;
+import org.apache.spark.sql.catalyst.analysis.NoSuchTableException;
+import org.apache.spark.sql.catalyst.analysis.NonEmptyNamespaceException;
+import org.apache.spark.sql.catalyst.analysis.TableAlreadyExistsException;
+import org.apache.spark.sql.connector.catalog.CatalogPlugin;
+import org.apache.spark.sql.connector.catalog.Column;
+import org.apache.spark.sql.connector.catalog.Identifier;
+import org.apache.spark.sql.connector.catalog.NamespaceChange;
+import org.apache.spark.sql.connector.catalog.StagedTable;
+import org.apache.spark.sql.connector.catalog.StagingTableCatalog;
+import org.apache.spark.sql.connector.catalog.SupportsNamespaces;
+import org.apache.spark.sql.connector.catalog.Table;
+import org.apache.spark.sql.connector.catalog.TableCatalog;
+import org.apache.spark.sql.connector.catalog.TableCatalogCapability;
+import org.apache.spark.sql.connector.catalog.TableChange;
+import org.apache.spark.sql.connector.expressions.Transform;
+import org.apache.spark.sql.util.CaseInsensitiveStringMap;
+
+/**
+ * A Unity Catalog-style catalog (`main`, `samples`, ...) kept in Spark's session catalog, so
+ * its tables live in the same warehouse folder and every application sees them: schema `s`
+ * of catalog `c` is the session database `c__s`; `hive_metastore` (prefix "") is the session
+ * catalog itself. Every call goes to the session catalog (Delta's, when Delta is on) with the
+ * schema renamed.
+ *
+ * A catalog with a `location` option (`samples`) also has the Delta tables found in folders
+ * `location/<schema>/<table>`; each is registered as an external table the first time it is
+ * asked for, so a catalog nobody reads costs nothing.
+ */
+public class LocalCatalog implements StagingTableCatalog, SupportsNamespaces {
+    public static final String SEPARATOR = "__";
+    private String name;
+    private String prefix;
+    private java.io.File location;
+
+    @Override
+    public void initialize(String name, CaseInsensitiveStringMap options) {
+        this.name = name;
+        this.prefix = options.containsKey("prefix") ? options.get("prefix") : name + SEPARATOR;
+        this.location = options.containsKey("location") ? new java.io.File(options.get("location"))
+            : null;
+    }
+
+    private String[] locatedSchemas() {
+        String[] found = location == null ? null : location.list();
+        return found == null ? new String[0] : found;
+    }
+
+    /** Registers the located schema `schema` and its tables in the session catalog. */
+    private void registerLocated(String schema) {
+        java.io.File folder = location == null ? null : new java.io.File(location, schema);
+        if (folder == null || !folder.isDirectory()) {
+            return;
+        }
+        org.apache.spark.sql.classic.SparkSession spark =
+            org.apache.spark.sql.classic.SparkSession.active();
+        String database = "spark_catalog.`" + prefix + schema + "`";
+        spark.sql("CREATE DATABASE IF NOT EXISTS " + database);
+        String[] names = folder.list();
+        for (String table : names == null ? new String[0] : names) {
+            java.io.File path = new java.io.File(folder, table);
+            if (new java.io.File(path, "_delta_log").isDirectory()
+                    && !tables().tableExists(
+                        Identifier.of(new String[] {prefix + schema}, table))) {
+                spark.sql("CREATE TABLE IF NOT EXISTS " + database + ".`" + table
+                          + "` USING delta LOCATION '" + path.getAbsolutePath() + "'");
+            }
+        }
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    private CatalogPlugin session() {
+        return org.apache.spark.sql.classic.SparkSession.active().sessionState()
+            .catalogManager().v2SessionCatalog();
+    }
+
+    private TableCatalog tables() {
+        return (TableCatalog) session();
+    }
+
+    private SupportsNamespaces namespaces() {
+        return (SupportsNamespaces) session();
+    }
+
+    private StagingTableCatalog staging() {
+        CatalogPlugin catalog = session();
+        if (!(catalog instanceof StagingTableCatalog)) {
+            throw new UnsupportedOperationException(
+                "catalog " + name + " needs Delta Lake on this cluster (spark.podium.delta)");
+        }
+        return (StagingTableCatalog) catalog;
+    }
+
+    private boolean mine(String database) {
+        return prefix.isEmpty() ? !database.contains(SEPARATOR) : database.startsWith(prefix);
+    }
+
+    private String[] inSession(String[] namespace) throws NoSuchNamespaceException {
+        if (namespace.length != 1) {
+            throw new NoSuchNamespaceException(namespace);
+        }
+        return new String[] {prefix + namespace[0]};
+    }
+
+    private Identifier inSession(Identifier ident) throws NoSuchTableException {
+        if (ident.namespace().length != 1) {
+            throw new NoSuchTableException(ident);
+        }
+        return Identifier.of(new String[] {prefix + ident.namespace()[0]}, ident.name());
+    }
+
+    private Identifier quietly(Identifier ident) {
+        return Identifier.of(new String[] {prefix + String.join(".", ident.namespace())},
+                             ident.name());
+    }
+
+    private Identifier ours(Identifier ident) {
+        String database = ident.namespace()[ident.namespace().length - 1];
+        return Identifier.of(new String[] {database.substring(prefix.length())}, ident.name());
+    }
+
+    @Override
+    public String[] defaultNamespace() {
+        return new String[] {"default"};
+    }
+
+    @Override
+    public Set<TableCatalogCapability> capabilities() {
+        return tables().capabilities();
+    }
+
+    @Override
+    public boolean useNullableQuerySchema() {
+        return tables().useNullableQuerySchema();
+    }
+
+    // Namespaces (schemas)
+
+    @Override
+    public String[][] listNamespaces() throws NoSuchNamespaceException {
+        List<String[]> found = new ArrayList<>();
+        for (String schema : locatedSchemas()) {
+            registerLocated(schema);
+        }
+        for (String[] ns : namespaces().listNamespaces()) {
+            if (ns.length == 1 && mine(ns[0])) {
+                found.add(new String[] {ns[0].substring(prefix.length())});
+            }
+        }
+        return found.toArray(new String[0][]);
+    }
+
+    @Override
+    public String[][] listNamespaces(String[] namespace) throws NoSuchNamespaceException {
+        if (namespace.length == 0) {
+            return listNamespaces();
+        }
+        if (!namespaceExists(namespace)) {
+            throw new NoSuchNamespaceException(namespace);
+        }
+        return new String[0][];
+    }
+
+    @Override
+    public boolean namespaceExists(String[] namespace) {
+        if (namespace.length == 1 && !namespaces().namespaceExists(
+                new String[] {prefix + namespace[0]})) {
+            registerLocated(namespace[0]);
+        }
+        return namespace.length == 1 && namespaces().namespaceExists(
+            new String[] {prefix + namespace[0]});
+    }
+
+    @Override
+    public Map<String, String> loadNamespaceMetadata(String[] namespace)
+            throws NoSuchNamespaceException {
+        return namespaces().loadNamespaceMetadata(inSession(namespace));
+    }
+
+    @Override
+    public void createNamespace(String[] namespace, Map<String, String> metadata)
+            throws NamespaceAlreadyExistsException {
+        if (namespace.length != 1) {
+            throw new UnsupportedOperationException(
+                "a schema name has one part in catalog " + name);
+        }
+        namespaces().createNamespace(new String[] {prefix + namespace[0]}, metadata);
+    }
+
+    @Override
+    public void alterNamespace(String[] namespace, NamespaceChange... changes)
+            throws NoSuchNamespaceException {
+        namespaces().alterNamespace(inSession(namespace), changes);
+    }
+
+    @Override
+    public boolean dropNamespace(String[] namespace, boolean cascade)
+            throws NoSuchNamespaceException, NonEmptyNamespaceException {
+        return namespaces().dropNamespace(inSession(namespace), cascade);
+    }
+
+    // Tables
+
+    @Override
+    public Identifier[] listTables(String[] namespace) throws NoSuchNamespaceException {
+        if (namespace.length == 1) {
+            registerLocated(namespace[0]);
+        }
+        Identifier[] found = tables().listTables(inSession(namespace));
+        Identifier[] renamed = new Identifier[found.length];
+        for (int i = 0; i < found.length; i++) {
+            renamed[i] = ours(found[i]);
+        }
+        return renamed;
+    }
+
+    @Override
+    public Table loadTable(Identifier ident) throws NoSuchTableException {
+        try {
+            return tables().loadTable(inSession(ident));
+        } catch (NoSuchTableException missing) {
+            if (location == null || ident.namespace().length != 1) {
+                throw missing;
+            }
+            registerLocated(ident.namespace()[0]);
+            return tables().loadTable(inSession(ident));
+        }
+    }
+
+    @Override
+    public Table loadTable(Identifier ident, String version) throws NoSuchTableException {
+        return tables().loadTable(inSession(ident), version);
+    }
+
+    @Override
+    public Table loadTable(Identifier ident, long timestamp) throws NoSuchTableException {
+        return tables().loadTable(inSession(ident), timestamp);
+    }
+
+    @Override
+    public void invalidateTable(Identifier ident) {
+        tables().invalidateTable(quietly(ident));
+    }
+
+    @Override
+    public boolean tableExists(Identifier ident) {
+        return ident.namespace().length == 1 && tables().tableExists(quietly(ident));
+    }
+
+    @Override
+    public Table createTable(Identifier ident, Column[] columns, Transform[] partitions,
+                             Map<String, String> properties)
+            throws TableAlreadyExistsException, NoSuchNamespaceException {
+        return tables().createTable(quietly(ident), columns, partitions, properties);
+    }
+
+    @Override
+    public Table alterTable(Identifier ident, TableChange... changes)
+            throws NoSuchTableException {
+        return tables().alterTable(inSession(ident), changes);
+    }
+
+    @Override
+    public boolean dropTable(Identifier ident) {
+        return tables().dropTable(quietly(ident));
+    }
+
+    @Override
+    public boolean purgeTable(Identifier ident) {
+        return tables().purgeTable(quietly(ident));
+    }
+
+    @Override
+    public void renameTable(Identifier from, Identifier to)
+            throws NoSuchTableException, TableAlreadyExistsException {
+        tables().renameTable(inSession(from), inSession(to));
+    }
+
+    // Atomic CREATE/REPLACE ... AS SELECT (Delta's)
+
+    @Override
+    public StagedTable stageCreate(Identifier ident, Column[] columns, Transform[] partitions,
+                                   Map<String, String> properties)
+            throws TableAlreadyExistsException, NoSuchNamespaceException {
+        return staging().stageCreate(quietly(ident), columns, partitions, properties);
+    }
+
+    @Override
+    public StagedTable stageReplace(Identifier ident, Column[] columns, Transform[] partitions,
+                                    Map<String, String> properties)
+            throws NoSuchNamespaceException, NoSuchTableException {
+        return staging().stageReplace(quietly(ident), columns, partitions, properties);
+    }
+
+    @Override
+    public StagedTable stageCreateOrReplace(Identifier ident, Column[] columns,
+                                            Transform[] partitions,
+                                            Map<String, String> properties)
+            throws NoSuchNamespaceException {
+        return staging().stageCreateOrReplace(quietly(ident), columns, partitions, properties);
+    }
+}

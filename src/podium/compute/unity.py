@@ -1,0 +1,71 @@
+"""Unity Catalog's three-level names on local Spark: which catalogs a cluster has and where
+their schemas live.
+
+Spark's session catalog (`spark_catalog`) holds every table podium knows, in the warehouse
+folder (`catalog.py`). Each other catalog is podium's `LocalCatalog` plugin
+(`jvm/LocalCatalog.java`), which keeps schema `s` of catalog `c` as the session database
+`c__s`; so `main.sales.orders` is the folder `warehouse/main__sales.db/orders`, and every
+application and process sees it as it sees any table. `hive_metastore` is the session
+catalog itself under Databricks' name. `samples` also has Databricks' sample tables
+(`samples.py`), registered when first read. A catalog comes into being when a bundle's
+`schemas` resource or a `CREATE SCHEMA c.s` makes its first schema; Spark has no `CREATE
+CATALOG`, so the standard ones are there from the start.
+
+Volumes (`/Volumes/<catalog>/<schema>/<volume>/...`) are folders under the workspace's DBFS
+folder, where `dbutils.fs` keeps them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from podium import defaults
+
+CATALOG_CLASS = "podium.spark.LocalCatalog"
+SEPARATOR = "__"
+HIVE_METASTORE = "hive_metastore"
+# What every Unity Catalog workspace has (`system` and `workspace` hold nothing locally).
+STANDARD = ("main", "workspace", "samples", "system")
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def database(catalog: str, schema: str) -> str:
+    """The session database that holds schema `schema` of catalog `catalog`."""
+    if catalog in (HIVE_METASTORE, "spark_catalog"):
+        return schema
+    return f"{catalog}{SEPARATOR}{schema}"
+
+
+def catalog_of(database_name: str) -> str | None:
+    """The catalog a session database belongs to (None: `hive_metastore`'s own)."""
+    catalog, found, _schema = database_name.partition(SEPARATOR)
+    return catalog if found and catalog else None
+
+
+def catalog_conf(catalog: str, samples_location: str | None = None) -> dict[str, str]:
+    """The Spark settings that make `catalog` a catalog of a session."""
+    conf = {f"spark.sql.catalog.{catalog}": CATALOG_CLASS}
+    if catalog == HIVE_METASTORE:
+        conf[f"spark.sql.catalog.{catalog}.prefix"] = ""
+    if catalog == "samples" and samples_location:
+        conf[f"spark.sql.catalog.{catalog}.location"] = samples_location
+    return conf
+
+
+def standard_conf(samples_location: str | None) -> dict[str, str]:
+    """Settings for the catalogs every cluster starts with."""
+    conf: dict[str, str] = {}
+    for catalog in (*STANDARD, HIVE_METASTORE):
+        conf.update(catalog_conf(catalog, samples_location))
+    return conf
+
+
+def volumes_root() -> Path:
+    """The local folder that `/Volumes` stands for."""
+    return defaults.dbfs_root() / "Volumes"
+
+
+def volume_path(catalog: str, schema: str, volume: str) -> Path:
+    """The local folder of volume `catalog.schema.volume`."""
+    return volumes_root() / catalog / schema / volume

@@ -1,0 +1,162 @@
+"""Unity Catalog's three-level names work locally: catalogs kept apart, `USE CATALOG`,
+`hive_metastore` as the default catalog, Databricks' `samples` tables, and a bundle's
+`schemas` and `volumes` made by `podium run`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from podium.compute import unity
+from tests.cli.test_runs import cli
+from tests.conftest import CLUSTER
+
+CATALOGS = """# Databricks notebook source
+import json
+spark.sql("CREATE SCHEMA IF NOT EXISTS main.sales")
+spark.sql("CREATE OR REPLACE TABLE main.sales.orders AS SELECT id FROM range(3)")
+spark.sql("USE CATALOG workspace")
+spark.sql("CREATE SCHEMA IF NOT EXISTS sales")
+spark.sql("CREATE OR REPLACE TABLE sales.orders AS SELECT id FROM range(5)")
+where = spark.sql("SELECT current_catalog() AS c").first().c
+spark.catalog.setCurrentCatalog("main")
+main_orders = spark.table("sales.orders").count()
+spark.sql("CREATE SCHEMA IF NOT EXISTS hive_metastore.legacy")
+spark.range(7).write.mode("overwrite").saveAsTable("hive_metastore.legacy.t")
+dbutils.notebook.exit(json.dumps({
+    "where": where, "main": main_orders,
+    "workspace": spark.table("workspace.sales.orders").count(),
+    "two_level": spark.table("spark_catalog.legacy.t").count(),
+    "schemas": sorted(r[0] for r in spark.sql("SHOW SCHEMAS IN main").collect()),
+    "tables": sorted(r.tableName for r in spark.sql("SHOW TABLES IN workspace.sales").collect()),
+    "format": spark.sql("DESCRIBE DETAIL main.sales.orders").first().format,
+    "location": spark.sql("DESCRIBE DETAIL main.sales.orders").first().location,
+}))
+"""
+
+
+def test_catalogs_are_kept_apart_and_hive_metastore_is_the_two_level_namespace(
+        run_job) -> None:
+    run = run_job(CLUSTER + """
+      tasks:
+        - task_key: t
+          job_cluster_key: main
+          notebook_task: {notebook_path: nb.py}
+""", {"nb.py": CATALOGS})
+    assert run.result.value == "SUCCESS", run.message
+    seen = json.loads(run.task_runs["t"].exit_value)
+    assert seen["where"] == "workspace"
+    assert (seen["main"], seen["workspace"], seen["two_level"]) == (3, 5, 7)
+    assert "sales" in seen["schemas"] and "legacy" not in seen["schemas"]
+    assert seen["tables"] == ["orders"]
+    # Schema `sales` of catalog `main` is the warehouse's database folder `main__sales.db`.
+    assert seen["format"] == "delta"
+    assert seen["location"].endswith("/warehouse/main__sales.db/orders")
+
+
+SAMPLES = """# Databricks notebook source
+import json
+trips = spark.read.table("samples.nyctaxi.trips")
+busiest = spark.sql('''
+  SELECT r.r_name, count(*) AS orders
+  FROM samples.tpch.orders o
+  JOIN samples.tpch.customer c ON o.o_custkey = c.c_custkey
+  JOIN samples.tpch.nation n ON c.c_nationkey = n.n_nationkey
+  JOIN samples.tpch.region r ON n.n_regionkey = r.r_regionkey
+  GROUP BY r.r_name ORDER BY orders DESC''').collect()
+dbutils.notebook.exit(json.dumps({
+    "trips": trips.count(), "schema": [f.name for f in trips.schema.fields],
+    "fares": trips.selectExpr("min(fare_amount) > 0 AS positive").first().positive,
+    "regions": len(busiest), "orders": sum(r.orders for r in busiest),
+    "tpch": sorted(r.tableName for r in spark.sql("SHOW TABLES IN samples.tpch").collect()),
+}))
+"""
+
+
+def test_databricks_sample_tables_are_there_to_read(run_job) -> None:
+    run = run_job(CLUSTER + """
+      tasks:
+        - task_key: t
+          job_cluster_key: main
+          notebook_task: {notebook_path: nb.py}
+""", {"nb.py": SAMPLES})
+    assert run.result.value == "SUCCESS", run.message
+    seen = json.loads(run.task_runs["t"].exit_value)
+    assert seen["trips"] == 21932  # as many as Databricks' own
+    assert seen["schema"] == ["tpep_pickup_datetime", "tpep_dropoff_datetime",
+                              "trip_distance", "fare_amount", "pickup_zip", "dropoff_zip"]
+    assert seen["fares"] is True
+    assert seen["regions"] == 5 and seen["orders"] == 1500
+    assert seen["tpch"] == ["customer", "lineitem", "nation", "orders", "part", "partsupp",
+                            "region", "supplier"]
+
+
+BUNDLE = """bundle: {name: uc}
+variables:
+  catalog: {default: analytics}
+resources:
+  schemas:
+    raw:
+      catalog_name: ${var.catalog}
+      name: raw_${workspace.current_user.short_name}
+      comment: landing data
+  volumes:
+    files:
+      catalog_name: ${resources.schemas.raw.catalog_name}
+      schema_name: ${resources.schemas.raw.name}
+      name: files
+  dashboards:
+    overview: {display_name: Overview, file_path: ./overview.lvdash.json}
+  jobs:
+    load:
+      tasks:
+        - task_key: load
+          notebook_task:
+            notebook_path: ./load.py
+            base_parameters:
+              schema: ${resources.schemas.raw.catalog_name}.${resources.schemas.raw.name}
+              volume: /Volumes/${var.catalog}/${resources.schemas.raw.name}/files
+"""
+
+LOAD = """# Databricks notebook source
+dbutils.widgets.text("schema", "")
+dbutils.widgets.text("volume", "")
+schema, volume = dbutils.widgets.get("schema"), dbutils.widgets.get("volume")
+dbutils.fs.put(f"{volume}/ids.txt", "1\\n2\\n3\\n", True)
+ids = [int(line) for line in dbutils.fs.head(f"{volume}/ids.txt").split()]
+spark.createDataFrame([(i,) for i in ids], "id INT").write.saveAsTable(f"{schema}.ids")
+dbutils.notebook.exit(str(spark.table(f"{schema}.ids").count()))
+"""
+
+
+def test_a_bundles_schema_and_volume_are_made_and_used_by_its_job(tmp_path: Path) -> None:
+    root = tmp_path / "bundle"
+    root.mkdir()
+    (root / "databricks.yml").write_text(BUNDLE)
+    (root / "load.py").write_text(LOAD)
+    home = tmp_path / "home"
+    done = cli("run", "load", "--bundle", str(root), "--json", home=home)
+    view = json.loads(done.stdout)
+    assert view["state"]["result_state"] == "SUCCESS", done.stderr
+    assert view["tasks"][0]["podium_exit_value"] == "3"
+    user = next(p.name.removeprefix("analytics__raw_").removesuffix(".db")
+                for p in (home / "warehouse").iterdir())
+    assert (home / "warehouse" / f"analytics__raw_{user}.db" / "ids").is_dir()
+    volume = home / "dbfs" / "Volumes" / "analytics" / f"raw_{user}" / "files"
+    assert (volume / "ids.txt").read_text() == "1\n2\n3\n"
+    validated = cli("validate", str(root), home=home)
+    assert "resources.dashboards is not deployed locally" in validated.stdout + \
+        validated.stderr
+
+
+def test_a_catalog_name_podium_cannot_keep_is_a_located_error(tmp_path: Path) -> None:
+    root = tmp_path / "bundle"
+    root.mkdir()
+    (root / "databricks.yml").write_text(
+        "bundle: {name: bad}\nresources:\n  schemas:\n    s:\n      catalog_name: a__b\n"
+        "      name: s\n")
+    done = cli("validate", str(root), home=tmp_path / "home", check=False)
+    assert done.returncode == 2
+    assert "databricks.yml:5" in done.stderr and "no '__'" in done.stderr
+    assert unity.database("a", "s") == "a__s" and unity.catalog_of("a__s") == "a"
+    assert unity.database("hive_metastore", "s") == "s" and unity.catalog_of("s") is None
