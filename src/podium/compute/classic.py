@@ -200,6 +200,21 @@ class ClassicCluster:
         self.catalog.sync(session)
         return session
 
+    def connect_session(self) -> Any:
+        """A Spark Connect session on this application (its driver serves Connect), for work
+        only Connect clients can do: Spark Declarative Pipelines."""
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+        spark_mode.set_thread(remote=True)
+        session = ConnectSession.builder.remote(self.connect_url).create()
+        self.catalog.sync(session)
+        return session
+
+    def release_connect(self, session: Any) -> None:
+        """Close a session `connect_session` opened."""
+        with contextlib.suppress(Exception):
+            session.stop()
+
     def _make_managed(self, database: str, table: str) -> None:
         """Mark a registered table managed in the driver's catalog (SQL cannot create a
         managed table over existing files): a copy of its entry with only the type changed."""

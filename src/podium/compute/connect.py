@@ -197,6 +197,14 @@ class ConnectCluster:
         self.catalog.sync(session)
         return session
 
+    def connect_session(self) -> Any:
+        """A session for work only Connect clients can do (every session is one here)."""
+        return self.new_session()
+
+    def release_connect(self, session: Any) -> None:
+        """Close a session `connect_session` opened."""
+        self.release(session)
+
     def release(self, session: Any) -> None:
         """Close a task's session when the task is done with it."""
         with self._lock:

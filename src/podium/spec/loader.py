@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import getpass
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -22,7 +23,13 @@ from pydantic import ValidationError
 from podium.spec import checks, merge
 from podium.spec.checks import Policies
 from podium.spec.errors import BundleError, Location, Problem, relative
-from podium.spec.models import ClusterSpec, Job, SchemaResource, VolumeResource
+from podium.spec.models import (
+    ClusterSpec,
+    Job,
+    PipelineResource,
+    SchemaResource,
+    VolumeResource,
+)
 from podium.spec.pydantic_errors import problems_from
 from podium.spec.python_resources import load_python_jobs
 from podium.spec.variables import Context, interpolate, resolve_values
@@ -34,7 +41,7 @@ TOP_LEVEL = ("bundle", "include", "variables", "workspace", "targets", "resource
              "python", "scripts", "environments")
 TARGET_KEYS = ("default", "mode", "presets", "variables", "resources", "bundle", "workspace",
                "artifacts", "sync", "permissions", "run_as", "git", "cluster_id", "compute_id")
-LOCAL_RESOURCES = ("jobs", "clusters", "schemas", "volumes")
+LOCAL_RESOURCES = ("jobs", "clusters", "schemas", "volumes", "pipelines")
 
 
 @dataclass
@@ -170,6 +177,8 @@ def load_bundle(
     clusters = _validate_clusters(shared_raw, problems, policies)
     schemas = _validate_resources(resources.get("schemas"), SchemaResource, "schemas", problems)
     volumes = _validate_resources(resources.get("volumes"), VolumeResource, "volumes", problems)
+    pipelines = _validate_resources(resources.get("pipelines"), PipelineResource, "pipelines",
+                                    problems)
     for key, raw in jobs_raw.items():
         where = f"resources.jobs.{key}"
         if not isinstance(raw, dict):
@@ -183,6 +192,7 @@ def load_bundle(
         if job.name is None:
             job.name = key
         problems += checks.check_job(key, job, set(clusters), policies)
+        problems += _attach_pipelines(key, job, pipelines)
         jobs[key] = job
     warnings += [p for p in problems if p.severity == "warning"]
     warnings += [replace(p, message=p.message + "; the jobs that use it will not run",
@@ -310,7 +320,7 @@ def _ignored_resources(resources: Any) -> list[Problem]:
     if not isinstance(resources, YMap):
         return []
     return [Problem(resources.loc_of(kind), f"resources.{kind} is not deployed locally; podium "
-                    "makes jobs, shared clusters, schemas and volumes", "warning")
+                    "makes jobs, shared clusters, pipelines, schemas and volumes", "warning")
             for kind in resources if kind not in LOCAL_RESOURCES]
 
 
@@ -352,7 +362,7 @@ def _validate_resources(raw: Any, model: type[Any], kind: str,
         except ValidationError as exc:
             problems += problems_from(exc, node, f"resources.{kind}.{key}")
             continue
-        for part in ("catalog_name", "schema_name", "name"):
+        for part in ("catalog_name", "schema_name", "name") if kind != "pipelines" else ():
             value = getattr(found[key], part, None)
             if value is not None and not unity_name(value, catalog=part == "catalog_name"):
                 problems.append(Problem(found[key].loc_of(part), f"resources.{kind}.{key}."
@@ -360,6 +370,52 @@ def _validate_resources(raw: Any, model: type[Any], kind: str,
                                         "letters, digits, '_' and '-'"
                                         + (" and no '__'" if part == "catalog_name" else "")))
     return found
+
+
+def _attach_pipelines(key: str, job: Job, pipelines: dict[str, PipelineResource]
+                      ) -> list[Problem]:
+    """Put the pipeline each `pipeline_task` names (by key, as `${resources.pipelines.<key>.id}`
+    resolves) into the task, its library paths made absolute, so the task runs it."""
+    problems: list[Problem] = []
+    for task in checks.all_tasks(job):
+        spec = task.pipeline_task
+        if spec is None:
+            continue
+        pipeline = pipelines.get(spec.pipeline_id) or next(
+            (p for p in pipelines.values() if p.name == spec.pipeline_id), None)
+        if pipeline is None:
+            problems.append(Problem(spec.loc_of("pipeline_id"), f"resources.jobs.{key} task "
+                                    f"'{task.task_key}': pipeline '{spec.pipeline_id}' is not a "
+                                    "pipeline of this bundle; the task will fail"
+                                    + checks.suggest(spec.pipeline_id, list(pipelines)),
+                                    "warning"))
+            continue
+        pipeline_key = next(k for k, p in pipelines.items() if p is pipeline)
+        spec.podium_pipeline = pipeline_spec(pipeline_key, pipeline)
+    return problems
+
+
+def pipeline_spec(key: str, pipeline: PipelineResource) -> dict[str, Any]:
+    """What a `pipeline_task` needs of a pipeline: its sources as absolute paths (each
+    relative to the YAML file that names it), catalog, schema and configuration."""
+    def absolute(text: str, loc: Location) -> str:
+        path = Path(text)
+        if not path.is_absolute():
+            path = Path(loc.file).resolve().parent / path
+        return os.path.normpath(path) + ("/**" if text.endswith("/**") else "")
+
+    sources: list[dict[str, str]] = []
+    for library in pipeline.libraries:
+        for kind, field_name in (("glob", "include"), ("file", "path"), ("notebook", "path")):
+            entry = getattr(library, kind)
+            if entry and entry.get(field_name):
+                sources.append({"kind": kind, "path": absolute(entry[field_name],
+                                                               library.loc)})
+    return {"key": key, "name": pipeline.name or key, "catalog": pipeline.catalog,
+            "schema": pipeline.schema_ or pipeline.target, "sources": sources,
+            "configuration": {k: str(v) for k, v in pipeline.configuration.items()},
+            "root_path": absolute(pipeline.root_path, pipeline.loc_of("root_path"))
+            if pipeline.root_path else None}
 
 
 def unity_name(text: str, catalog: bool = False) -> bool:

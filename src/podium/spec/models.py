@@ -126,6 +126,35 @@ class SparkJarTask(Node):
     parameters: list[Scalar] = Field(default_factory=list)
 
 
+class PipelineLibrary(Node):
+    """One `libraries` entry of a pipeline: a `glob`, a `file` or a `notebook`."""
+
+    glob: dict[str, str] | None = None
+    file: dict[str, str] | None = None
+    notebook: dict[str, str] | None = None
+
+
+class PipelineResource(Node):
+    """`resources.pipelines.<key>`: a Lakeflow Declarative Pipeline, run by a
+    `pipeline_task` on Spark Declarative Pipelines."""
+
+    name: str | None = None
+    catalog: str | None = None
+    schema_: str | None = Field(default=None, alias="schema")
+    target: str | None = None  # the older name of `schema`
+    libraries: list[PipelineLibrary] = Field(default_factory=list)
+    configuration: dict[str, Scalar] = Field(default_factory=dict)
+    root_path: str | None = None
+
+
+class PipelineTask(Node):
+    pipeline_id: str
+    full_refresh: bool = False
+    # The pipeline as the bundle defines it (`resources.pipelines.<key>`), put here by the
+    # loader so a stored job runs it without its bundle.
+    podium_pipeline: dict[str, Any] | None = None
+
+
 class PythonTask(Node):
     """podium's own: call `module:function` with keyword `parameters`, no Spark needed."""
 
@@ -210,10 +239,11 @@ TASK_TYPES: tuple[str, ...] = (
     "run_job_task",
     "for_each_task",
     "condition_task",
+    "pipeline_task",
 )
 
 UNSUPPORTED_TASK_TYPES: frozenset[str] = frozenset(
-    {"pipeline_task", "spark_submit_task", "dbt_task", "dashboard_task",
+    {"spark_submit_task", "dbt_task", "dashboard_task",
      "power_bi_task", "clean_rooms_notebook_task", "gen_ai_compute_task"}
 )
 
@@ -247,6 +277,7 @@ class Task(Node):
     run_job_task: RunJobTask | None = None
     for_each_task: ForEachTask | None = None
     condition_task: ConditionTask | None = None
+    pipeline_task: PipelineTask | None = None
 
     @property
     def task_type(self) -> str:
@@ -259,7 +290,7 @@ class Task(Node):
     def uses_spark(self) -> bool:
         """Whether this task needs a Spark session (pure Python and control tasks do not)."""
         return self.task_type in ("notebook_task", "spark_python_task", "sql_task",
-                                  "python_wheel_task", "spark_jar_task")
+                                  "python_wheel_task", "spark_jar_task", "pipeline_task")
 
 
 class ForEachTask(Node):

@@ -13,6 +13,7 @@ from podium.spec.models import UNSUPPORTED_TASK_TYPES
 from podium.tasks import (
     condition,
     notebook,
+    pipeline,
     python_callable,
     python_wheel,
     spark_jar,
@@ -31,5 +32,6 @@ REGISTRY: dict[str, Execute] = {
     "python_task": python_callable.execute,
     "sql_task": sql.execute,
     "condition_task": condition.execute,
+    "pipeline_task": pipeline.execute,
     **{name: unsupported.execute for name in UNSUPPORTED_TASK_TYPES},
 }

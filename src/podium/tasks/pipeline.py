@@ -1,0 +1,211 @@
+"""`pipeline_task`: the bundle's pipeline (`resources.pipelines.<key>`) run on Spark
+Declarative Pipelines, the engine in pyspark 4.1+, on the task's cluster.
+
+As `spark-pipelines run` does, but in the task's thread and on the job's compute: a
+dataflow graph with the pipeline's `catalog`, `schema` and `configuration`; its `libraries`
+(`glob.include`, `file.path`, `notebook.path`) loaded — Python files run with `spark` set
+(`from pyspark import pipelines as dp`, and `import dlt` through `runtime/dlt.py`), SQL
+files registered — then one update, whose events go to the task's log. `full_refresh`
+recomputes every dataset. SDP talks Spark Connect: a classic cluster's driver serves it.
+Checkpoints live under `$PODIUM_HOME/pipelines/<key>`.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from podium import defaults
+from podium.runtime.context import TaskContext
+from podium.spec.models import Task
+
+SOURCE_SUFFIXES = (".py", ".sql")
+
+
+class PipelineTaskError(RuntimeError):
+    """The pipeline is not in the bundle, or a source of it cannot be loaded."""
+
+
+def execute(task: Task, ctx: TaskContext, render: Any) -> str | None:
+    """One update of the pipeline; a failed flow fails the task with SDP's message."""
+    spec = task.pipeline_task
+    pipeline = spec.podium_pipeline
+    if pipeline is None:
+        raise PipelineTaskError(f"task '{task.task_key}': pipeline '{spec.pipeline_id}' is not "
+                                "defined in this bundle (resources.pipelines)")
+    cluster = ctx.sessions
+    if cluster is None or not hasattr(cluster, "connect_session"):
+        raise PipelineTaskError(f"task '{task.task_key}' needs a Spark cluster")
+    spark = cluster.connect_session()
+    try:
+        spark.addTag(ctx.tag)
+        run(spark, pipeline, full_refresh=spec.full_refresh)
+    finally:
+        cluster.release_connect(spark)
+    return None
+
+
+def run(spark: Any, pipeline: dict[str, Any], full_refresh: bool = False) -> None:
+    """Create the pipeline's graph, load its sources and run one update on `spark`."""
+    from pyspark.pipelines.spark_connect_graph_element_registry import (
+        SparkConnectGraphElementRegistry,
+    )
+    from pyspark.pipelines.spark_connect_pipeline import (
+        create_dataflow_graph,
+        handle_pipeline_events,
+        start_run,
+    )
+
+    catalog, schema = pipeline.get("catalog"), pipeline.get("schema") or "default"
+    configuration = pipeline.get("configuration") or {}
+    for name, value in configuration.items():  # what the sources read with spark.conf.get
+        spark.conf.set(name, value)
+    spark.sql(f"CREATE SCHEMA IF NOT EXISTS {_qualified(catalog, schema)}")
+    sources = files(pipeline)
+    print(f"Pipeline '{pipeline['name']}': {len(sources)} source files, target "
+          f"{_qualified(catalog, schema)}" + (", full refresh" if full_refresh else ""))
+    graph = create_dataflow_graph(spark, default_catalog=catalog, default_database=schema,
+                                  sql_conf=configuration)
+    registry = databricks_registry(SparkConnectGraphElementRegistry)(spark, graph)
+    register(spark, graph, registry, sources,
+             Path(pipeline.get("root_path") or _common_root(sources)))
+    registry.flush()
+    storage = defaults.home() / "pipelines" / pipeline["key"]
+    storage.mkdir(parents=True, exist_ok=True)
+    events = start_run(spark, graph, full_refresh=[], full_refresh_all=full_refresh,
+                       refresh=[], dry=False, storage=storage.as_uri())
+    handle_pipeline_events(events)
+
+
+def databricks_registry(base: type[Any]) -> type[Any]:
+    """SDP's registry with Databricks' meaning of `@dp.table`/`@dlt.table`: a table whose
+    query is a batch read becomes a materialized view (open-source SDP makes every such
+    table a streaming table and rejects a batch query for it)."""
+    from pyspark.pipelines.add_pipeline_analysis_context import add_pipeline_analysis_context
+    from pyspark.pipelines.flow import Flow
+    from pyspark.pipelines.output import MaterializedView, StreamingTable
+
+    class DatabricksRegistry(base):  # type: ignore[misc, valid-type]
+        pending: dict[str, Any]
+
+        def register_output(self, output: Any) -> None:
+            if type(output) is StreamingTable:  # sent once its query shows what it is
+                self.pending = getattr(self, "pending", {})
+                self.pending[output.name] = output
+                return
+            super().register_output(output)
+
+        def register_flow(self, flow: Any) -> None:
+            output = getattr(self, "pending", {}).pop(flow.target, None)
+            if output is None:
+                super().register_flow(flow)
+                return
+            with add_pipeline_analysis_context(spark=self._spark, flow_name=flow.name,
+                                               dataflow_graph_id=self._dataflow_graph_id):
+                frame = flow.func()
+            if not streams(frame._plan.plan(self._client)):
+                output = MaterializedView(**vars(output))
+            super().register_output(output)
+            super().register_flow(Flow(name=flow.name, target=flow.target,
+                                       spark_conf=flow.spark_conf,
+                                       source_code_location=flow.source_code_location,
+                                       func=lambda: frame))
+
+        def flush(self) -> None:
+            """Send the streaming tables no query of this pipeline has defined yet."""
+            for output in getattr(self, "pending", {}).values():
+                super().register_output(output)
+            self.pending = {}
+
+    return DatabricksRegistry
+
+
+def streams(message: Any) -> bool:
+    """Whether a Spark Connect plan reads a stream anywhere (decided from the plan as
+    written: a pipeline's datasets do not exist yet, so it cannot be analyzed)."""
+    for descriptor, value in message.ListFields():
+        if descriptor.name == "is_streaming" and value is True:
+            return True
+        if descriptor.type != descriptor.TYPE_MESSAGE:
+            continue
+        items = [value] if hasattr(value, "ListFields") else value  # one, or repeated
+        if any(streams(item) for item in items if hasattr(item, "ListFields")):
+            return True
+    return False
+
+
+def files(pipeline: dict[str, Any]) -> list[Path]:
+    """The pipeline's source files, in the order its `libraries` list them."""
+    found: list[Path] = []
+    for source in pipeline.get("sources", []):
+        path = source["path"]
+        if source["kind"] == "glob":
+            pattern = path + "/*" if path.endswith("/**") else path
+            matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
+            found += [p for p in matches if p.is_file() and p.suffix in SOURCE_SUFFIXES
+                      and "__pycache__" not in p.parts]
+        else:
+            candidates = [Path(path), *(Path(path + s) for s in SOURCE_SUFFIXES)]
+            match = next((c for c in candidates if c.is_file()), None)
+            if match is None:
+                raise PipelineTaskError(f"pipeline '{pipeline['name']}': {source['kind']} "
+                                        f"'{path}' not found")
+            found.append(match)
+    return list(dict.fromkeys(found))
+
+
+def register(spark: Any, graph: str, registry: Any, sources: list[Path], root: Path) -> None:
+    """Load each source into the graph: Python files run with `spark` (and `dlt`) set,
+    SQL files registered as they are."""
+    from pyspark.pipelines.add_pipeline_analysis_context import add_pipeline_analysis_context
+    from pyspark.pipelines.block_session_mutations import block_session_mutations
+    from pyspark.pipelines.graph_element_registry import graph_element_registration_context
+
+    from podium.runtime import dlt
+
+    before = sys.modules.get("dlt")
+    dlt.spark = spark
+    sys.modules["dlt"] = dlt
+    try:
+        with graph_element_registration_context(registry):
+            for path in sources:
+                if path.suffix == ".sql":
+                    registry.register_sql(_sql_of(path), _relative(path, root))
+                    continue
+                module_spec = importlib.util.spec_from_file_location(path.stem, str(path))
+                if module_spec is None or module_spec.loader is None:
+                    raise PipelineTaskError(f"cannot load pipeline source {path}")
+                module = importlib.util.module_from_spec(module_spec)
+                module.__dict__["spark"] = spark
+                with add_pipeline_analysis_context(spark=spark, dataflow_graph_id=graph,
+                                                   flow_name=None), block_session_mutations():
+                    module_spec.loader.exec_module(module)
+    finally:
+        if before is None:
+            sys.modules.pop("dlt", None)
+        else:
+            sys.modules["dlt"] = before
+
+
+def _sql_of(path: Path) -> str:
+    """A SQL source's statements (a SQL notebook's cell markers are comments already)."""
+    return path.read_text(encoding="utf-8")
+
+
+def _relative(path: Path, root: Path) -> Path:
+    try:
+        return path.relative_to(root)
+    except ValueError:
+        return Path(path.name)
+
+
+def _common_root(sources: list[Path]) -> Path:
+    return Path(os.path.commonpath([str(p.parent) for p in sources])) if sources else Path()
+
+
+def _qualified(catalog: str | None, schema: str) -> str:
+    return f"`{catalog}`.`{schema}`" if catalog else f"`{schema}`"

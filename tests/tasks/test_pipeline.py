@@ -1,0 +1,97 @@
+"""A `pipeline_task` runs the bundle's pipeline on Spark Declarative Pipelines, on the
+job's cluster: `from pyspark import pipelines as dp` files, SQL files and `import dlt`
+files together, with the pipeline's catalog, schema and configuration."""
+
+from __future__ import annotations
+
+import json
+
+from podium.engine.model import Run
+from podium.spec import load_bundle
+from tests.conftest import TEST_CONF
+
+BUNDLE = """
+bundle: {name: pipes}
+resources:
+  pipelines:
+    etl:
+      name: taxi_etl
+      catalog: main
+      schema: pipes
+      configuration: {taxi.min_fare: "5"}
+      libraries:
+        - glob: {include: ./transformations/**}
+        - file: {path: ./legacy/short_trips.py}
+  jobs:
+    j:
+      job_clusters:
+        - job_cluster_key: main
+          new_cluster: {spark_conf: SPARK_CONF}
+      tasks:
+        - task_key: refresh
+          job_cluster_key: main
+          pipeline_task: {pipeline_id: "${resources.pipelines.etl.id}", full_refresh: true}
+        - task_key: check
+          depends_on: [{task_key: refresh}]
+          job_cluster_key: main
+          notebook_task: {notebook_path: ./check.py}
+        - task_key: missing
+          job_cluster_key: main
+          pipeline_task: {pipeline_id: no_such_pipeline}
+""".replace("SPARK_CONF", json.dumps(TEST_CONF))
+
+TRIPS = """from pyspark import pipelines as dp
+
+@dp.table(comment="trips with a fare worth counting")
+def trips():
+    low = float(spark.conf.get("taxi.min_fare"))
+    return spark.read.table("samples.nyctaxi.trips").where(f"fare_amount >= {low}")
+"""
+
+ZONES = """CREATE MATERIALIZED VIEW zones AS
+SELECT pickup_zip, count(*) AS trips, sum(fare_amount) AS total_fare
+FROM trips GROUP BY pickup_zip
+"""
+
+SHORT = """import dlt
+
+@dlt.table(name="short_trips")
+@dlt.expect_or_drop("short", "trip_distance < 2")
+def short():
+    return dlt.read("trips")
+"""
+
+CHECK = """# Databricks notebook source
+import json
+t = spark.table("main.pipes.trips")
+dbutils.notebook.exit(json.dumps({
+    "trips": t.count(), "cheapest": t.selectExpr("min(fare_amount)").first()[0],
+    "zoned": spark.table("main.pipes.zones").selectExpr("sum(trips)").first()[0],
+    "short_max": spark.table("main.pipes.short_trips").selectExpr("max(trip_distance)").first()[0],
+    "short": spark.table("main.pipes.short_trips").count(),
+}))
+"""
+
+
+def test_a_pipeline_task_runs_python_sql_and_dlt_sources_on_the_jobs_cluster(
+        executor, write_bundle) -> None:
+    root = write_bundle(BUNDLE, {"transformations/trips.py": TRIPS,
+                                 "transformations/sql/zones.sql": ZONES,
+                                 "legacy/short_trips.py": SHORT, "check.py": CHECK})
+    bundle = load_bundle(root)
+    assert any("pipeline 'no_such_pipeline' is not a pipeline of this bundle" in w.message
+               for w in bundle.warnings)
+    run = Run("j", bundle.jobs["j"], root, {}, bundle.clusters)
+    executor.submit(run)
+    executor.run_until_done([run])
+    tasks = run.task_runs
+    assert tasks["refresh"].result.value == "SUCCESS", tasks["refresh"].error
+    assert tasks["check"].result.value == "SUCCESS", tasks["check"].error
+    seen = json.loads(tasks["check"].exit_value)
+    assert seen["cheapest"] >= 5 and 0 < seen["trips"] < 21932
+    assert seen["zoned"] == seen["trips"]
+    assert seen["short_max"] < 2 and 0 < seen["short"] < seen["trips"]
+    assert tasks["missing"].result.value == "FAILED"
+    assert "no_such_pipeline" in tasks["missing"].error
+    log = (tasks["refresh"].attempts[-1].log_path).read_text()
+    assert "Pipeline 'taxi_etl': 3 source files" in log and "COMPLETED" in log.upper()
