@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from nbformat.v4.rwbase import rejoin_lines
 
 from podium.runtime.errors import NotebookExit
 from podium.spec import workspace
@@ -94,7 +95,8 @@ def _ipynb_cells(path: Path) -> list[Cell]:
     raw = json.loads(path.read_text(encoding="utf-8"))
     for i, cell in enumerate(raw.get("cells", [])):
         cell.setdefault("id", f"cell-{i}")  # exported notebooks often have none
-    notebook = nbformat.from_dict(raw)
+    # Saved notebooks may hold a cell's source as a list of lines (nbformat's own format).
+    notebook = rejoin_lines(nbformat.from_dict(raw))
     language = notebook.metadata.get("language_info", {}).get("name", "python")
     cells = []
     for number, cell in enumerate(notebook.cells, start=1):

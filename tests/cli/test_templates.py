@@ -1,0 +1,66 @@
+"""The bundles `databricks bundle init` writes run as they are: copies of the
+`default-python`, `lakeflow-pipelines` (Python and SQL) and `default-sql` templates, taken
+from the Databricks CLI's own rendered test outputs (`acceptance/bundle/templates/*/output`,
+with its placeholders for the workspace URL, user and UUID filled in), validate with exit 0
+and their jobs run to SUCCESS: a notebook importing the project's package, a wheel built
+from `artifacts` and run in its environment, and the pipeline on Spark Declarative
+Pipelines reading `samples.nyctaxi.trips`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_runs import cli
+
+TEMPLATES = Path(__file__).parent / "templates"
+SHORT_NAME = getpass.getuser().split("@")[0]  # `${workspace.current_user.short_name}`
+
+
+def copy(name: str, tmp_path: Path) -> Path:
+    """A fresh copy of a rendered template, as `databricks bundle init` leaves it."""
+    root = tmp_path / name
+    shutil.copytree(TEMPLATES / name, root)
+    return root
+
+
+def run(root: Path, job: str, home: Path) -> dict:
+    done = cli("run", job, "--bundle", str(root), "--json", home=home)
+    view = json.loads(done.stdout)
+    assert view["state"]["result_state"] == "SUCCESS", \
+        [(t["task_key"], t["state"].get("state_message")) for t in view["tasks"]]
+    return view
+
+
+@pytest.mark.parametrize("name", ["default-python", "default-sql",
+                                  "lakeflow-pipelines-python", "lakeflow-pipelines-sql"])
+def test_each_template_validates_as_the_databricks_cli_accepts_it(name, tmp_path) -> None:
+    done = cli("validate", str(copy(name, tmp_path)), home=tmp_path / "home")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_default_python_template_runs_its_notebook_wheel_and_pipeline(tmp_path) -> None:
+    home = tmp_path / "home"
+    # The dev target's schema is the user's own (`hive_metastore.<short name>`): the
+    # template's notebook expects it to exist, as a workspace user's schema does.
+    (home / "warehouse" / f"{SHORT_NAME}.db").mkdir(parents=True)
+    view = run(copy("default-python", tmp_path), "sample_job", home)
+    assert [t["task_key"] for t in view["tasks"]] == [
+        "notebook_task", "python_wheel_task", "refresh_pipeline"]
+    assert list((tmp_path / "default-python" / "dist").glob("my_default_python-*.whl"))
+    pipeline = home / "warehouse" / f"main__{SHORT_NAME}.db"  # the pipeline's catalog: main
+    for table in ("sample_trips_my_default_python", "sample_zones_my_default_python"):
+        assert (pipeline / table / "_delta_log").is_dir(), table
+
+
+@pytest.mark.parametrize("language", ["python", "sql"])
+def test_the_lakeflow_pipelines_template_refreshes_its_pipeline(language, tmp_path) -> None:
+    home = tmp_path / "home"
+    run(copy(f"lakeflow-pipelines-{language}", tmp_path), "sample_job", home)
+    schema = home / "warehouse" / f"main__{SHORT_NAME}.db"
+    for table in ("sample_trips_my_lakeflow_pipelines", "sample_zones_my_lakeflow_pipelines"):
+        assert (schema / table / "_delta_log").is_dir(), table
