@@ -192,8 +192,8 @@ def test_cloud_only_fields_are_warnings_not_errors(write_bundle) -> None:
         """
         bundle: {name: w}
         resources:
-          pipelines:
-            p: {name: dlt}
+          dashboards:
+            d: {display_name: sales}
           jobs:
             j:
               email_notifications: {on_failure: [a@b.c]}
@@ -207,8 +207,8 @@ def test_cloud_only_fields_are_warnings_not_errors(write_bundle) -> None:
     )
     bundle = load_bundle(root)
     texts = [w.message for w in bundle.warnings]
-    assert "resources.pipelines is not deployed locally; podium makes jobs, shared clusters, "\
-           "schemas and volumes" in texts
+    assert "resources.dashboards is not deployed locally; podium makes jobs, shared clusters, "\
+           "pipelines, schemas and volumes" in texts
     assert "resources.jobs.j.email_notifications is ignored locally" in texts
     assert "resources.jobs.j.job_clusters[c].new_cluster.node_type_id is ignored locally" in texts
     assert all(w.severity == "warning" for w in bundle.warnings)

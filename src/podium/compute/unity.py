@@ -7,9 +7,9 @@ folder (`catalog.py`). Each other catalog is podium's `LocalCatalog` plugin
 `c__s`; so `main.sales.orders` is the folder `warehouse/main__sales.db/orders`, and every
 application and process sees it as it sees any table. `hive_metastore` is the session
 catalog itself under Databricks' name. `samples` also has Databricks' sample tables
-(`samples.py`), registered when first read. A catalog comes into being when a bundle's
-`schemas` resource or a `CREATE SCHEMA c.s` makes its first schema; Spark has no `CREATE
-CATALOG`, so the standard ones are there from the start.
+(`samples.py`), registered when first read. Spark has no `CREATE CATALOG`: the standard
+catalogs are there from the start, and another comes into being when a bundle's `schemas`
+resource makes its first schema (a `c__s.db` folder that the warehouse sync finds).
 
 Volumes (`/Volumes/<catalog>/<schema>/<volume>/...`) are folders under the workspace's DBFS
 folder, where `dbutils.fs` keeps them.

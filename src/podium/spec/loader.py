@@ -402,7 +402,7 @@ def pipeline_spec(key: str, pipeline: PipelineResource) -> dict[str, Any]:
         path = Path(text)
         if not path.is_absolute():
             path = Path(loc.file).resolve().parent / path
-        return os.path.normpath(path) + ("/**" if text.endswith("/**") else "")
+        return os.path.normpath(path)  # `dir/**` stays `dir/**`
 
     sources: list[dict[str, str]] = []
     for library in pipeline.libraries:
