@@ -14,6 +14,8 @@ from podium.runtime import output
 from podium.spec import load_bundle
 
 REPO = Path(__file__).resolve().parents[1]
+# Databricks' rendered templates are test data, kept verbatim with their own tests.
+collect_ignore = ["cli/templates"]
 EXAMPLES = REPO / "examples"
 
 

@@ -95,3 +95,4 @@ def test_a_pipeline_task_runs_python_sql_and_dlt_sources_on_the_jobs_cluster(
     assert "no_such_pipeline" in tasks["missing"].error
     log = (tasks["refresh"].attempts[-1].log_path).read_text()
     assert "Pipeline 'taxi_etl': 3 source files" in log and "COMPLETED" in log.upper()
+

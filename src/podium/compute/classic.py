@@ -200,17 +200,19 @@ class ClassicCluster:
         self.catalog.sync(session)
         return session
 
-    def connect_session(self) -> Any:
-        """A Spark Connect session on this application (its driver serves Connect), for work
-        only Connect clients can do: Spark Declarative Pipelines."""
+    def connect_session(self, tag: str) -> Any:
+        """A Spark Connect session on this application (its driver serves Connect) for the
+        task tagged `tag`, for work only Connect clients can do: Spark Declarative
+        Pipelines."""
         from pyspark.sql.connect.session import SparkSession as ConnectSession
 
         spark_mode.set_thread(remote=True)
         session = ConnectSession.builder.remote(self.connect_url).create()
+        session.addTag(tag)
         self.catalog.sync(session)
         return session
 
-    def release_connect(self, session: Any) -> None:
+    def release_connect(self, tag: str, session: Any) -> None:
         """Close a session `connect_session` opened."""
         with contextlib.suppress(Exception):
             session.stop()

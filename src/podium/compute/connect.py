@@ -197,11 +197,14 @@ class ConnectCluster:
         self.catalog.sync(session)
         return session
 
-    def connect_session(self) -> Any:
-        """A session for work only Connect clients can do (every session is one here)."""
-        return self.new_session()
+    def connect_session(self, tag: str) -> Any:
+        """A session for work only Connect clients can do (every session is one here),
+        tagged `tag` so cancelling the tag interrupts it."""
+        session = self.new_session()
+        self.bind_thread(session, tag, [tag])
+        return session
 
-    def release_connect(self, session: Any) -> None:
+    def release_connect(self, tag: str, session: Any) -> None:
         """Close a session `connect_session` opened."""
         self.release(session)
 

@@ -12,6 +12,7 @@ Checkpoints live under `$PODIUM_HOME/pipelines/<key>`.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import importlib.util
 import os
@@ -40,12 +41,15 @@ def execute(task: Task, ctx: TaskContext, render: Any) -> str | None:
     cluster = ctx.sessions
     if cluster is None or not hasattr(cluster, "connect_session"):
         raise PipelineTaskError(f"task '{task.task_key}' needs a Spark cluster")
-    spark = cluster.connect_session()
+    spark = cluster.connect_session(ctx.tag)
     try:
-        spark.addTag(ctx.tag)
         run(spark, pipeline, full_refresh=spec.full_refresh)
+    except BaseException:  # a failure, or the task's cancel or timeout: stop the update too
+        with contextlib.suppress(Exception):
+            spark.interruptAll()
+        raise
     finally:
-        cluster.release_connect(spark)
+        cluster.release_connect(ctx.tag, spark)
     return None
 
 
