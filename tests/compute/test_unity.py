@@ -35,16 +35,21 @@ dbutils.notebook.exit(json.dumps({
 """
 
 
-def test_catalogs_are_kept_apart_and_hive_metastore_is_the_two_level_namespace(
-        run_job) -> None:
+def notebook_exit(run_job, notebook: str) -> dict:
+    """Run `notebook` as a one-task job on the session's cluster; its JSON exit value."""
     run = run_job(CLUSTER + """
       tasks:
         - task_key: t
           job_cluster_key: main
           notebook_task: {notebook_path: nb.py}
-""", {"nb.py": CATALOGS})
+""", {"nb.py": notebook})
     assert run.result.value == "SUCCESS", run.message
-    seen = json.loads(run.task_runs["t"].exit_value)
+    return json.loads(run.task_runs["t"].exit_value)
+
+
+def test_catalogs_are_kept_apart_and_hive_metastore_is_the_two_level_namespace(
+        run_job) -> None:
+    seen = notebook_exit(run_job, CATALOGS)
     assert seen["where"] == "workspace"
     assert (seen["main"], seen["workspace"], seen["two_level"]) == (3, 5, 7)
     assert "sales" in seen["schemas"] and "legacy" not in seen["schemas"]
@@ -74,14 +79,7 @@ dbutils.notebook.exit(json.dumps({
 
 
 def test_databricks_sample_tables_are_there_to_read(run_job) -> None:
-    run = run_job(CLUSTER + """
-      tasks:
-        - task_key: t
-          job_cluster_key: main
-          notebook_task: {notebook_path: nb.py}
-""", {"nb.py": SAMPLES})
-    assert run.result.value == "SUCCESS", run.message
-    seen = json.loads(run.task_runs["t"].exit_value)
+    seen = notebook_exit(run_job, SAMPLES)
     assert seen["trips"] == 21932  # as many as Databricks' own
     assert seen["schema"] == ["tpep_pickup_datetime", "tpep_dropoff_datetime",
                               "trip_distance", "fare_amount", "pickup_zip", "dropoff_zip"]
