@@ -3,21 +3,25 @@
 from the Databricks CLI's own rendered test outputs (`acceptance/bundle/templates/*/output`,
 with its placeholders for the workspace URL, user and UUID filled in), validate with exit 0
 and their jobs run to SUCCESS: a notebook importing the project's package, a wheel built
-from `artifacts` and run in its environment, and the pipeline on Spark Declarative
-Pipelines reading `samples.nyctaxi.trips`."""
+from `artifacts` and run in its environment, the pipeline on Spark Declarative Pipelines
+reading `samples.nyctaxi.trips`, and SQL files that ingest `/databricks-datasets` JSON
+into a streaming table and a materialized view."""
 
 from __future__ import annotations
 
 import getpass
 import json
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from podium.compute import samples
 from tests.cli.test_runs import cli
 
 TEMPLATES = Path(__file__).parent / "templates"
+DATASETS = samples.datasets_location() / "retail-org" / "sales_orders"
 SHORT_NAME = getpass.getuser().split("@")[0]  # `${workspace.current_user.short_name}`
 
 
@@ -64,3 +68,38 @@ def test_the_lakeflow_pipelines_template_refreshes_its_pipeline(language, tmp_pa
     schema = home / "warehouse" / f"main__{SHORT_NAME}.db"
     for table in ("sample_trips_my_lakeflow_pipelines", "sample_zones_my_lakeflow_pipelines"):
         assert (schema / table / "_delta_log").is_dir(), table
+
+
+def test_the_default_sql_template_ingests_files_into_a_streaming_table_and_a_view(
+        tmp_path) -> None:
+    home = tmp_path / "home"
+    (home / "warehouse" / f"main__{SHORT_NAME}.db").mkdir(parents=True)  # main.<short name>
+    root = copy("default-sql", tmp_path)
+    run(root, "my_default_sql_sql_job", home)
+    run(root, "my_default_sql_sql_job", home)  # the streaming table reads nothing new
+    schema = home / "warehouse" / f"main__{SHORT_NAME}.db"
+    orders = [json.loads(line) for part in sorted(DATASETS.glob("*.json"))
+              for line in part.read_text().splitlines()]
+    august = [o for o in orders if datetime.fromtimestamp(
+        int(o["order_datetime"]), timezone.utc).strftime("%Y-%m") == "2019-08"]
+    raw = delta_rows(schema / "orders_raw")
+    assert sorted(r["order_number"] for r in raw) == sorted(o["order_number"] for o in orders)
+    # the dev target keeps August 2019: one row per day, each with that day's orders
+    daily = delta_rows(schema / "orders_daily")
+    assert len(daily) == 31
+    assert sum(r["number_of_orders"] for r in daily) == len(august)
+
+
+def delta_rows(table: Path) -> list[dict]:
+    """A Delta table's rows as of its last commit, read from its log and Parquet files."""
+    import pyarrow.parquet as pq
+
+    files: set[str] = set()
+    for commit in sorted((table / "_delta_log").glob("*.json")):
+        for line in commit.read_text().splitlines():
+            action = json.loads(line)
+            if "add" in action:
+                files.add(action["add"]["path"])
+            elif "remove" in action:
+                files.discard(action["remove"]["path"])
+    return [row for name in sorted(files) for row in pq.read_table(table / name).to_pylist()]

@@ -74,6 +74,11 @@ dbutils.notebook.exit(json.dumps({
     "fares": trips.selectExpr("min(fare_amount) > 0 AS positive").first().positive,
     "regions": len(busiest), "orders": sum(r.orders for r in busiest),
     "tpch": sorted(r.tableName for r in spark.sql("SHOW TABLES IN samples.tpch").collect()),
+    "sales_orders": spark.sql('''SELECT count(*) AS n, max(size(ordered_products)) AS most
+      FROM read_files('/databricks-datasets/retail-org/sales_orders/', format => 'json')
+      ''').first().asDict(),
+    "as_path": spark.sql(
+      "SELECT count(*) FROM json.`dbfs:/databricks-datasets/retail-org/sales_orders`").first()[0],
 }))
 """
 
@@ -85,6 +90,8 @@ def test_databricks_sample_tables_are_there_to_read(run_job) -> None:
                               "trip_distance", "fare_amount", "pickup_zip", "dropoff_zip"]
     assert seen["fares"] is True
     assert seen["regions"] == 5 and seen["orders"] == 1500
+    # and the files of /databricks-datasets, read with `read_files` or as a path
+    assert seen["sales_orders"] == {"n": 4000, "most": 3} and seen["as_path"] == 4000
     assert seen["tpch"] == ["customer", "lineitem", "nation", "orders", "part", "partsupp",
                             "region", "supplier"]
 
@@ -121,8 +128,12 @@ dbutils.widgets.text("schema", "")
 dbutils.widgets.text("volume", "")
 schema, volume = dbutils.widgets.get("schema"), dbutils.widgets.get("volume")
 dbutils.fs.put(f"{volume}/ids.txt", "1\\n2\\n3\\n", True)
-ids = [int(line) for line in dbutils.fs.head(f"{volume}/ids.txt").split()]
-spark.createDataFrame([(i,) for i in ids], "id INT").write.saveAsTable(f"{schema}.ids")
+dbutils.fs.put(f"{volume}/more/ids.csv", "id,name\\n4,four\\n", True)
+spark.sql(f"CREATE TABLE {schema}.ids AS SELECT CAST(value AS INT) AS id "
+          f"FROM read_files('{volume}/ids.txt')")  # the format from the name: text
+spark.sql(f"INSERT INTO {schema}.ids SELECT id FROM read_files('{volume}/more', "
+          "format => 'csv', header => true)")  # read_files infers the column types
+spark.sql(f"INSERT INTO {schema}.ids SELECT CAST(value AS INT) FROM text.`{volume}/ids.txt`")
 dbutils.notebook.exit(str(spark.table(f"{schema}.ids").count()))
 """
 
@@ -136,7 +147,7 @@ def test_a_bundles_schema_and_volume_are_made_and_used_by_its_job(tmp_path: Path
     done = cli("run", "load", "--bundle", str(root), "--json", home=home)
     view = json.loads(done.stdout)
     assert view["state"]["result_state"] == "SUCCESS", done.stderr
-    assert view["tasks"][0]["podium_exit_value"] == "3"
+    assert view["tasks"][0]["podium_exit_value"] == "7"
     user = next(p.name.removeprefix("analytics__raw_").removesuffix(".db")
                 for p in (home / "warehouse").iterdir())
     assert (home / "warehouse" / f"analytics__raw_{user}.db" / "ids").is_dir()

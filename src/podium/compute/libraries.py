@@ -216,6 +216,7 @@ def spark_conf(spec: Any) -> dict[str, str]:
         conf.update({k: v for k, v in DELTA_CONF.items() if k not in spec.spark_conf})
         conf.update({k: v for k, v in unity.standard_conf(str(samples.location())).items()
                      if k not in spec.spark_conf})
+        conf.update(unity.paths_conf(samples.datasets_location()))
         if SNAPSHOT_PARTITIONS not in spec.spark_conf:
             conf[SNAPSHOT_PARTITIONS] = str(max(1, cores_of(spec.master)))
     return conf

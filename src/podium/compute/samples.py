@@ -1,5 +1,6 @@
 """Databricks' `samples` catalog on this machine: `samples.nyctaxi.trips` and the TPC-H
-tables `samples.tpch.*`, with Databricks' schemas and realistic, deterministic values.
+tables `samples.tpch.*`, with Databricks' schemas and realistic, deterministic values; and
+the files of `/databricks-datasets` that templates read (`retail-org/sales_orders`, JSON).
 
 Tutorials and the `databricks bundle init` templates read these tables. They are made once
 per machine (a few seconds, by the first cluster that starts without them) as Delta tables
@@ -17,7 +18,7 @@ from typing import Any
 
 from podium.compute import maven
 
-VERSION = "v1"  # bump when the generated data changes
+VERSION = "v2"  # bump when the generated data changes
 
 NYC_ZIPS = [10001, 10002, 10003, 10009, 10010, 10011, 10012, 10013, 10014, 10016, 10017,
             10018, 10019, 10021, 10022, 10023, 10024, 10025, 10028, 10036, 10065, 10075,
@@ -34,11 +35,25 @@ NATIONS = [("ALGERIA", 0), ("ARGENTINA", 1), ("BRAZIL", 1), ("CANADA", 1), ("EGY
            ("SAUDI ARABIA", 4), ("VIETNAM", 2), ("RUSSIA", 3), ("UNITED KINGDOM", 3),
            ("UNITED STATES", 1)]
 SCALE = {"supplier": 10, "customer": 150, "part": 200, "orders": 1500}
+FIRST_NAMES = ["james", "mary", "robert", "patricia", "john", "jennifer", "michael", "linda",
+               "david", "elizabeth", "william", "barbara", "richard", "susan", "joseph",
+               "jessica", "thomas", "sarah", "charles", "karen"]
+LAST_NAMES = ["smith", "johnson", "williams", "brown", "jones", "garcia", "miller", "davis",
+              "rodriguez", "martinez", "hernandez", "lopez", "gonzalez", "wilson", "anderson"]
+PRODUCTS = [("Sony - 55 4K Ultra HD TV", 1099), ("Apple - AirPods", 159),
+            ("Samsung - Galaxy Tab A", 229), ("Bose - SoundLink Color", 129),
+            ("Canon - EOS Rebel T6", 449), ("Logitech - Wireless Mouse", 29),
+            ("JBL - Flip 4 Speaker", 99), ("Fitbit - Charge 3", 149)]
 
 
 def location() -> Path:
     """Where the sample tables are: `<cache>/samples/<version>/<schema>/<table>`."""
     return maven.cache_dir().parent / "samples" / VERSION
+
+
+def datasets_location() -> Path:
+    """The folder that `/databricks-datasets` stands for."""
+    return location() / "databricks-datasets"
 
 
 def ready() -> bool:
@@ -57,9 +72,14 @@ def ensure(spark: Any) -> None:
         shutil.rmtree(building, ignore_errors=True)
         for (schema, table), frame in tables(spark).items():
             frame.write.format("delta").save(str(building / schema / table))
+        for folder, frame in datasets(spark).items():
+            frame.write.json(str(building / "databricks-datasets" / folder))
         (building / ".complete").touch()
         shutil.rmtree(location(), ignore_errors=True)
         os.replace(building, location())
+        for old in location().parent.glob("v*"):  # an earlier version's data
+            if old.name != VERSION:
+                shutil.rmtree(old, ignore_errors=True)
 
 
 def _pick(values: list[Any], seed: int) -> str:
@@ -190,6 +210,27 @@ def tables(spark: Any) -> dict[tuple[str, str], Any]:
             ("tpch", "customer"): customer, ("tpch", "part"): part,
             ("tpch", "partsupp"): partsupp, ("tpch", "orders"): orders,
             ("tpch", "lineitem"): lineitem}
+
+
+def datasets(spark: Any) -> dict[str, Any]:
+    """The `/databricks-datasets` folders, keyed by path: `retail-org/sales_orders` has
+    4,000 orders from July to October 2019, in four JSON files, with Databricks' fields."""
+    names = [f"{first} {last}" for last in LAST_NAMES for first in FIRST_NAMES]
+    products = ", ".join(f"named_struct('curr', 'USD', 'id', sha2('{name}', 224), 'name', "
+                         f"'{name}', 'price', {price}, 'qty', 1 + CAST(rand({i}) * 3 AS INT), "
+                         "'unit', 'pcs')" for i, (name, price) in enumerate(PRODUCTS, 90))
+    orders = spark.range(0, 4000, 1, 4).selectExpr(
+        "id", "CAST(rand(81) * 150 AS INT) AS customer",
+        "1561939200 + CAST(rand(82) * 10627200 AS BIGINT) AS at",
+        f"slice(shuffle(array({products}), 83), 1, 1 + CAST(rand(84) * 3 AS INT)) AS items",
+    ).selectExpr(
+        "CAST(customer AS STRING) AS customer_id",
+        f"element_at(array({', '.join(repr(n) for n in names)}), 1 + customer) "
+        "AS customer_name",
+        "CAST(size(items) AS STRING) AS number_of_line_items",
+        "CAST(at AS STRING) AS order_datetime", "id + 1 AS order_number",
+        "items AS ordered_products")
+    return {"retail-org/sales_orders": orders}
 
 
 if __name__ == "__main__":  # `make java` makes them once, before any test or job needs them

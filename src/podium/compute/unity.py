@@ -61,6 +61,12 @@ def standard_conf(samples_location: str | None) -> dict[str, str]:
     return conf
 
 
+def paths_conf(datasets: Path) -> dict[str, str]:
+    """Settings with which podium's parser makes `/Volumes/...`, `dbfs:/...` and
+    `/databricks-datasets/...` in SQL local paths (`jvm/LocalPaths.java`)."""
+    return {"spark.podium.dbfs": str(defaults.dbfs_root()), "spark.podium.datasets": str(datasets)}
+
+
 def volumes_root() -> Path:
     """The local folder that `/Volumes` stands for."""
     return defaults.dbfs_root() / "Volumes"

@@ -139,16 +139,22 @@ def run_sql(spark: Any, text: str, params: dict[str, Any], show: Any) -> Any:
     """Run each statement with its `:name` parameters; show the last result."""
     result = None
     for statement in split_sql(text):
-        names = set(SQL_PARAM.findall(statement))
-        missing = names - set(params)
-        if missing:
-            raise KeyError(f"SQL parameter(s) {', '.join(sorted(missing))} have no value; add "
-                           "them to the task's `parameters`")
-        args = {k: v for k, v in params.items() if k in names}
-        result = spark.sql(statement, args=args) if args else spark.sql(statement)
+        result = sql_statement(spark, statement, params)
     if result is not None and result.columns:
         show(result)
     return result
+
+
+def sql_statement(spark: Any, statement: str, params: dict[str, Any]) -> Any:
+    """One statement, given the parameters its `:name` markers use (a missing one is an
+    error that says where to add it)."""
+    names = set(SQL_PARAM.findall(statement))
+    missing = names - set(params)
+    if missing:
+        raise KeyError(f"SQL parameter(s) {', '.join(sorted(missing))} have no value; add "
+                       "them to the task's `parameters`")
+    args = {k: v for k, v in params.items() if k in names}
+    return spark.sql(statement, args=args) if args else spark.sql(statement)
 
 
 def execute(path: Path, namespace: dict[str, Any], seen: tuple[Path, ...] = ()) -> str | None:

@@ -8,6 +8,9 @@ dataflow graph with the pipeline's `catalog`, `schema` and `configuration`; its 
 files registered — then one update, whose events go to the task's log. `full_refresh`
 recomputes every dataset. SDP talks Spark Connect: a classic cluster's driver serves it.
 Checkpoints live under `$PODIUM_HOME/pipelines/<key>`.
+
+A `sql_task`'s `CREATE STREAMING TABLE` or `CREATE MATERIALIZED VIEW` statement is a
+pipeline of one dataset (`execute_statement`), as Databricks SQL makes one.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import contextlib
 import glob
 import importlib.util
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,10 @@ from podium.runtime.context import TaskContext
 from podium.spec.models import Task
 
 SOURCE_SUFFIXES = (".py", ".sql")
+NAME = r"(?:`[^`]+`|[\w-]+)"
+DATASET = re.compile(r"(?is)\s*(?:/\*.*?\*/\s*)*CREATE\s+(?:OR\s+(?:REFRESH|REPLACE)\s+)?"
+                     r"(?:STREAMING\s+TABLE|MATERIALIZED\s+VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+                     rf"({NAME}(?:\.{NAME}){{0,2}})")
 
 
 class PipelineTaskError(RuntimeError):
@@ -38,19 +46,49 @@ def execute(task: Task, ctx: TaskContext, render: Any) -> str | None:
     if pipeline is None:
         raise PipelineTaskError(f"task '{task.task_key}': pipeline '{spec.pipeline_id}' is not "
                                 "defined in this bundle (resources.pipelines)")
+    _on_connect(ctx, lambda spark: run(spark, pipeline, full_refresh=spec.full_refresh))
+    return None
+
+
+def dataset_of(statement: str) -> str | None:
+    """The name a `CREATE ... STREAMING TABLE` or `... MATERIALIZED VIEW` statement
+    defines, as written; None for any other statement."""
+    found = DATASET.match(statement)
+    return found.group(1) if found else None
+
+
+def execute_statement(ctx: TaskContext, statement: str, catalog: str, schema: str) -> None:
+    """A streaming table or materialized view defined outside a pipeline, as Databricks
+    SQL runs one: a pipeline of its own, kept under the dataset's full name, so that a
+    streaming table reads only what is new the next time."""
+    name = dataset_of(statement) or ""
+    parts = [p.strip("`") for p in re.findall(r"`[^`]+`|[^.]+", name)]
+    full = ".".join([catalog, schema, *parts][-3:])
+    storage = defaults.home() / "pipelines" / f"sql-{full}"
+    storage.mkdir(parents=True, exist_ok=True)
+    definition = storage / "definition.sql"
+    definition.write_text(statement + "\n", encoding="utf-8")
+    pipeline = {"name": full, "key": f"sql-{full}", "catalog": catalog, "schema": schema,
+                "sources": [{"kind": "file", "path": str(definition)}],
+                "root_path": str(storage)}
+    _on_connect(ctx, lambda spark: run(spark, pipeline))
+
+
+def _on_connect(ctx: TaskContext, work: Any) -> None:
+    """`work(spark)` on a Connect session to the task's cluster, tagged with the task's tag;
+    the session's operations are interrupted if `work` fails or the task is stopped."""
     cluster = ctx.sessions
     if cluster is None or not hasattr(cluster, "connect_session"):
-        raise PipelineTaskError(f"task '{task.task_key}' needs a Spark cluster")
+        raise PipelineTaskError(f"task '{ctx.task_key}' needs a Spark cluster")
     spark = cluster.connect_session(ctx.tag)
     try:
-        run(spark, pipeline, full_refresh=spec.full_refresh)
+        work(spark)
     except BaseException:  # a failure, or the task's cancel or timeout: stop the update too
         with contextlib.suppress(Exception):
             spark.interruptAll()
         raise
     finally:
         cluster.release_connect(ctx.tag, spark)
-    return None
 
 
 def run(spark: Any, pipeline: dict[str, Any], full_refresh: bool = False) -> None:

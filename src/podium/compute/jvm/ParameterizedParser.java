@@ -30,7 +30,8 @@ import scala.runtime.BoxedUnit;
  * command of it (DESCRIBE HISTORY, OPTIMIZE, ...: Spark's grammar would misread those).
  * Registered as the last entry of `spark.sql.extensions` by podium.
  *
- * It also reads Databricks' `USE CATALOG name` as Spark's `SET CATALOG name`.
+ * It also reads Databricks' `USE CATALOG name` as Spark's `SET CATALOG name`, and has
+ * `LocalPaths` make `read_files` and Databricks' paths local.
  */
 public final class ParameterizedParser implements ParserInterface {
   private final ParserInterface wrapped;
@@ -45,22 +46,32 @@ public final class ParameterizedParser implements ParserInterface {
       throws ParseException {
     sqlText = spoken(sqlText);
     if (isEmpty(context)) {
-      return wrapped.parsePlanWithParameters(sqlText, context);
+      return LocalPaths.rewrite(wrapped.parsePlanWithParameters(sqlText, context));
     }
     LogicalPlan own = wrapped.parsePlan(sqlText);
     if (own.getClass().getName().contains(".delta.")) {
       return own;  // a statement of Delta's own grammar (DESCRIBE HISTORY, OPTIMIZE, ...)
     }
-    return spark.parsePlanWithParameters(sqlText, context);
+    return LocalPaths.rewrite(spark.parsePlanWithParameters(sqlText, context));
   }
 
+  private static final String LEADING = "(?is)^((?:\\s|--[^\\n]*(?:\\n|$)|/\\*.*?\\*/)*)";
   private static final java.util.regex.Pattern USE_CATALOG =
-      java.util.regex.Pattern.compile("(?is)^\\s*USE\\s+CATALOG\\s+(.*?)\\s*;?\\s*$");
+      java.util.regex.Pattern.compile(LEADING + "USE\\s+CATALOG\\s+(.*?)\\s*;?\\s*$");
+  private static final java.util.regex.Pattern CREATE_OR_REFRESH = java.util.regex.Pattern
+      .compile(LEADING + "CREATE\\s+OR\\s+(?:REFRESH|REPLACE)\\s+"
+          + "(STREAMING\\s+TABLE|MATERIALIZED\\s+VIEW)\\b");
 
-  /** Databricks statements Spark spells differently, in Spark's words. */
+  /** Databricks statements Spark spells differently, in Spark's words: `USE CATALOG`, and
+   * `CREATE OR REFRESH STREAMING TABLE` / `CREATE OR REPLACE MATERIALIZED VIEW` (a
+   * pipeline's update refreshes or replaces every dataset it defines anyway). */
   private static String spoken(String sqlText) {
     java.util.regex.Matcher use = USE_CATALOG.matcher(sqlText);
-    return use.matches() ? "SET CATALOG " + use.group(1) : sqlText;
+    if (use.matches()) {
+      return use.group(1) + "SET CATALOG " + use.group(2);
+    }
+    java.util.regex.Matcher create = CREATE_OR_REFRESH.matcher(sqlText);
+    return create.lookingAt() ? create.replaceFirst("$1CREATE $2") : sqlText;
   }
 
   private static boolean isEmpty(ParameterContext context) {
@@ -75,7 +86,7 @@ public final class ParameterizedParser implements ParserInterface {
 
   @Override
   public LogicalPlan parsePlan(String sqlText) throws ParseException {
-    return wrapped.parsePlan(spoken(sqlText));
+    return LocalPaths.rewrite(wrapped.parsePlan(spoken(sqlText)));
   }
 
   @Override
@@ -100,7 +111,7 @@ public final class ParameterizedParser implements ParserInterface {
 
   @Override
   public LogicalPlan parseQuery(String sqlText) throws ParseException {
-    return wrapped.parseQuery(sqlText);
+    return LocalPaths.rewrite(wrapped.parseQuery(sqlText));
   }
 
   @Override
