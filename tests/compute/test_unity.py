@@ -134,6 +134,11 @@ spark.sql(f"CREATE TABLE {schema}.ids AS SELECT CAST(value AS INT) AS id "
 spark.sql(f"INSERT INTO {schema}.ids SELECT id FROM read_files('{volume}/more', "
           "format => 'csv', header => true)")  # read_files infers the column types
 spark.sql(f"INSERT INTO {schema}.ids SELECT CAST(value AS INT) FROM text.`{volume}/ids.txt`")
+# Spark's own readers and writers see the volume too
+spark.read.text(f"{volume}/ids.txt").selectExpr("CAST(value AS INT) + 10 AS id") \
+    .write.format("delta").save(f"{volume}/tens")
+spark.read.format("delta").load(f"{volume}/tens").write.mode("append").saveAsTable(
+    f"{schema}.ids")
 dbutils.notebook.exit(str(spark.table(f"{schema}.ids").count()))
 """
 
@@ -147,12 +152,13 @@ def test_a_bundles_schema_and_volume_are_made_and_used_by_its_job(tmp_path: Path
     done = cli("run", "load", "--bundle", str(root), "--json", home=home)
     view = json.loads(done.stdout)
     assert view["state"]["result_state"] == "SUCCESS", done.stderr
-    assert view["tasks"][0]["podium_exit_value"] == "7"
+    assert view["tasks"][0]["podium_exit_value"] == "10"
     user = next(p.name.removeprefix("analytics__raw_").removesuffix(".db")
                 for p in (home / "warehouse").iterdir())
     assert (home / "warehouse" / f"analytics__raw_{user}.db" / "ids").is_dir()
     volume = home / "dbfs" / "Volumes" / "analytics" / f"raw_{user}" / "files"
     assert (volume / "ids.txt").read_text() == "1\n2\n3\n"
+    assert (volume / "tens" / "_delta_log").is_dir()
     validated = cli("validate", str(root), home=home)
     assert "resources.dashboards is not deployed locally" in validated.stdout + \
         validated.stderr

@@ -140,15 +140,15 @@ class ClassicCluster:
                if k not in ("spark.master", "spark.remote")},
         }
         token = secrets.token_hex(16)
-        plugins = [p for p in conf.get("spark.plugins", "").split(",") if p.strip()]
-        conf.update({  # Spark Connect on the driver, for tasks in their own processes
-            "spark.plugins": ",".join([*plugins, CONNECT_PLUGIN]),
-            "spark.connect.grpc.binding.address": "127.0.0.1",
-            "spark.connect.grpc.binding.port": "0",  # a free one, chosen as it binds
-            "spark.connect.authenticate.token": token,
-        })
         try:
             conf.update(libraries.spark_conf(self.spec))
+            plugins = [p for p in conf.get("spark.plugins", "").split(",") if p.strip()]
+            conf.update({  # Spark Connect on the driver, for tasks in their own processes
+                "spark.plugins": ",".join([*plugins, CONNECT_PLUGIN]),
+                "spark.connect.grpc.binding.address": "127.0.0.1",
+                "spark.connect.grpc.binding.port": "0",  # a free one, chosen as it binds
+                "spark.connect.authenticate.token": token,
+            })
             self.root = self._launch(conf)
         except Exception as exc:
             with _driver_lock:

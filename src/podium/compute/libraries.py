@@ -217,6 +217,8 @@ def spark_conf(spec: Any) -> dict[str, str]:
         conf.update({k: v for k, v in unity.standard_conf(str(samples.location())).items()
                      if k not in spec.spark_conf})
         conf.update(unity.paths_conf(samples.datasets_location()))
+        plugins = str(spec.spark_conf.get("spark.plugins", "")).strip()
+        conf["spark.plugins"] = ",".join([*([plugins] if plugins else []), unity.VOLUMES_PLUGIN])
         if SNAPSHOT_PARTITIONS not in spec.spark_conf:
             conf[SNAPSHOT_PARTITIONS] = str(max(1, cores_of(spec.master)))
     return conf

@@ -23,6 +23,7 @@ from pathlib import Path
 from podium import defaults
 
 CATALOG_CLASS = "podium.spark.LocalCatalog"
+VOLUMES_PLUGIN = "podium.spark.LocalVolumes$Plugin"
 SEPARATOR = "__"
 HIVE_METASTORE = "hive_metastore"
 # What every Unity Catalog workspace has (`system` and `workspace` hold nothing locally).
@@ -62,9 +63,13 @@ def standard_conf(samples_location: str | None) -> dict[str, str]:
 
 
 def paths_conf(datasets: Path) -> dict[str, str]:
-    """Settings with which podium's parser makes `/Volumes/...`, `dbfs:/...` and
-    `/databricks-datasets/...` in SQL local paths (`jvm/LocalPaths.java`)."""
-    return {"spark.podium.dbfs": str(defaults.dbfs_root()), "spark.podium.datasets": str(datasets)}
+    """Settings with which podium's file system serves `/Volumes/...` and
+    `/databricks-datasets/...` in any Spark path (`jvm/LocalVolumes.java`, made the
+    application's by `VOLUMES_PLUGIN`) and its parser `dbfs:/...` in SQL
+    (`jvm/LocalPaths.java`)."""
+    dbfs = str(defaults.dbfs_root())
+    return {"spark.podium.dbfs": dbfs, "spark.hadoop.podium.dbfs": dbfs,
+            "spark.hadoop.podium.datasets": str(datasets)}
 
 
 def volumes_root() -> Path:

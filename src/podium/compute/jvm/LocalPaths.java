@@ -1,10 +1,13 @@
 package podium.spark;
 
-import java.io.File;
+import java.io.IOException;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.catalyst.analysis.UnresolvedRelation;
 import org.apache.spark.sql.catalyst.analysis.UnresolvedTableValuedFunction;
 import org.apache.spark.sql.catalyst.expressions.Expression;
@@ -19,18 +22,17 @@ import scala.jdk.javaapi.CollectionConverters;
 import scala.runtime.AbstractPartialFunction;
 
 /**
- * Databricks' paths and `read_files` in SQL, on local folders.
+ * Databricks' `read_files` and `dbfs:/` paths in SQL.
  *
  * `READ_FILES(path, format => 'json', option => value, ...)` (also after `STREAM`) becomes
  * Spark's file source with those options; a stream without a `schema` gets the schema a
  * batch read of the same files infers, as Databricks' `read_files` does. In it and in
- * `format.`path`` relations, `/Volumes/...`, `dbfs:/...` and `/databricks-datasets/...`
- * name the folders podium keeps them in (settings `spark.podium.dbfs` and
- * `spark.podium.datasets`, set by podium on every cluster).
+ * `format.`path`` relations, a `dbfs:/...` path names the folder podium keeps it in
+ * (setting `spark.podium.dbfs`); `/Volumes/...` and `/databricks-datasets/...` are
+ * `LocalVolumes`' to serve.
  */
 public final class LocalPaths {
   static final String DBFS = "spark.podium.dbfs";
-  static final String DATASETS = "spark.podium.datasets";
   private static final Set<String> FORMATS = Set.of(
       "json", "csv", "parquet", "delta", "text", "orc", "avro", "binaryfile", "xml");
 
@@ -109,20 +111,18 @@ public final class LocalPaths {
         call.isStreaming(), CollectionConverters.asScala(java.util.List.of(path)).toList());
   }
 
-  /** The local path of a Databricks path (`/Volumes/...`, `dbfs:/...`,
-   * `/databricks-datasets/...`); any other path as it is. */
+  /** A `dbfs:/` path as a local one: `dbfs:/Volumes/...` and `dbfs:/databricks-datasets/...`
+   * are the mounts `LocalVolumes` serves, any other the folder of `spark.podium.dbfs`. */
   static String local(String path) {
-    var conf = org.apache.spark.sql.classic.SparkSession.active().conf();
-    String dbfs = conf.get(DBFS, "");
-    String datasets = conf.get(DATASETS, "");
-    String bare = path.startsWith("dbfs:") ? path.substring(5).replaceFirst("^/*", "/") : path;
-    if (!datasets.isEmpty() && bare.startsWith("/databricks-datasets")) {
-      return datasets + bare.substring("/databricks-datasets".length());
+    if (!path.startsWith("dbfs:")) {
+      return path;
     }
-    if (!dbfs.isEmpty() && (path.startsWith("dbfs:") || bare.startsWith("/Volumes/"))) {
-      return dbfs + bare;
+    String bare = path.substring(5).replaceFirst("^/*", "/");
+    if (bare.startsWith("/Volumes/") || bare.startsWith("/databricks-datasets")) {
+      return bare;
     }
-    return path;
+    String dbfs = org.apache.spark.sql.classic.SparkSession.active().conf().get(DBFS, "");
+    return dbfs.isEmpty() ? path : dbfs + bare;
   }
 
   private static String constant(Expression expression) {
@@ -136,12 +136,23 @@ public final class LocalPaths {
 
   /** The format of the files at `path`, from its own or its first data file's extension. */
   private static String formatOf(String path) {
-    File file = new File(path.replaceFirst("^file:", ""));
-    String name = file.getName();
-    if (file.isDirectory()) {
-      File[] children = file.listFiles(f -> f.isFile() && !f.getName().startsWith(".")
-          && !f.getName().startsWith("_"));
-      name = children == null || children.length == 0 ? "" : children[0].getName();
+    String name = new Path(path).getName();
+    try {
+      Path where = new Path(path);
+      FileSystem fs = where.getFileSystem(org.apache.spark.sql.classic.SparkSession.active()
+          .sessionState().newHadoopConf());
+      if (fs.getFileStatus(where).isDirectory()) {
+        name = "";
+        for (FileStatus child : fs.listStatus(where)) {
+          String childName = child.getPath().getName();
+          if (child.isFile() && !childName.startsWith(".") && !childName.startsWith("_")) {
+            name = childName;
+            break;
+          }
+        }
+      }
+    } catch (IOException missing) {
+      // named by the path alone; Spark says what is missing when it reads
     }
     int dot = name.lastIndexOf('.');
     String extension = dot < 0 ? "" : name.substring(dot + 1).toLowerCase(Locale.ROOT);
