@@ -171,11 +171,13 @@ def test_no_wait_returns_the_run_id_and_the_run_finishes_in_the_background(
 
 
 def test_controller_runs_children_in_parallel_or_in_sequence(tmp_path: Path) -> None:
-    for target, overlapping in (("parallel", True), ("sequential", False)):
-        home = tmp_path / target
-        done = cli("run", "controller", "--bundle", str(EXAMPLES / "seed002_controller"),
-                   "-t", target, "--start-clusters", "--json", home=home)
-        cli("cluster", "stop", "shared_compute", home=home)
+    home = tmp_path / "home"  # the second target's run finds the shared cluster running
+    views = []
+    for target in ("parallel", "sequential"):
+        views.append(cli("run", "controller", "--bundle", str(EXAMPLES / "seed002_controller"),
+                         "-t", target, "--start-clusters", "--json", home=home))
+    cli("cluster", "stop", "shared_compute", home=home)
+    for done, overlapping in zip(views, (True, False), strict=True):
         view = json.loads(done.stdout)
         assert view["state"]["result_state"] == "SUCCESS", done.stderr
         tasks = {t["task_key"]: t for t in view["tasks"]}
