@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 
 from podium.compute.connect import ConnectCluster
+from podium.engine.model import Run
 from podium.engine.states import Result
+from podium.spec import load_bundle
 from podium.spec.models import ClusterSpec
 from tests.cli.test_runs import cli
 from tests.conftest import CLUSTER, EXAMPLES
@@ -67,6 +69,29 @@ def test_timeout_on_a_connect_cluster_interrupts_its_job(run_job, executor) -> N
     assert run.task_runs["after"].exit_value == "100:connect"
     ids = {tr.spark_context_id for tr in run.task_runs.values()}
     assert len(ids) == 1 and None not in ids
+
+
+def test_a_pipeline_tasks_timeout_on_a_connect_cluster_stops_its_flows(
+        run_job, executor, write_bundle) -> None:
+    # `after` needs the one core that the update's flow would hold for minutes
+    take_classic_driver(run_job)
+    root = write_bundle("bundle: {name: slow}\nresources:\n  pipelines:\n    slow:\n"
+                        "      {name: slow, libraries: [{file: {path: ./slow.sql}}]}\n"
+                        "  jobs:\n    j:\n" + ONE_CORE + """      tasks:
+        - {task_key: refresh, job_cluster_key: one_core, timeout_seconds: 10,
+           pipeline_task: {pipeline_id: slow}}
+        - {task_key: after, depends_on: [{task_key: refresh}], run_if: ALL_DONE,
+           job_cluster_key: one_core, timeout_seconds: 60,
+           notebook_task: {notebook_path: short.py}}
+""", {"slow.sql": "CREATE MATERIALIZED VIEW big AS SELECT sum(id) AS total "
+                  "FROM range(100000000000)", "short.py": SHORT})
+    bundle = load_bundle(root)
+    run = Run("j", bundle.jobs["j"], root, {}, bundle.clusters)
+    executor.submit(run)
+    executor.run_until_done([run])
+    assert executor.clusters.slots["j:one_core"].cluster.kind == "connect"
+    assert run.task_runs["refresh"].result is Result.TIMEDOUT, run.task_runs["refresh"].error
+    assert run.task_runs["after"].result is Result.SUCCESS, run.task_runs["after"].error
 
 
 def test_a_server_that_cannot_start_fails_its_tasks_with_the_reason(run_job) -> None:

@@ -5,6 +5,7 @@ files together, with the pipeline's catalog, schema and configuration."""
 from __future__ import annotations
 
 import json
+import time
 
 from podium.engine.model import Run
 from podium.spec import load_bundle
@@ -63,6 +64,7 @@ def short():
 
 CHECK = """# Databricks notebook source
 import json
+import time
 t = spark.table("main.pipes.trips")
 dbutils.notebook.exit(json.dumps({
     "trips": t.count(), "cheapest": t.selectExpr("min(fare_amount)").first()[0],
@@ -96,3 +98,42 @@ def test_a_pipeline_task_runs_python_sql_and_dlt_sources_on_the_jobs_cluster(
     log = (tasks["refresh"].attempts[-1].log_path).read_text()
     assert "Pipeline 'taxi_etl': 3 source files" in log and "COMPLETED" in log.upper()
 
+
+
+SLOW = """-- the flow of a pipeline update that would run for many minutes
+CREATE MATERIALIZED VIEW big_sum AS SELECT sum(id) AS total FROM range(200000000000)
+"""
+
+
+def test_a_pipeline_tasks_timeout_stops_the_update_and_its_spark_jobs(
+        executor, write_bundle) -> None:
+    root = write_bundle(f"""
+bundle: {{name: slow}}
+resources:
+  pipelines:
+    slow: {{name: slow, catalog: main, schema: pipes, libraries: [{{file: {{path: ./slow.sql}}}}]}}
+  jobs:
+    j:
+      job_clusters:
+        - job_cluster_key: main
+          new_cluster: {{spark_conf: {json.dumps(TEST_CONF)}}}
+      tasks:
+        - task_key: refresh
+          job_cluster_key: main
+          timeout_seconds: 15
+          pipeline_task: {{pipeline_id: slow}}
+""", {"slow.sql": SLOW})
+    bundle = load_bundle(root)
+    run = Run("j", bundle.jobs["j"], root, {}, bundle.clusters)
+    executor.submit(run)
+    began = time.monotonic()
+    executor.run_until_done([run])
+    took = time.monotonic() - began
+    refresh = run.task_runs["refresh"]
+    assert refresh.result.value == "TIMEDOUT", refresh.error
+    assert took < 60, took  # the flow alone would take many minutes on two cores
+    context = executor.clusters.slots["j:main"].cluster.root.sparkContext
+    deadline = time.monotonic() + 20
+    while context.statusTracker().getActiveJobsIds():  # the flow's jobs end too
+        assert time.monotonic() < deadline, "the update's Spark jobs still run"
+        time.sleep(0.5)

@@ -97,6 +97,8 @@ class ClassicCluster:
         self.catalog = WarehouseCatalog(defaults.warehouse_dir(), make_managed=self._make_managed)
         self.connect_url: str | None = None  # for tasks in their own processes
         self._jobs: tuple[float, list[Any]] = (0.0, [])
+        self._connect_sessions: dict[str, list[Any]] = {}  # by task tag, for cancel
+        self._connect_lock = threading.Lock()
 
     _early_start: threading.Thread | None = None
     _early_error: Exception | None = None
@@ -209,11 +211,16 @@ class ClassicCluster:
         spark_mode.set_thread(remote=True)
         session = ConnectSession.builder.remote(self.connect_url).create()
         session.addTag(tag)
+        with self._connect_lock:
+            self._connect_sessions.setdefault(tag, []).append(session)
         self.catalog.sync(session)
         return session
 
     def release_connect(self, tag: str, session: Any) -> None:
         """Close a session `connect_session` opened."""
+        with self._connect_lock:
+            if session in self._connect_sessions.get(tag, []):
+                self._connect_sessions[tag].remove(session)
         with contextlib.suppress(Exception):
             session.stop()
 
@@ -248,11 +255,19 @@ class ClassicCluster:
         sc.setLocalProperty("spark.scheduler.pool", group.split("-child-")[0])
 
     def cancel(self, tag: str) -> None:
-        """Cancel every job tagged `tag` (the task's own and its child notebooks')."""
+        """Cancel every job tagged `tag` (the task's own and its child notebooks'), and
+        close the task's Connect sessions: the driver then stops what runs for them in
+        sessions of their own (a pipeline update's flows)."""
         if self.root is not None:
             sc = self.root.sparkContext
             sc.cancelJobsWithTag(tag)
             sc.cancelJobGroup(tag)
+        with self._connect_lock:
+            sessions = self._connect_sessions.pop(tag, [])
+        for session in sessions:
+            with contextlib.suppress(Exception):  # one closed already has nothing to stop
+                session.interruptTag(tag)
+                session.stop()
 
     def progress(self, group: str) -> tuple[int, int, int, int]:
         """(jobs, active jobs, tasks done, tasks total) of a task's job group; a task in
