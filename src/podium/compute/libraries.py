@@ -20,6 +20,8 @@ from podium.compute.errors import LibraryError
 from podium.compute.sizing import cores_of
 
 DELTA_OPT_OUT = "spark.podium.delta"
+# "false": plain paths are the machine's own (no `/Volumes`, `/databricks-datasets` mounts)
+VOLUMES_OPT_OUT = "spark.podium.volumes"
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CONF = {
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -217,8 +219,10 @@ def spark_conf(spec: Any) -> dict[str, str]:
         conf.update({k: v for k, v in unity.standard_conf(str(samples.location())).items()
                      if k not in spec.spark_conf})
         conf.update(unity.paths_conf(samples.datasets_location()))
-        plugins = str(spec.spark_conf.get("spark.plugins", "")).strip()
-        conf["spark.plugins"] = ",".join([*([plugins] if plugins else []), unity.VOLUMES_PLUGIN])
+        if str(spec.spark_conf.get(VOLUMES_OPT_OUT, "true")).lower() != "false":
+            plugins = str(spec.spark_conf.get("spark.plugins", "")).strip()
+            conf["spark.plugins"] = ",".join([*([plugins] if plugins else []),
+                                              unity.VOLUMES_PLUGIN])
         if SNAPSHOT_PARTITIONS not in spec.spark_conf:
             conf[SNAPSHOT_PARTITIONS] = str(max(1, cores_of(spec.master)))
     return conf
