@@ -5,6 +5,8 @@ template's test, tests/cli/test_templates.py)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -53,6 +55,9 @@ def test_streaming_tables_and_materialized_views_are_told_apart_from_other_state
     assert pipeline.dataset_of("/* daily */ CREATE OR REPLACE MATERIALIZED VIEW "
                                "main.`my-schema`.daily AS SELECT 1") == "main.`my-schema`.daily"
     assert pipeline.dataset_of("CREATE MATERIALIZED VIEW IF NOT EXISTS v AS SELECT 1") == "v"
+    assert pipeline.dataset_of("REFRESH STREAMING TABLE main.s.orders FULL") == "main.s.orders"
+    assert pipeline.dataset_of("REFRESH MATERIALIZED VIEW daily") == "daily"
+    assert pipeline.dataset_of("REFRESH TABLE t") is None
     assert pipeline.dataset_of("CREATE TABLE t AS SELECT 1") is None
     assert pipeline.dataset_of("SELECT 'CREATE STREAMING TABLE x'") is None
 
@@ -74,3 +79,31 @@ def test_job_parameters_fill_a_sql_file(run_job) -> None:
     assert run.result is Result.SUCCESS, run.task_runs["q"].error
     log = run.task_runs["q"].attempts[0].log_path.read_text()
     assert "| job's | 7 |" in log  # the job's parameter won over the task's
+
+
+def test_a_streaming_table_is_refreshed_by_name_and_reads_each_file_once(
+        run_job, tmp_path) -> None:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "a.json").write_text('{"id": 1}\n{"id": 2}\n')
+    files = {"st.sql": f"""
+        CREATE SCHEMA IF NOT EXISTS main.refreshing;
+        USE CATALOG main;
+        USE SCHEMA refreshing;
+        CREATE OR REFRESH STREAMING TABLE ids AS SELECT id FROM STREAM read_files('{landing}');
+        REFRESH STREAMING TABLE ids;
+        REFRESH STREAMING TABLE ids FULL;
+        SELECT count(*) AS n, sum(id) AS total FROM ids
+    """, "bad.sql": "REFRESH MATERIALIZED VIEW main.refreshing.never_made"}
+    run = run_job(CLUSTER + """
+      tasks:
+        - {task_key: q, job_cluster_key: main, sql_task: {file: {path: st.sql}}}
+        - {task_key: bad, job_cluster_key: main, sql_task: {file: {path: bad.sql}}}
+""", files)
+    task, bad = run.task_runs["q"], run.task_runs["bad"]
+    assert task.result is Result.SUCCESS, task.error
+    log = task.attempts[0].log_path.read_text()
+    assert log.count("Pipeline 'main.refreshing.ids'") == 3  # created, refreshed twice
+    assert re.search(r"\| 2 \| 3 +\|", log)  # each row once
+    assert bad.result is Result.FAILED
+    assert "REFRESH main.refreshing.never_made: no SQL task here has created" in bad.error

@@ -33,6 +33,8 @@ NAME = r"(?:`[^`]+`|[\w-]+)"
 DATASET = re.compile(r"(?is)\s*(?:/\*.*?\*/\s*)*CREATE\s+(?:OR\s+(?:REFRESH|REPLACE)\s+)?"
                      r"(?:STREAMING\s+TABLE|MATERIALIZED\s+VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
                      rf"({NAME}(?:\.{NAME}){{0,2}})")
+REFRESH = re.compile(r"(?is)\s*(?:/\*.*?\*/\s*)*REFRESH\s+(?:STREAMING\s+TABLE|MATERIALIZED\s+VIEW)"
+                     rf"\s+({NAME}(?:\.{NAME}){{0,2}})(\s+FULL)?\s*$")
 
 
 class PipelineTaskError(RuntimeError):
@@ -51,27 +53,34 @@ def execute(task: Task, ctx: TaskContext, render: Any) -> str | None:
 
 
 def dataset_of(statement: str) -> str | None:
-    """The name a `CREATE ... STREAMING TABLE` or `... MATERIALIZED VIEW` statement
-    defines, as written; None for any other statement."""
-    found = DATASET.match(statement)
+    """The name a `CREATE ... STREAMING TABLE`/`MATERIALIZED VIEW` statement defines, or a
+    `REFRESH ...` statement refreshes, as written; None for any other statement."""
+    found = DATASET.match(statement) or REFRESH.match(statement)
     return found.group(1) if found else None
 
 
 def execute_statement(ctx: TaskContext, statement: str, catalog: str, schema: str) -> None:
     """A streaming table or materialized view defined outside a pipeline, as Databricks
     SQL runs one: a pipeline of its own, kept under the dataset's full name, so that a
-    streaming table reads only what is new the next time."""
+    streaming table reads only what is new the next time; `REFRESH ... [FULL]` runs the
+    kept definition again."""
+    refresh = REFRESH.match(statement)
     name = dataset_of(statement) or ""
     parts = [p.strip("`") for p in re.findall(r"`[^`]+`|[^.]+", name)]
     full = ".".join([catalog, schema, *parts][-3:])
     storage = defaults.home() / "pipelines" / f"sql-{full}"
-    storage.mkdir(parents=True, exist_ok=True)
     definition = storage / "definition.sql"
-    definition.write_text(statement + "\n", encoding="utf-8")
+    if refresh and not definition.is_file():
+        raise PipelineTaskError(f"REFRESH {full}: no SQL task here has created a streaming "
+                                "table or materialized view of that name; run its CREATE first")
+    if not refresh:
+        storage.mkdir(parents=True, exist_ok=True)
+        definition.write_text(statement + "\n", encoding="utf-8")
     pipeline = {"name": full, "key": f"sql-{full}", "catalog": catalog, "schema": schema,
                 "sources": [{"kind": "file", "path": str(definition)}],
                 "root_path": str(storage)}
-    _on_connect(ctx, lambda spark: run(spark, pipeline))
+    full_refresh = bool(refresh and refresh.group(2))
+    _on_connect(ctx, lambda spark: run(spark, pipeline, full_refresh=full_refresh))
 
 
 def _on_connect(ctx: TaskContext, work: Any) -> None:

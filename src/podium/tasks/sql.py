@@ -6,7 +6,7 @@ filled in as a string literal — or as the bare value inside a quoted identifie
 so `` USE CATALOG `{{catalog}}` ``, `USE IDENTIFIER({{schema}})` and `{{target}} = 'prod'`
 all read as on Databricks. A `CREATE [OR REFRESH] STREAMING TABLE` or `CREATE [OR REPLACE]
 MATERIALIZED VIEW` statement runs as a pipeline of its own (`pipeline.py`), as Databricks
-SQL does, in the catalog and schema the statements before it chose.
+SQL does, in the catalog and schema the statements before it chose; `REFRESH` runs it again.
 """
 
 from __future__ import annotations
