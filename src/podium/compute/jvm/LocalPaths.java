@@ -38,7 +38,7 @@ public final class LocalPaths {
 
   private LocalPaths() {}
 
-  /** `plan` with `read_files` calls and Databricks paths made local. */
+  /** `plan` with `read_files` calls as Spark's file source and `dbfs:/` paths made local. */
   public static LogicalPlan rewrite(LogicalPlan plan) {
     return plan.transformUpWithSubqueries(new AbstractPartialFunction<LogicalPlan, LogicalPlan>() {
       @Override
