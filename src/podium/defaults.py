@@ -22,6 +22,25 @@ def cluster_starts() -> int:
     return max(1, int(os.environ.get("PODIUM_CLUSTER_STARTS", "1")))
 
 
+SAMPLES_VERSION = "v2"  # bump when the sample data `compute/samples.py` makes changes
+
+
+def jvm_cache_dir() -> Path:
+    """Where resolved jars and manifests live, for every workspace of this user:
+    `PODIUM_JVM_CACHE`, default `~/.cache/podium/jvm` (`XDG_CACHE_HOME` is honoured)."""
+    configured = os.environ.get("PODIUM_JVM_CACHE")
+    if configured:
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "podium" / "jvm"
+
+
+def samples_dir() -> Path:
+    """Where Databricks' sample tables and `/databricks-datasets` files are made, once per
+    machine: beside the JVM cache."""
+    return jvm_cache_dir().parent / "samples" / SAMPLES_VERSION
+
+
 def home() -> Path:
     """The workspace: `PODIUM_HOME`, default `~/.podium`; created on first use."""
     path = Path(os.environ.get("PODIUM_HOME") or Path.home() / ".podium").expanduser()

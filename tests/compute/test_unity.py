@@ -62,6 +62,12 @@ def test_catalogs_are_kept_apart_and_hive_metastore_is_the_two_level_namespace(
 
 SAMPLES = """# Databricks notebook source
 import json
+
+def read_only():
+    try:
+        dbutils.fs.put("/databricks-datasets/mine.txt", "x")
+    except PermissionError as refused:
+        return str(refused)
 trips = spark.read.table("samples.nyctaxi.trips")
 busiest = spark.sql('''
   SELECT r.r_name, count(*) AS orders
@@ -80,6 +86,9 @@ dbutils.notebook.exit(json.dumps({
       ''').first().asDict(),
     "as_path": spark.sql(
       "SELECT count(*) FROM json.`dbfs:/databricks-datasets/retail-org/sales_orders`").first()[0],
+    "listed": [f.path for f in dbutils.fs.ls("/databricks-datasets/retail-org/sales_orders/")
+               if f.name.endswith(".json")],
+    "read_only": read_only(),
 }))
 """
 
@@ -93,6 +102,10 @@ def test_databricks_sample_tables_are_there_to_read(run_job) -> None:
     assert seen["regions"] == 5 and seen["orders"] == 1500
     # and the files of /databricks-datasets, read with `read_files` or as a path
     assert seen["sales_orders"] == {"n": 4000, "most": 3} and seen["as_path"] == 4000
+    # which dbutils.fs lists under their Databricks names, and does not let change
+    assert len(seen["listed"]) == 4 and all(
+        p.startswith("/databricks-datasets/retail-org/sales_orders/part-") for p in seen["listed"])
+    assert seen["read_only"] == "/databricks-datasets/mine.txt: /databricks-datasets is read-only"
     assert seen["tpch"] == ["customer", "lineitem", "nation", "orders", "part", "partsupp",
                             "region", "supplier"]
 

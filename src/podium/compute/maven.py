@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from podium import defaults
 from podium.compute.errors import LibraryError
 from podium.files import write_whole
 from podium.spec.checks import COORDINATE, coordinate_problem
@@ -55,11 +56,7 @@ class Request:
 
 def cache_dir() -> Path:
     """Where resolved jars and manifests live, for every workspace of this user."""
-    configured = os.environ.get("PODIUM_JVM_CACHE")
-    if configured:
-        return Path(configured).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "podium" / "jvm"
+    return defaults.jvm_cache_dir()
 
 
 def _manifest(request: Request) -> Path:

@@ -16,9 +16,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from podium import defaults
 from podium.compute import maven
-
-VERSION = "v2"  # bump when the generated data changes
 
 NYC_ZIPS = [10001, 10002, 10003, 10009, 10010, 10011, 10012, 10013, 10014, 10016, 10017,
             10018, 10019, 10021, 10022, 10023, 10024, 10025, 10028, 10036, 10065, 10075,
@@ -48,7 +47,7 @@ PRODUCTS = [("Sony - 55 4K Ultra HD TV", 1099), ("Apple - AirPods", 159),
 
 def location() -> Path:
     """Where the sample tables are: `<cache>/samples/<version>/<schema>/<table>`."""
-    return maven.cache_dir().parent / "samples" / VERSION
+    return defaults.samples_dir()
 
 
 def datasets_location() -> Path:
@@ -68,7 +67,7 @@ def ensure(spark: Any) -> None:
     with maven.locked(location().parent):
         if ready():
             return
-        building = location().parent / f".building-{VERSION}-{os.getpid()}"
+        building = location().parent / f".building-{defaults.SAMPLES_VERSION}-{os.getpid()}"
         shutil.rmtree(building, ignore_errors=True)
         for (schema, table), frame in tables(spark).items():
             frame.write.format("delta").save(str(building / schema / table))
@@ -78,7 +77,7 @@ def ensure(spark: Any) -> None:
         shutil.rmtree(location(), ignore_errors=True)
         os.replace(building, location())
         for old in location().parent.glob("v*"):  # an earlier version's data
-            if old.name != VERSION:
+            if old.name != defaults.SAMPLES_VERSION:
                 shutil.rmtree(old, ignore_errors=True)
 
 

@@ -204,16 +204,32 @@ class FileInfo:
     modificationTime: int
 
 
+DATASETS = "/databricks-datasets"
+
+
 class Fs:
-    """`dbutils.fs` on local files; `dbfs:/` lives under `$PODIUM_HOME/dbfs`."""
+    """`dbutils.fs` on local files; `dbfs:/` lives under `$PODIUM_HOME/dbfs`, and
+    `/databricks-datasets` is the machine's read-only copy of the sample files."""
 
     @staticmethod
     def local(path: str) -> Path:
         """The local path for a `dbfs:/`, `file:/` or plain path."""
         if path.startswith("file:"):
             return Path(re.sub(r"^file:/*", "/", path))
-        stripped = re.sub(r"^dbfs:", "", path)
+        stripped = "/" + re.sub(r"^dbfs:", "", path).lstrip("/")
+        if stripped == DATASETS or stripped.startswith(DATASETS + "/"):
+            return defaults.samples_dir() / DATASETS.lstrip("/") / \
+                stripped.removeprefix(DATASETS).lstrip("/")
         return defaults.dbfs_root() / stripped.lstrip("/")
+
+    @classmethod
+    def writable(cls, path: str) -> Path:
+        """The local path of a path to change; `/databricks-datasets` is read-only, as on
+        Databricks."""
+        local = cls.local(path)
+        if local.is_relative_to(defaults.samples_dir()):
+            raise PermissionError(f"{path}: {DATASETS} is read-only")
+        return local
 
     def ls(self, path: str) -> list[FileInfo]:
         """The entries of a folder (or the file itself)."""
@@ -227,12 +243,12 @@ class Fs:
 
     def mkdirs(self, path: str) -> bool:
         """Create a folder and its parents."""
-        self.local(path).mkdir(parents=True, exist_ok=True)
+        self.writable(path).mkdir(parents=True, exist_ok=True)
         return True
 
     def put(self, path: str, contents: str, overwrite: bool = False) -> bool:
         """Write a text file; refuses to replace one unless `overwrite`."""
-        local = self.local(path)
+        local = self.writable(path)
         if local.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; pass overwrite=True")
         local.parent.mkdir(parents=True, exist_ok=True)
@@ -246,7 +262,7 @@ class Fs:
 
     def cp(self, src: str, dst: str, recurse: bool = False) -> bool:
         """Copy a file (or a folder with `recurse=True`)."""
-        a, b = self.local(src), self.local(dst)
+        a, b = self.local(src), self.writable(dst)
         b.parent.mkdir(parents=True, exist_ok=True)
         if a.is_dir():
             if not recurse:
@@ -258,14 +274,14 @@ class Fs:
 
     def mv(self, src: str, dst: str, recurse: bool = False) -> bool:
         """Move a file or folder."""
-        b = self.local(dst)
+        b = self.writable(dst)
         b.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(self.local(src)), str(b))
+        shutil.move(str(self.writable(src)), str(b))
         return True
 
     def rm(self, path: str, recurse: bool = False) -> bool:
         """Delete a file (or a folder with `recurse=True`); False if it was not there."""
-        local = self.local(path)
+        local = self.writable(path)
         if local.is_dir():
             if not recurse:
                 raise IsADirectoryError(f"{path} is a folder; pass recurse=True")
