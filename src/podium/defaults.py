@@ -41,6 +41,11 @@ def samples_dir() -> Path:
     return jvm_cache_dir().parent / "samples" / SAMPLES_VERSION
 
 
+def datasets_dir() -> Path:
+    """The folder that `/databricks-datasets` stands for, among the sample data."""
+    return samples_dir() / "databricks-datasets"
+
+
 def home() -> Path:
     """The workspace: `PODIUM_HOME`, default `~/.podium`; created on first use."""
     path = Path(os.environ.get("PODIUM_HOME") or Path.home() / ".podium").expanduser()

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from podium.compute import samples
+from podium import defaults
 from tests.cli.test_runs import cli
 
 TEMPLATES = Path(__file__).parent / "templates"
-DATASETS = samples.datasets_location() / "retail-org" / "sales_orders"
+DATASETS = defaults.datasets_dir() / "retail-org" / "sales_orders"
 SHORT_NAME = getpass.getuser().split("@")[0]  # `${workspace.current_user.short_name}`
 
 

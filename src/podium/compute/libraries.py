@@ -218,7 +218,7 @@ def spark_conf(spec: Any) -> dict[str, str]:
         conf.update({k: v for k, v in DELTA_CONF.items() if k not in spec.spark_conf})
         conf.update({k: v for k, v in unity.standard_conf(str(samples.location())).items()
                      if k not in spec.spark_conf})
-        conf.update(unity.paths_conf(samples.datasets_location()))
+        conf.update(unity.paths_conf(defaults.datasets_dir()))
         if str(spec.spark_conf.get(VOLUMES_OPT_OUT, "true")).lower() != "false":
             plugins = str(spec.spark_conf.get("spark.plugins", "")).strip()
             conf["spark.plugins"] = ",".join([*([plugins] if plugins else []),

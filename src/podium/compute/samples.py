@@ -50,11 +50,6 @@ def location() -> Path:
     return defaults.samples_dir()
 
 
-def datasets_location() -> Path:
-    """The folder that `/databricks-datasets` stands for."""
-    return location() / "databricks-datasets"
-
-
 def ready() -> bool:
     """Whether the sample tables were made on this machine."""
     return (location() / ".complete").is_file()
@@ -72,7 +67,7 @@ def ensure(spark: Any) -> None:
         for (schema, table), frame in tables(spark).items():
             frame.write.format("delta").save(str(building / schema / table))
         for folder, frame in datasets(spark).items():
-            frame.write.json(str(building / "databricks-datasets" / folder))
+            frame.write.json(str(building / defaults.datasets_dir().name / folder))
         (building / ".complete").touch()
         shutil.rmtree(location(), ignore_errors=True)
         os.replace(building, location())

@@ -218,8 +218,7 @@ class Fs:
             return Path(re.sub(r"^file:/*", "/", path))
         stripped = "/" + re.sub(r"^dbfs:", "", path).lstrip("/")
         if stripped == DATASETS or stripped.startswith(DATASETS + "/"):
-            return defaults.samples_dir() / DATASETS.lstrip("/") / \
-                stripped.removeprefix(DATASETS).lstrip("/")
+            return defaults.datasets_dir() / stripped.removeprefix(DATASETS).lstrip("/")
         return defaults.dbfs_root() / stripped.lstrip("/")
 
     @classmethod
@@ -227,7 +226,7 @@ class Fs:
         """The local path of a path to change; `/databricks-datasets` is read-only, as on
         Databricks."""
         local = cls.local(path)
-        if local.is_relative_to(defaults.samples_dir()):
+        if local.is_relative_to(defaults.datasets_dir()):
             raise PermissionError(f"{path}: {DATASETS} is read-only")
         return local
 

@@ -65,7 +65,8 @@ def execute_statement(ctx: TaskContext, statement: str, catalog: str, schema: st
     streaming table reads only what is new the next time; `REFRESH ... [FULL]` runs the
     kept definition again."""
     refresh = REFRESH.match(statement)
-    name = dataset_of(statement) or ""
+    found = refresh or DATASET.match(statement)
+    name = found.group(1) if found else ""
     parts = [p.strip("`") for p in re.findall(r"`[^`]+`|[^.]+", name)]
     full = ".".join([catalog, schema, *parts][-3:])
     storage = defaults.home() / "pipelines" / f"sql-{full}"

@@ -31,7 +31,7 @@ import scala.runtime.BoxedUnit;
  * Registered as the last entry of `spark.sql.extensions` by podium.
  *
  * It also reads Databricks' `USE CATALOG name` as Spark's `SET CATALOG name`, and has
- * `LocalPaths` make `read_files` and Databricks' paths local.
+ * `LocalPaths` make `read_files` Spark's file source and `dbfs:/` paths local.
  */
 public final class ParameterizedParser implements ParserInterface {
   private final ParserInterface wrapped;
