@@ -10,7 +10,6 @@ package and nothing of podium's is copied.
 
 from __future__ import annotations
 
-import configparser
 import fcntl
 import hashlib
 import os
@@ -27,6 +26,7 @@ from urllib.parse import unquote, urlparse
 
 from podium import defaults
 from podium.compute.errors import EnvironmentBuildError
+from podium.uv_tool import machine_indexes, uv_bin
 
 READY = ".ready"
 UV_TIMEOUT_SECONDS = 600
@@ -50,30 +50,6 @@ def envs_dir() -> Path:
     path = defaults.home() / "envs"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def uv_bin() -> str:
-    """The uv that came with podium (the `uv` package), never one fetched at run time."""
-    from uv import find_uv_bin
-
-    return str(find_uv_bin())
-
-
-def machine_indexes() -> list[str]:
-    """uv options for the package index pip is configured with on this machine
-    (`PIP_INDEX_URL`, `PIP_EXTRA_INDEX_URL`, `PIP_FIND_LINKS`, or pip.conf's [global]),
-    since uv reads only its own settings."""
-    config = configparser.ConfigParser()
-    config.read([Path("/etc/pip.conf"), Path.home() / ".config/pip/pip.conf",
-                 Path.home() / ".pip/pip.conf"])
-    options: list[str] = []
-    for name, flag in (("index-url", "--index-url"), ("extra-index-url", "--extra-index-url"),
-                       ("find-links", "--find-links")):
-        value = os.environ.get("PIP_" + name.upper().replace("-", "_")) or \
-            config.get("global", name, fallback="")
-        for item in value.split():
-            options += [flag, item]
-    return options
 
 
 def expand(lines: list[str]) -> list[str]:

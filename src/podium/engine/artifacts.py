@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from podium import defaults
-from podium.compute.python_envs import uv_bin
 from podium.spec.checks import all_tasks
 from podium.spec.errors import Location, Problem
 from podium.spec.models import ClusterSpec, Job
 from podium.tasks import requirements
+from podium.uv_tool import uv_bin
 
 SKIPPED = {"dist", "build", ".venv", "venv", ".git", "__pycache__", ".databricks",
            ".pytest_cache", ".ruff_cache", "node_modules"}

@@ -300,7 +300,7 @@ def jar_path(library: Any) -> Iterator[Problem]:
         return
     path = Path(written).expanduser()
     if not path.is_absolute():
-        path = Path(library.loc_of("jar").file).resolve().parent / path
+        path = library.loc_of("jar").folder() / path
     library.jar = str(path)
     if not path.is_file():
         yield Problem(library.loc_of("jar"), f"jar library '{written}' does not exist yet; "
@@ -313,7 +313,7 @@ def locate_file(written: str, loc: Location) -> Path | None:
         return None
     path = Path(written)
     if not path.is_absolute():
-        path = Path(loc.file).resolve().parent / path
+        path = loc.folder() / path
     return find_file(path)
 
 

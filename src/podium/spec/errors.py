@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -13,9 +13,16 @@ class Location:
     file: str
     line: int = 0
     col: int = 0
+    # What relative paths written here are relative to, when not the file's folder: the
+    # bundle root for resources defined in Python, as the Databricks CLI resolves them.
+    base: str | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}" if self.line else self.file
+
+    def folder(self) -> Path:
+        """The folder a relative path written at this location is relative to."""
+        return Path(self.base) if self.base else Path(self.file).resolve().parent
 
 
 @dataclass(frozen=True)

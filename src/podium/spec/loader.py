@@ -401,7 +401,7 @@ def pipeline_spec(key: str, pipeline: PipelineResource) -> dict[str, Any]:
     def absolute(text: str, loc: Location) -> str:
         path = Path(text)
         if not path.is_absolute():
-            path = Path(loc.file).resolve().parent / path
+            path = loc.folder() / path
         return os.path.normpath(path)  # `dir/**` stays `dir/**`
 
     sources: list[dict[str, str]] = []

@@ -1,15 +1,23 @@
-"""Jobs written in Python with the `databricks-bundles` package (`python.resources`).
+"""Jobs written in Python with the `databricks-bundles` package (`python.resources`, or
+`experimental.python` as older bundles write it).
 
 podium drives the package the way the Databricks CLI does: it writes the bundle's target
 and variables as JSON, runs `python -m databricks.bundles.build --phase load_resources`
 in the bundle's interpreter (`python.venv_path`, else podium's own), and reads back the
 jobs, the package's diagnostics and the Python file and line of each job.
+
+The CLI expects the user to have run `uv sync`; podium does it for them when the
+`venv_path` has no interpreter and a `pyproject.toml` sits beside `databricks.yml`, and
+again when that file or its `uv.lock` changed since (a stamp in the venv remembers what it
+was made from). A venv the user made is left as it is.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -37,9 +45,86 @@ def located(value: Any, loc: Location) -> Any:
     return value
 
 
-def _interpreter(python: dict[str, Any], root: Path) -> str:
-    venv = python.get("venv_path")
-    return str(root / venv / "bin" / "python") if venv else sys.executable
+SYNC_STAMP = ".podium-synced"  # in a venv podium made: the digest of what it was made from
+SYNC_TIMEOUT_SECONDS = 900
+
+
+def python_section(config: YMap) -> tuple[dict[str, Any], Location] | None:
+    """The bundle's `python` section (or the older `experimental.python`) and where it is."""
+    python = config.get("python")
+    if isinstance(python, dict):
+        return python, config.loc_of("python")
+    experimental = config.get("experimental")
+    if isinstance(experimental, YMap) and isinstance(experimental.get("python"), dict):
+        return experimental["python"], experimental.loc_of("python")
+    return None
+
+
+def project_digest(root: Path) -> str:
+    """What a synced venv is made from: the bundle's pyproject.toml and uv.lock."""
+    digest = hashlib.sha256()
+    for name in ("pyproject.toml", "uv.lock"):
+        path = root / name
+        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b""))
+    return digest.hexdigest()
+
+
+def ensure_venv(root: Path, venv_path: str, where: Location, problems: list[Problem],
+                say: Any = None) -> str | None:
+    """The interpreter of the bundle's `venv_path`, made with `uv sync` from the bundle's
+    pyproject.toml when it is missing or was made by podium from an older one; None (and
+    a located problem) when it cannot be had."""
+    folder = (root / venv_path).resolve()
+    interpreter = folder / "bin" / "python"
+    if not (root / "pyproject.toml").is_file():
+        if interpreter.exists():
+            return str(interpreter)
+        problems.append(Problem(where, f"python.venv_path '{venv_path}' has no interpreter "
+                                f"and there is no pyproject.toml beside databricks.yml to make "
+                                f"it from; create it (uv venv {venv_path} && uv pip install "
+                                "databricks-bundles) or remove venv_path"))
+        return None
+    stamp = folder / SYNC_STAMP
+    wanted = project_digest(root)
+    if interpreter.exists() and (not stamp.is_file() or stamp.read_text() == wanted):
+        return str(interpreter)
+    from podium.uv_tool import machine_indexes, uv_bin
+
+    what = "uv.lock" if (root / "uv.lock").is_file() else "pyproject.toml"
+    (say or _say)(f"python.venv_path: running `uv sync` to make {venv_path} from {what}")
+    command = [uv_bin(), "sync", "--quiet", "--project", str(root), "--python",
+               sys.executable, *machine_indexes()]
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(folder)}
+    env.pop("VIRTUAL_ENV", None)
+    # A project that is not a package of its own (hatchling finds nothing to ship, as in
+    # several of Databricks' examples) still gets its dependencies: resources load from
+    # the bundle root on PYTHONPATH either way.
+    for extra in ([], ["--no-install-project"]):
+        try:
+            done = subprocess.run([*command, *extra], cwd=root, env=env, capture_output=True,
+                                  text=True, check=False, timeout=SYNC_TIMEOUT_SECONDS)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            problems.append(Problem(where, f"cannot make python.venv_path '{venv_path}' with "
+                                    f"`uv sync`: {exc}"))
+            return None
+        if done.returncode == 0 and interpreter.exists():
+            break
+        if "Failed to build" not in done.stderr:
+            break
+    if done.returncode != 0 or not interpreter.exists():
+        lines = [ln.strip() for ln in done.stderr.splitlines() if ln.strip()]
+        reason = next((ln for ln in lines if "error" in ln.lower()), lines[-1] if lines
+                      else f"exit code {done.returncode}")
+        problems.append(Problem(where, f"`uv sync` could not make python.venv_path "
+                                f"'{venv_path}' from pyproject.toml: {reason}; fix the "
+                                "project's dependencies or make the venv yourself"))
+        return None
+    stamp.write_text(project_digest(root))  # uv.lock as `uv sync` left it
+    return str(interpreter)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr)
 
 
 def _location(entry: dict[str, Any], root: Path, fallback: Location) -> Location:
@@ -52,16 +137,22 @@ def _location(entry: dict[str, Any], root: Path, fallback: Location) -> Location
         shown = str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         shown = str(path.resolve())
-    return Location(shown, int(loc.get("line") or 0), int(loc.get("column") or 0))
+    return Location(shown, int(loc.get("line") or 0), int(loc.get("column") or 0),
+                    base=str(root.resolve()))
 
 
 def load_python_jobs(config: YMap, root: Path, bundle_name: str, target: str,
-                     variables: dict[str, Any], problems: list[Problem]) -> YMap:
+                     variables: dict[str, Any], problems: list[Problem],
+                     say: Any = None) -> YMap:
     """The jobs that `python.resources` functions define, located at their Python lines."""
-    python = config.get("python")
-    if not isinstance(python, dict) or not python.get("resources"):
+    section = python_section(config)
+    if section is None or not section[0].get("resources"):
         return YMap()
-    where = config.loc_of("python")
+    python, where = section
+    interpreter = ensure_venv(root, str(python["venv_path"]), where, problems, say) \
+        if python.get("venv_path") else sys.executable
+    if interpreter is None:
+        return YMap()
     if python.get("mutators"):
         problems.append(Problem(where, "python.mutators are ignored locally; podium loads "
                                 "python.resources only", "warning"))
@@ -74,7 +165,7 @@ def load_python_jobs(config: YMap, root: Path, bundle_name: str, target: str,
             "python": {"resources": list(python["resources"])},
             "resources": {},
         }, default=str))
-        command = [_interpreter(python, root), "-m", "databricks.bundles.build", "--phase",
+        command = [interpreter, "-m", "databricks.bundles.build", "--phase",
                    "load_resources", *[a for n in ("input", "output", "diagnostics",
                                                    "locations")
                                        for a in (f"--{n}", str(files[n]))]]
@@ -86,9 +177,12 @@ def load_python_jobs(config: YMap, root: Path, bundle_name: str, target: str,
         except (OSError, subprocess.TimeoutExpired) as exc:
             problems.append(Problem(where, f"cannot run python.resources: {exc}"))
             return YMap()
-        if "No module named databricks.bundles" in done.stderr:
+        if re.search(r"No module named '?databricks(\.bundles)?'?(\s|\)|$)", done.stderr):
+            fix = ("add databricks-bundles to pyproject.toml's dependencies (or its dev "
+                   "group) and delete the venv" if python.get("venv_path") else
+                   "pip install databricks-bundles")
             problems.append(Problem(where, "python.resources needs the databricks-bundles "
-                                    f"package in {command[0]}; pip install databricks-bundles"))
+                                    f"package in {command[0]}; {fix}"))
             return YMap()
         if files["diagnostics"].exists():
             for line in files["diagnostics"].read_text().splitlines():

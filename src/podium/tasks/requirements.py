@@ -71,7 +71,7 @@ def asked_for(job: Job, task: Task, clusters: dict[str, ClusterSpec] | None = No
             raw = env.spec.raw_of("dependencies")
             for i, text in enumerate(env.spec.dependencies):
                 where = raw.loc_of(i) if raw is not None else env.spec.loc_of("dependencies")
-                found += _of_line(str(text), Path(where.file).resolve().parent, where, indexes)
+                found += _of_line(str(text), where.folder(), where, indexes)
     if task.notebook_task is not None:
         found += _of_notebook(task.notebook_task.notebook_path, indexes)
     kept = [r for r in found
@@ -97,7 +97,7 @@ def _of_library(library: Library, indexes: list[str]) -> list[Requirement]:
         written = getattr(library, field)
         if written:
             where = library.loc_of(field)
-            path = _local_path(written, Path(where.file).resolve().parent, where)
+            path = _local_path(written, where.folder(), where)
             return [Requirement(f"-r {path}" if field == "requirements" else str(path), where)]
     return []
 
