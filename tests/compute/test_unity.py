@@ -44,7 +44,7 @@ def notebook_exit(run_job, notebook: str) -> dict:
           job_cluster_key: main
           notebook_task: {notebook_path: nb.py}
 """, {"nb.py": notebook})
-    assert run.result.value == "SUCCESS", run.message
+    assert run.result.value == "SUCCESS", run.task_runs["t"].error
     return json.loads(run.task_runs["t"].exit_value)
 
 
@@ -195,5 +195,94 @@ def test_a_catalog_name_podium_cannot_keep_is_a_located_error(tmp_path: Path) ->
     done = cli("validate", str(root), home=tmp_path / "home", check=False)
     assert done.returncode == 2
     assert "databricks.yml:5" in done.stderr and "no '__'" in done.stderr
-    assert unity.database("a", "s") == "a__s" and unity.catalog_of("a__s") == "a"
-    assert unity.database("hive_metastore", "s") == "s" and unity.catalog_of("s") is None
+    assert unity.database("a", "s") == "a__s" and unity.database("hive_metastore", "s") == "s"
+
+
+DEFAULT_AND_INFORMATION_SCHEMA = """# Databricks notebook source
+import json
+import re
+
+def error(statement):
+    try:
+        spark.sql(statement)
+    except Exception as failed:
+        return re.search(r"\\[([A-Z_]+)\\]", str(failed)).group(1)
+
+spark.sql("USE CATALOG main")
+spark.sql("USE SCHEMA default")
+spark.sql("CREATE OR REPLACE TABLE orders (id BIGINT NOT NULL, amount DECIMAL(10,2), day DATE)"
+          " PARTITIONED BY (day)")
+spark.sql("CREATE CATALOG IF NOT EXISTS sales_eu")
+spark.sql("CREATE SCHEMA sales_eu.landing")
+spark.range(2).write.saveAsTable("sales_eu.landing.ids")
+spark.sql("USE sales_eu.landing")
+spark.sql("CREATE VOLUME raw_files")
+spark.sql("CREATE VOLUME IF NOT EXISTS sales_eu.landing.raw_files")
+spark.sql("CREATE VOLUME sales_eu.landing.gone")
+spark.sql("DROP VOLUME sales_eu.landing.gone")
+spark.createDataFrame([("a",)], "x string").write.mode("overwrite").text(
+    "/Volumes/sales_eu/landing/raw_files/a")
+spark.sql("USE main.default")
+spark.sql("CREATE CATALOG doomed")
+spark.sql("CREATE TABLE doomed.default.t AS SELECT 1 AS x")
+not_empty = error("DROP CATALOG doomed")
+spark.sql("DROP CATALOG doomed CASCADE")
+rows = lambda q: [list(r) for r in spark.sql(q).collect()]
+dbutils.notebook.exit(json.dumps({
+    "where": rows("SELECT current_catalog(), current_schema()"),
+    "main_schemas": sorted(r[0] for r in spark.sql("SHOW SCHEMAS IN main").collect()),
+    "eu_schemas": sorted(r[0] for r in spark.sql("SHOW SCHEMAS IN sales_eu").collect()),
+    "catalogs": [r.catalog for r in spark.sql("SHOW CATALOGS").collect()],
+    "like": [r.catalog for r in spark.sql("SHOW CATALOGS LIKE 'sa*|ma*'").collect()],
+    "info_catalogs": rows("SELECT catalog_name FROM sales_eu.information_schema.catalogs"),
+    "schemata": rows("SELECT schema_name FROM sales_eu.information_schema.schemata "
+                     "ORDER BY schema_name"),
+    "tables": rows("SELECT table_schema, table_name, table_type, data_source_format "
+                   "FROM main.information_schema.tables "
+                   "WHERE table_schema = 'default' AND table_name = 'orders'"),
+    "columns": rows("SELECT column_name, ordinal_position, is_nullable, full_data_type, "
+                    "data_type, numeric_precision, numeric_scale, partition_index "
+                    "FROM main.information_schema.columns "
+                    "WHERE table_schema = 'default' AND table_name = 'orders' "
+                    "ORDER BY ordinal_position"),
+    "volumes": rows("SELECT volume_catalog, volume_schema, volume_name, volume_type "
+                    "FROM system.information_schema.volumes"),
+    "across": rows("SELECT DISTINCT table_catalog FROM system.information_schema.tables "
+                   "WHERE table_catalog IN ('main', 'sales_eu') ORDER BY 1"),
+    "errors": [not_empty, error("CREATE CATALOG sales_eu"), error("DROP CATALOG nowhere"),
+               error("USE CATALOG doomed"), error("CREATE SCHEMA main.information_schema"),
+               error("DROP CATALOG main"), error("CREATE VOLUME sales_eu.landing.raw_files"),
+               error("CREATE VOLUME sales_eu.nowhere.v"), error("DROP VOLUME main.default.v")],
+    "volume_files": spark.read.text("/Volumes/sales_eu/landing/raw_files/a").count(),
+}))
+"""
+
+
+def test_every_catalog_has_default_and_an_information_schema(run_job, podium_home) -> None:
+    seen = notebook_exit(run_job, DEFAULT_AND_INFORMATION_SCHEMA)
+    assert seen["where"] == [["main", "default"]]
+    assert {"default", "information_schema"} <= set(seen["main_schemas"])
+    assert seen["eu_schemas"] == ["default", "information_schema", "landing"]
+    assert {"hive_metastore", "main", "samples", "sales_eu", "system", "workspace"} <= \
+        set(seen["catalogs"]) and "doomed" not in seen["catalogs"]
+    assert seen["catalogs"] == sorted(seen["catalogs"])
+    assert seen["like"] == ["main", "sales_eu", "samples"]
+    assert seen["info_catalogs"] == [["sales_eu"]]
+    assert seen["schemata"] == [["default"], ["information_schema"], ["landing"]]
+    assert seen["tables"] == [["default", "orders", "MANAGED", "DELTA"]]
+    assert seen["columns"] == [
+        ["id", 0, "NO", "bigint", "LONG", None, None, None],
+        ["amount", 1, "YES", "decimal(10,2)", "DECIMAL", 10, 2, None],
+        ["day", 2, "YES", "date", "DATE", None, None, 0]]
+    assert [v for v in seen["volumes"] if v[0] == "sales_eu"] == [
+        ["sales_eu", "landing", "raw_files", "MANAGED"]]
+    assert seen["across"] == [["main"], ["sales_eu"]]
+    assert seen["errors"] == ["CATALOG_NOT_EMPTY", "CATALOG_ALREADY_EXISTS",
+                              "CATALOG_NOT_FOUND", "CATALOG_NOT_FOUND",
+                              "SCHEMA_ALREADY_EXISTS", "CATALOG_BUILT_IN",
+                              "VOLUME_ALREADY_EXISTS", "SCHEMA_NOT_FOUND", "VOLUME_NOT_FOUND"]
+    assert seen["volume_files"] == 1
+    # A catalog is its schema folders in the warehouse: a dropped one leaves none.
+    folders = {p.name for p in (podium_home / "warehouse").iterdir()}
+    assert {"main__default.db", "sales_eu__default.db", "sales_eu__landing.db"} <= folders
+    assert not any(name.startswith("doomed__") for name in folders)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -295,3 +296,63 @@ resources:
     assert params == {"schema": "sales_default", "catalog": "main",
                       "volume": "/Volumes/main/sales/landing", "pipeline": "ingest",
                       "scope": "team-creds", "me": me, "short": me.split("@")[0]}
+
+
+GIT_AND_UNDEPLOYED = """
+bundle:
+  name: refs
+  uuid: 1234
+workspace: {host: "https://company.databricks.com"}
+resources:
+  genie_spaces:
+    taxi: {title: Taxi}
+  jobs:
+    j:
+      tags:
+        git_url: ${bundle.git.origin_url}
+        git_branch: ${bundle.git.branch}
+        git_sha: ${bundle.git.commit}
+      tasks:
+        - task_key: t
+          python_task:
+            function: 'tests.engine.funcs:ok'
+            parameters:
+              space: ${resources.genie_spaces.taxi.space_id}
+              title: ${resources.genie_spaces.taxi.title}
+              host: ${workspace.host}
+              uuid: ${bundle.uuid}
+              resources: ${workspace.resource_path}
+"""
+
+
+def test_git_fields_outside_a_checkout_are_empty_with_one_warning(write_bundle) -> None:
+    bundle = load_bundle(write_bundle(GIT_AND_UNDEPLOYED))
+    job = bundle.jobs["j"]
+    assert job.tags == {"git_url": "", "git_branch": "", "git_sha": ""}
+    git = [w for w in bundle.warnings if "git checkout" in w.message]
+    assert len(git) == 1 and git[0].location.line == 11  # the first use
+    params = job.tasks[0].python_task.parameters
+    # What the workspace would give a resource podium does not deploy stands for its key.
+    assert params["space"] == "taxi" and params["title"] == "Taxi"
+    assert any("${resources.genie_spaces.taxi.space_id}: resources.genie_spaces are not "
+               "deployed locally" in w.message for w in bundle.warnings)
+    assert params["host"] == "https://company.databricks.com" and params["uuid"] == 1234
+    assert params["resources"] == f"{bundle.root}/resources"
+
+
+def test_git_fields_come_from_the_checkout_or_the_bundle(write_bundle) -> None:
+    root = write_bundle(GIT_AND_UNDEPLOYED)
+    for command in (["init", "-q", "-b", "feature"], ["remote", "add", "origin",
+                                                       "https://example.com/refs.git"],
+                    ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@e", "commit",
+                                   "-qm", "first"]):
+        subprocess.run(["git", "-C", str(root), *command], check=True)
+    sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    bundle = load_bundle(root)
+    assert bundle.jobs["j"].tags == {"git_url": "https://example.com/refs.git",
+                                     "git_branch": "feature", "git_sha": sha}
+    assert not any("git checkout" in w.message for w in bundle.warnings)
+    (root / "databricks.yml").write_text(GIT_AND_UNDEPLOYED.replace(
+        "  uuid: 1234", "  uuid: 1234\n  git: {branch: release}"))
+    assert load_bundle(root).jobs["j"].tags["git_branch"] == "release"

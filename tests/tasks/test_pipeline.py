@@ -23,6 +23,10 @@ resources:
       libraries:
         - glob: {include: ./transformations/**}
         - file: {path: ./legacy/short_trips.py}
+    elsewhere:
+      catalog: nowhere
+      schema: pipes
+      libraries: [{file: {path: ./transformations/trips.py}}]
   jobs:
     j:
       job_clusters:
@@ -39,6 +43,9 @@ resources:
         - task_key: missing
           job_cluster_key: main
           pipeline_task: {pipeline_id: no_such_pipeline}
+        - task_key: no_catalog
+          job_cluster_key: main
+          pipeline_task: {pipeline_id: elsewhere}
 """.replace("SPARK_CONF", json.dumps(TEST_CONF))
 
 TRIPS = """from pyspark import pipelines as dp
@@ -95,6 +102,9 @@ def test_a_pipeline_task_runs_python_sql_and_dlt_sources_on_the_jobs_cluster(
     assert seen["short_max"] < 2 and 0 < seen["short"] < seen["trips"]
     assert tasks["missing"].result.value == "FAILED"
     assert "no_such_pipeline" in tasks["missing"].error
+    # A pipeline's catalog is one of the catalogs notebooks see: a missing one is missing.
+    assert tasks["no_catalog"].result.value == "FAILED"
+    assert "[CATALOG_NOT_FOUND] The catalog `nowhere` not found" in tasks["no_catalog"].error
     log = (tasks["refresh"].attempts[-1].log_path).read_text()
     assert "Pipeline 'taxi_etl': 3 source files" in log and "COMPLETED" in log.upper()
 

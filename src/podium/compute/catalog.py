@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from podium.compute import unity
-
 FORMATS = {".parquet": "parquet", ".orc": "orc", ".json": "json"}
 DEFAULT_DB = "default"
 
@@ -140,7 +138,6 @@ class WarehouseCatalog:
     writer: str = field(default_factory=new_writer_tag)  # this application's Delta commits
     seen: dict[tuple[str, str], TableDir] = field(default_factory=dict)
     databases: set[str] = field(default_factory=set)
-    catalogs: set[str] = field(default_factory=set)  # made by schemas beyond the standard ones
     # Turns a registered table into a managed one (DROP deletes its files, `saveAsTable`
     # may overwrite it); only a driver in this process can, so Connect tables stay external.
     make_managed: Callable[[str, str], None] | None = None
@@ -154,11 +151,6 @@ class WarehouseCatalog:
             for database in sorted(databases - self.databases):
                 spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
             self.databases |= databases
-            self.catalogs |= {c for c in map(unity.catalog_of, databases)
-                              if c and c not in unity.STANDARD and unity.NAME.fullmatch(c)}
-            for catalog in sorted(self.catalogs):  # a session's own setting, on every session
-                for name, value in unity.catalog_conf(catalog).items():
-                    spark.conf.set(name, value)
             for key, table in tables.items():
                 before = self.seen.get(key)
                 if before is None:

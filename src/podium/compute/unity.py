@@ -7,9 +7,11 @@ folder (`catalog.py`). Each other catalog is podium's `LocalCatalog` plugin
 `c__s`; so `main.sales.orders` is the folder `warehouse/main__sales.db/orders`, and every
 application and process sees it as it sees any table. `hive_metastore` is the session
 catalog itself under Databricks' name. `samples` also has Databricks' sample tables
-(`samples.py`), registered when first read. Spark has no `CREATE CATALOG`: the standard
-catalogs are there from the start, and another comes into being when a bundle's `schemas`
-resource makes its first schema (a `c__s.db` folder that the warehouse sync finds).
+(`samples.py`), registered when first read. The standard catalogs are there from the start;
+another is its schema folders (`c__s.db`): `CREATE CATALOG` (in podium's parser extension,
+`jvm/CatalogStatements.java`) or a bundle's `schemas` resource makes its first, and every
+session finds it through that extension, which looks at the warehouse folder whenever it
+changed. Every catalog has `default` and `information_schema` (`jvm/InformationSchema.java`).
 
 Volumes (`/Volumes/<catalog>/<schema>/<volume>/...`) are folders under the workspace's DBFS
 folder, where `dbutils.fs` keeps them.
@@ -17,7 +19,6 @@ folder, where `dbutils.fs` keeps them.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from podium import defaults
@@ -28,7 +29,6 @@ SEPARATOR = "__"
 HIVE_METASTORE = "hive_metastore"
 # What every Unity Catalog workspace has (`system` and `workspace` hold nothing locally).
 STANDARD = ("main", "workspace", "samples", "system")
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 def database(catalog: str, schema: str) -> str:
@@ -36,12 +36,6 @@ def database(catalog: str, schema: str) -> str:
     if catalog in (HIVE_METASTORE, "spark_catalog"):
         return schema
     return f"{catalog}{SEPARATOR}{schema}"
-
-
-def catalog_of(database_name: str) -> str | None:
-    """The catalog a session database belongs to (None: `hive_metastore`'s own)."""
-    catalog, found, _schema = database_name.partition(SEPARATOR)
-    return catalog if found and catalog else None
 
 
 def catalog_conf(catalog: str, samples_location: str | None = None) -> dict[str, str]:

@@ -146,7 +146,10 @@ def load_bundle(
 
     ctx = Context({}, name, target_name, str(root_dir), {k: k for k in jobs_raw},
                   resources=dict(merged["resources"]) if isinstance(merged["resources"], dict)
-                  else {}, lookups=lookups)
+                  else {}, lookups=lookups,
+                  bundle=merged["bundle"] if isinstance(merged["bundle"], dict) else {},
+                  workspace=merged["workspace"] if isinstance(merged["workspace"], dict)
+                  else {})
     declared = config.get("variables") or YMap(loc=config.loc)
     target_vars = target_node.get("variables") if target_node else None
     values = resolve_values(declared, target_vars, variables or {}, problems, ctx)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,13 @@ class Context:
     # A lookup that found nothing: its stand-in value -> the problem, raised only where a
     # job that runs (or is deployed) uses it.
     unresolved: dict[str, Problem] = field(default_factory=dict)
+    # The merged `bundle` and `workspace` mappings: fields set there are what `${bundle.x}`
+    # and `${workspace.x}` give (`bundle.git.branch` overrides what git says).
+    bundle: dict[str, Any] = field(default_factory=dict)
+    workspace: dict[str, Any] = field(default_factory=dict)
+    warned: set[str] = field(default_factory=set)  # warnings given once per load
+    location: Location | None = None  # where the reference being resolved is written
+    _git: dict[str, str] | None = None
 
     def lookup(self, path: str) -> Any:
         """The value of `${path}`; raises KeyError with a helpful message if unknown."""
@@ -53,6 +61,14 @@ class Context:
         }
         if path in fixed:
             return fixed[path]
+        if parts[0] == "bundle" and parts[1:2] == ["git"] and len(parts) == 3:
+            return self._git_field(parts[2], path)
+        if parts[0] in ("bundle", "workspace") and len(parts) >= 2:
+            found = _field(self.bundle if parts[0] == "bundle" else self.workspace, parts[1:])
+            if found is not None:
+                return found
+            if parts[0] == "workspace" and len(parts) == 2 and parts[1] in DERIVED_PATHS:
+                return f"{self.file_path}/{DERIVED_PATHS[parts[1]]}"
         if parts[0] in ("var", "variables") and len(parts) >= 2:
             name = parts[1]
             if name not in self.variables:
@@ -77,6 +93,24 @@ class Context:
                        "${bundle.name}, ${bundle.target}, ${workspace.*} and "
                        "${resources.<type>.<key>.<field>}")
 
+    def _git_field(self, name: str, path: str) -> str:
+        """`${bundle.git.<name>}`: set under `bundle.git`, else what git says of the bundle
+        root; outside a git checkout empty, with one warning (as the Databricks CLI)."""
+        written = _field(self.bundle, ["git", name])
+        if written is not None:
+            return str(written)
+        if name not in GIT_FIELDS:
+            raise KeyError(f"unknown reference ${{{path}}}; bundle.git has "
+                           f"{', '.join(GIT_FIELDS)}")
+        if self._git is None:
+            self._git = git_info(self.file_path)
+        if not self._git and "git" not in self.warned:
+            self.warned.add("git")
+            self.problems.append(Problem(
+                self.location or Location(path), f"${{{path}}}: {self.file_path} is not in a "
+                "git checkout; ${bundle.git.*} are empty", "warning"))
+        return self._git.get(name, "")
+
     def _resource(self, path: str, kind: str, key: str, attribute: str) -> Any:
         """`${resources.<kind>.<key>.<field>}` of a resource that is not a job: its `id`
         is its key locally (a pipeline, a shared cluster), other fields are its own
@@ -92,6 +126,14 @@ class Context:
             if not isinstance(value, dict) or part not in value:
                 if attribute == "name":  # a resource without a name field goes by its key
                     return key
+                if kind not in DEPLOYED:  # a field the workspace would give, e.g. space_id
+                    if path not in self.warned:
+                        self.warned.add(path)
+                        self.problems.append(Problem(
+                            self.location or Location(path), f"${{{path}}}: resources."
+                            f"{kind} are not deployed locally; it stands for '{key}'",
+                            "warning"))
+                    return key
                 raise KeyError(f"resources.{kind}.{key} has no field '{attribute}' in "
                                f"${{{path}}}")
             value = value[part]
@@ -99,6 +141,46 @@ class Context:
             where = items.loc_of(key) if isinstance(items, YMap) else Location(path)
             value = interpolate(value, self, where)
         return value
+
+
+# Resource kinds podium makes locally; fields of others that the workspace would give (an
+# app's url, a Genie space's space_id) stand for the resource's key.
+DEPLOYED = ("jobs", "clusters", "schemas", "volumes", "pipelines")
+GIT_FIELDS = ("origin_url", "branch", "commit", "actual_branch", "bundle_root_path",
+              "inferred")
+# `${workspace.x}` paths the Databricks CLI derives from the root path.
+DERIVED_PATHS = {"artifact_path": "artifacts", "state_path": "state",
+                 "resource_path": "resources"}
+
+
+def _field(mapping: Any, parts: list[str]) -> Any:
+    """The scalar at `parts` inside nested mappings, or None."""
+    for part in parts:
+        if not isinstance(mapping, dict) or part not in mapping:
+            return None
+        mapping = mapping[part]
+    return None if isinstance(mapping, (dict, list)) else mapping
+
+
+def git_info(folder: str) -> dict[str, str]:
+    """What git says of the checkout `folder` is in (empty when it is in none):
+    `origin_url`, `branch`, `commit`, as the Databricks CLI fills `bundle.git`."""
+    def ask(*args: str) -> str:
+        try:
+            done = subprocess.run(["git", "-C", folder, *args], capture_output=True,
+                                  text=True, check=False, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    top = ask("rev-parse", "--show-toplevel")
+    if not top:
+        return {}
+    branch = ask("rev-parse", "--abbrev-ref", "HEAD")
+    branch = "" if branch == "HEAD" else branch
+    return {"origin_url": ask("remote", "get-url", "origin"), "branch": branch,
+            "actual_branch": branch, "commit": ask("rev-parse", "HEAD"),
+            "bundle_root_path": os.path.relpath(folder, top), "inferred": "true"}
 
 
 def interpolate(node: Any, ctx: Context, loc: Location) -> Any:
@@ -122,6 +204,7 @@ def interpolate(node: Any, ctx: Context, loc: Location) -> Any:
     if not isinstance(node, str) or "${" not in node:
         return node
     whole = INTERPOLATION.fullmatch(node)
+    ctx.location = loc
     try:
         if whole:
             return ctx.lookup(whole.group(1))
@@ -219,9 +302,11 @@ def resolve_values(
     for _ in range(len(raw) + 1):
         before = dict(ctx.variables)
         scratch = Context(ctx.variables, ctx.bundle_name, ctx.target, ctx.file_path, ctx.job_ids,
-                          resources=ctx.resources, lookups=ctx.lookups)
+                          resources=ctx.resources, lookups=ctx.lookups, bundle=ctx.bundle,
+                          workspace=ctx.workspace, warned=ctx.warned)
         ctx.variables = {k: interpolate(v, scratch, where.get(k, Location(""))) for k, v in
                          ctx.variables.items()}
+        ctx.problems += [p for p in scratch.problems if p.severity == "warning"]
         if ctx.variables == before:
             break
     for name, value in ctx.variables.items():

@@ -116,6 +116,8 @@ def run(spark: Any, pipeline: dict[str, Any], full_refresh: bool = False) -> Non
     configuration = pipeline.get("configuration") or {}
     for name, value in configuration.items():  # what the sources read with spark.conf.get
         spark.conf.set(name, value)
+    if catalog:  # a catalog that does not exist is CATALOG_NOT_FOUND, as in a notebook
+        spark.sql(f"USE CATALOG `{catalog}`")
     spark.sql(f"CREATE SCHEMA IF NOT EXISTS {_qualified(catalog, schema)}")
     sources = files(pipeline)
     print(f"Pipeline '{pipeline['name']}': {len(sources)} source files, target "

@@ -34,9 +34,14 @@ import org.apache.spark.sql.util.CaseInsensitiveStringMap;
  * A catalog with a `location` option (`samples`) also has the Delta tables found in folders
  * `location/<schema>/<table>`; each is registered as an external table the first time it is
  * asked for, so a catalog nobody reads costs nothing.
+ *
+ * As in Unity Catalog, every catalog has a schema `default` (made when first needed) and an
+ * `information_schema` (`InformationSchema`), which no one can create, change or drop.
  */
 public class LocalCatalog implements StagingTableCatalog, SupportsNamespaces {
     public static final String SEPARATOR = "__";
+    public static final String HIVE_METASTORE = "hive_metastore";
+    private static final String DEFAULT = "default";
     private String name;
     private String prefix;
     private java.io.File location;
@@ -79,6 +84,46 @@ public class LocalCatalog implements StagingTableCatalog, SupportsNamespaces {
     @Override
     public String name() {
         return name;
+    }
+
+    /** The session database that holds this catalog's schema `schema`. */
+    String sessionDatabase(String schema) {
+        return prefix + schema;
+    }
+
+    /** When the catalog was made (its `default` schema's folder), in milliseconds. */
+    Long created() {
+        return createdSchema(DEFAULT);
+    }
+
+    /** When schema `schema` was made (its folder's time), in milliseconds; null if unknown. */
+    Long createdSchema(String schema) {
+        java.io.File folder = new java.io.File(
+            InformationSchema.warehouse(org.apache.spark.sql.classic.SparkSession.active()),
+            prefix + schema + ".db");
+        return folder.isDirectory() ? folder.lastModified() : null;
+    }
+
+    private static boolean isInformationSchema(String[] namespace) {
+        return namespace.length == 1 && namespace[0].equalsIgnoreCase(InformationSchema.SCHEMA);
+    }
+
+    /** Makes the schema `default` if this catalog still exists and lacks one. */
+    private void ensureDefault() {
+        if (prefix.isEmpty() || namespaces().namespaceExists(new String[] {prefix + DEFAULT})) {
+            return;
+        }
+        org.apache.spark.sql.classic.SparkSession spark =
+            org.apache.spark.sql.classic.SparkSession.active();
+        if (!spark.conf().contains("spark.sql.catalog." + name)) {
+            return;  // dropped in this session
+        }
+        try {
+            namespaces().createNamespace(new String[] {prefix + DEFAULT},
+                                         new java.util.HashMap<>());
+        } catch (NamespaceAlreadyExistsException made) {
+            // by another session meanwhile
+        }
     }
 
     private CatalogPlugin session() {
@@ -154,10 +199,14 @@ public class LocalCatalog implements StagingTableCatalog, SupportsNamespaces {
         for (String schema : locatedSchemas()) {
             registerLocated(schema);
         }
+        ensureDefault();
         for (String[] ns : namespaces().listNamespaces()) {
             if (ns.length == 1 && mine(ns[0])) {
                 found.add(new String[] {ns[0].substring(prefix.length())});
             }
+        }
+        if (!prefix.isEmpty()) {
+            found.add(new String[] {InformationSchema.SCHEMA});
         }
         return found.toArray(new String[0][]);
     }
@@ -175,6 +224,12 @@ public class LocalCatalog implements StagingTableCatalog, SupportsNamespaces {
 
     @Override
     public boolean namespaceExists(String[] namespace) {
+        if (isInformationSchema(namespace)) {
+            return !prefix.isEmpty();
+        }
+        if (namespace.length == 1 && namespace[0].equalsIgnoreCase(DEFAULT)) {
+            ensureDefault();
+        }
         if (namespace.length == 1 && !namespaces().namespaceExists(
                 new String[] {prefix + namespace[0]})) {
             registerLocated(namespace[0]);
@@ -186,6 +241,12 @@ public class LocalCatalog implements StagingTableCatalog, SupportsNamespaces {
     @Override
     public Map<String, String> loadNamespaceMetadata(String[] namespace)
             throws NoSuchNamespaceException {
+        if (isInformationSchema(namespace) && !prefix.isEmpty()) {
+            return new java.util.HashMap<>();
+        }
+        if (namespace.length == 1 && namespace[0].equalsIgnoreCase(DEFAULT)) {
+            ensureDefault();
+        }
         return namespaces().loadNamespaceMetadata(inSession(namespace));
     }
 
@@ -196,25 +257,40 @@ public class LocalCatalog implements StagingTableCatalog, SupportsNamespaces {
             throw new UnsupportedOperationException(
                 "a schema name has one part in catalog " + name);
         }
+        if (isInformationSchema(namespace) && !prefix.isEmpty()) {
+            throw new NamespaceAlreadyExistsException(new String[] {name, namespace[0]});
+        }
         namespaces().createNamespace(new String[] {prefix + namespace[0]}, metadata);
     }
 
     @Override
     public void alterNamespace(String[] namespace, NamespaceChange... changes)
             throws NoSuchNamespaceException {
+        refuseInformationSchema(namespace);
         namespaces().alterNamespace(inSession(namespace), changes);
     }
 
     @Override
     public boolean dropNamespace(String[] namespace, boolean cascade)
             throws NoSuchNamespaceException, NonEmptyNamespaceException {
+        refuseInformationSchema(namespace);
         return namespaces().dropNamespace(inSession(namespace), cascade);
+    }
+
+    private void refuseInformationSchema(String[] namespace) {
+        if (isInformationSchema(namespace) && !prefix.isEmpty()) {
+            throw new UnsupportedOperationException(
+                name + ".information_schema is read-only; it describes the catalog");
+        }
     }
 
     // Tables
 
     @Override
     public Identifier[] listTables(String[] namespace) throws NoSuchNamespaceException {
+        if (isInformationSchema(namespace) && !prefix.isEmpty()) {
+            return InformationSchema.identifiers();
+        }
         if (namespace.length == 1) {
             registerLocated(namespace[0]);
         }
@@ -228,6 +304,12 @@ public class LocalCatalog implements StagingTableCatalog, SupportsNamespaces {
 
     @Override
     public Table loadTable(Identifier ident) throws NoSuchTableException {
+        if (isInformationSchema(ident.namespace()) && !prefix.isEmpty()) {
+            if (!InformationSchema.isView(ident.name())) {
+                throw new NoSuchTableException(ident);
+            }
+            return InformationSchema.table(name, ident.name());
+        }
         try {
             return tables().loadTable(inSession(ident));
         } catch (NoSuchTableException missing) {
@@ -256,6 +338,9 @@ public class LocalCatalog implements StagingTableCatalog, SupportsNamespaces {
 
     @Override
     public boolean tableExists(Identifier ident) {
+        if (isInformationSchema(ident.namespace()) && !prefix.isEmpty()) {
+            return InformationSchema.isView(ident.name());
+        }
         return ident.namespace().length == 1 && tables().tableExists(quietly(ident));
     }
 

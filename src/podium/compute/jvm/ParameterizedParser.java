@@ -30,15 +30,41 @@ import scala.runtime.BoxedUnit;
  * command of it (DESCRIBE HISTORY, OPTIMIZE, ...: Spark's grammar would misread those).
  * Registered as the last entry of `spark.sql.extensions` by podium.
  *
- * It also reads Databricks' `USE CATALOG name` as Spark's `SET CATALOG name`, and has
- * `LocalPaths` make `read_files` Spark's file source and `dbfs:/` paths local.
+ * It also reads Databricks' `USE CATALOG name` as Spark's `SET CATALOG name`, the catalog
+ * statements Spark lacks through `CatalogStatements`, and has `LocalPaths` make
+ * `read_files` Spark's file source and `dbfs:/` paths local.
  */
 public final class ParameterizedParser implements ParserInterface {
+  private final SparkSession session;
   private final ParserInterface wrapped;
   private final SparkSqlParser spark = new SparkSqlParser();
 
-  public ParameterizedParser(ParserInterface wrapped) {
+  public ParameterizedParser(SparkSession session, ParserInterface wrapped) {
+    this.session = session;
     this.wrapped = wrapped;
+  }
+
+  private long warehouseSeen = Long.MIN_VALUE;
+
+  /** `sqlText` in the words Spark's grammar has. */
+  private String spoken(String sqlText) {
+    registerCatalogs();
+    String catalogs = session instanceof org.apache.spark.sql.classic.SparkSession classic
+        ? CatalogStatements.rewrite(sqlText, classic) : null;
+    return catalogs != null ? catalogs : databricks(sqlText);
+  }
+
+  /** Keeps the session's catalogs those of the warehouse (`InformationSchema.register`),
+   * looked at again only when the warehouse folder changed: one `stat` a statement. */
+  private synchronized void registerCatalogs() {
+    if (!(session instanceof org.apache.spark.sql.classic.SparkSession classic)) {
+      return;
+    }
+    long stamp = InformationSchema.warehouse(classic).lastModified();
+    if (stamp != warehouseSeen) {
+      warehouseSeen = stamp;
+      InformationSchema.register(classic);
+    }
   }
 
   @Override
@@ -65,7 +91,7 @@ public final class ParameterizedParser implements ParserInterface {
   /** Databricks statements Spark spells differently, in Spark's words: `USE CATALOG`, and
    * `CREATE OR REFRESH STREAMING TABLE` / `CREATE OR REPLACE MATERIALIZED VIEW` (a
    * pipeline's update refreshes or replaces every dataset it defines anyway). */
-  private static String spoken(String sqlText) {
+  private static String databricks(String sqlText) {
     java.util.regex.Matcher use = USE_CATALOG.matcher(sqlText);
     if (use.matches()) {
       return use.group(1) + "SET CATALOG " + use.group(2);
@@ -106,6 +132,7 @@ public final class ParameterizedParser implements ParserInterface {
 
   @Override
   public Seq<String> parseMultipartIdentifier(String sqlText) throws ParseException {
+    registerCatalogs();  // `spark.table("c.s.t")` and writers name tables this way
     return wrapped.parseMultipartIdentifier(sqlText);
   }
 
@@ -138,7 +165,7 @@ public final class ParameterizedParser implements ParserInterface {
           new AbstractFunction2<SparkSession, ParserInterface, ParserInterface>() {
             @Override
             public ParserInterface apply(SparkSession session, ParserInterface parser) {
-              return new ParameterizedParser(parser);
+              return new ParameterizedParser(session, parser);
             }
           });
       return BoxedUnit.UNIT;
