@@ -97,3 +97,67 @@ def test_a_build_that_fails_is_a_located_error(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines()[-1] == (
         f"{tmp_path / 'databricks.yml'}:3:3: error: artifact 'python_artifact' did not "
         "build: `echo no compiler >&2; false` exited with 1: no compiler")
+
+
+JAR_BUNDLE = """\
+bundle: {name: jars}
+artifacts:
+  my_java_code:
+    path: ./print_args
+    build: "javac PrintArgs.java && jar cvfm PrintArgs.jar META-INF/MANIFEST.MF PrintArgs.class"
+    files:
+      - source: ./print_args/PrintArgs.jar
+resources:
+  jobs:
+    jar_job:
+      tasks:
+        - task_key: print
+          spark_jar_task:
+            main_class_name: PrintArgs
+            parameters: ["OUT", "hello from java"]
+          libraries:
+            - jar: ./print_args/PrintArgs.jar
+"""
+JAVA = """\
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+public class PrintArgs {
+    public static void main(String[] args) throws Exception {
+        Files.writeString(Path.of(args[0]), args[1]);
+    }
+}
+"""
+
+
+def test_any_build_command_makes_what_a_task_names(tmp_path: Path) -> None:
+    """A JAR built with `javac ... && jar ...`, as Databricks' spark_jar_task example has it:
+    built before the run, its output said, not built again while it is fresh."""
+    out = tmp_path / "out.txt"
+    (tmp_path / "databricks.yml").write_text(JAR_BUNDLE.replace("OUT", str(out)))
+    (tmp_path / "print_args" / "META-INF").mkdir(parents=True)
+    (tmp_path / "print_args" / "PrintArgs.java").write_text(JAVA)
+    (tmp_path / "print_args" / "META-INF" / "MANIFEST.MF").write_text(
+        "Manifest-Version: 1.0\nMain-Class: PrintArgs\n")
+    home = tmp_path / "home"
+    first = podium("run", "jar_job", "--bundle", str(tmp_path), home=home)
+    assert first.returncode == 0, first.stderr
+    assert "building artifact 'my_java_code'" in first.stderr
+    assert "adding: PrintArgs.class" in first.stderr  # the build's own output, as it came
+    assert out.read_text() == "hello from java"
+    artifact = of_bundle(tmp_path, load_bundle(tmp_path).artifacts)[0]
+    assert artifact.built() == [tmp_path / "print_args" / "PrintArgs.jar"]
+    assert not artifact.stale()
+
+
+def test_a_missing_build_tool_is_named_with_how_to_install_it(tmp_path: Path) -> None:
+    (tmp_path / "databricks.yml").write_text(JAR_BUNDLE.replace(
+        '"javac PrintArgs.java && jar cvfm PrintArgs.jar META-INF/MANIFEST.MF PrintArgs.class"',
+        "sbt package").replace("./print_args/PrintArgs.jar",
+                               "./print_args/target/scala-2.13/*.jar"))
+    (tmp_path / "print_args").mkdir()
+    done = podium("run", "jar_job", "--bundle", str(tmp_path), home=tmp_path / "home")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"{tmp_path / 'databricks.yml'}:3:3: error: artifact 'my_java_code' builds with "
+        "`sbt`, which is not installed; install sbt (https://www.scala-sbt.org/download)"]

@@ -105,13 +105,14 @@ def prelaunch_first_cluster(key: str, job) -> None:
     opened and the run admitted (a second or more of a cold run)."""
     from podium.compute import classic
     from podium.compute.manager import DEFAULT_KEY
-    from podium.spec.models import ClusterSpec
 
     for task in job.tasks:
         if task.depends_on or task.existing_cluster_id or not task.uses_spark:
             continue
         cluster_key = task.job_cluster_key or DEFAULT_KEY
-        spec = job.cluster(task.job_cluster_key) if task.job_cluster_key else ClusterSpec()
+        # as the manager will ask for it (with its tasks' libraries), or it is not adopted
+        spec = job.cluster_as_started(task.job_cluster_key) \
+            if task.job_cluster_key is None or job.cluster(task.job_cluster_key) else None
         if spec is not None and not spec.remote:
             classic.prelaunch(f"{key}:{cluster_key}", spec)
         return
