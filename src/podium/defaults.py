@@ -63,6 +63,13 @@ def logs_dir() -> Path:
     return home() / "logs"
 
 
+def pipeline_events_path(log_path: Path | str) -> Path:
+    """Where a pipeline task's attempt keeps its update's events (JSON lines), beside its
+    log: written by the task, read by `runs get`, the UI and the Pipelines API."""
+    log = Path(log_path)
+    return log.with_name(log.stem + ".events.jsonl")
+
+
 def dbfs_root() -> Path:
     """Where `dbfs:/` paths live locally."""
     return home() / "dbfs"

@@ -75,5 +75,5 @@ def test_runs_get_accepts_json_and_unknown_job_lists_the_jobs(tmp_path: Path) ->
     missing = podium("run", "nightly", "--bundle", str(EXAMPLES / "quickstart"))
     assert missing.returncode == 2
     assert missing.stderr.strip().endswith(
-        "no job 'nightly' in bundle 'quickstart'; its jobs are: daily_sales")
+        "no job or pipeline 'nightly' in bundle 'quickstart'; its jobs are: daily_sales")
     assert "Traceback" not in missing.stderr

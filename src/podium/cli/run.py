@@ -15,6 +15,7 @@ from podium.cli.common import (
     VarOpt,
     err,
     fail,
+    fail_at,
     job_params,
     load,
     open_history,
@@ -42,10 +43,21 @@ def run(
     start_clusters: Annotated[bool, typer.Option(
         "--start-clusters", help="Start the shared clusters (existing_cluster_id) the job "
         "needs when they are not running; they keep running afterwards.")] = False,
+    full_refresh_all: Annotated[bool, typer.Option(
+        "--full-refresh-all", help="Pipeline: reset and recompute every dataset.")] = False,
+    full_refresh: Annotated[str | None, typer.Option(
+        "--full-refresh", help="Pipeline: reset and recompute these datasets (comma "
+        "separated).")] = None,
+    refresh: Annotated[str | None, typer.Option(
+        "--refresh", help="Pipeline: update only these datasets (comma separated).")] = None,
+    refresh_all: Annotated[bool, typer.Option(
+        "--refresh-all", help="Pipeline: update every dataset (the default).")] = False,
+    validate_only: Annotated[bool, typer.Option(
+        "--validate-only", help="Pipeline: check the graph, run no flow.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run a job on reused Spark compute, recorded in the run history; several parameter
-    sets start one run each, sharing the job's clusters.
+    """Run a job (or an update of a pipeline) on reused Spark compute, recorded in the run
+    history; several parameter sets start one run each, sharing the job's clusters.
 
     Exits 0 when every run succeeds, 1 otherwise, 2 on bad input, 130 when interrupted.
     """
@@ -56,11 +68,22 @@ def run(
     from podium.store.maintenance import sweep_orphans
 
     loaded = load(bundle, target, var)
-    try:
-        job = loaded.job(job_key)
-    except BundleError as exc:
-        fail(exc.problems)
-    key = next(k for k, j in loaded.jobs.items() if j is job)
+    update = {"full_refresh_all": full_refresh_all, "full_refresh": _names(full_refresh),
+              "refresh": _names(refresh), "validate_only": validate_only}
+    pipeline = loaded.pipeline(job_key) if loaded.find_job(job_key) is None else None
+    if pipeline is not None:
+        from podium.spec.pipelines import pipeline_job
+
+        key, job = pipeline[0], pipeline_job(*pipeline, **update)
+    else:
+        if any(update.values()) or refresh_all:
+            fail_at("--refresh", f"'{job_key}' is a job; --full-refresh-all, --full-refresh, "
+                    "--refresh, --refresh-all and --validate-only are for pipelines")
+        try:
+            job = loaded.job(job_key)
+        except BundleError as exc:
+            fail(exc.problems)
+        key = next(k for k, j in loaded.jobs.items() if j is job)
     if loaded.lookups_failing(job):
         fail(loaded.lookups_failing(job))
     from podium.engine.artifacts import build_needed
@@ -98,6 +121,11 @@ def run(
         detach(store, runs, start_clusters)
     drive(store, runs, as_json, (loaded.name, str(loaded.root), loaded.target),
           start_clusters)
+
+
+def _names(given: str | None) -> list[str]:
+    """A comma-separated list of dataset names from an option."""
+    return [n.strip() for n in (given or "").split(",") if n.strip()]
 
 
 def prelaunch_first_cluster(key: str, job) -> None:

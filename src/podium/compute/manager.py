@@ -21,7 +21,9 @@ from podium.compute.errors import ClusterError
 from podium.spec.models import ClusterSpec
 
 DEFAULT_KEY = "default"
-SHARED_PREFIX = "shared:"
+# Job clusters are "<job key>:<cluster key>"; no job key starts with "@" (a job named
+# `shared` has the cluster "shared:default", which once read as a shared cluster).
+SHARED_PREFIX = "@shared:"
 
 
 @dataclass

@@ -26,7 +26,7 @@ import pyspark.sql.connect.session  # noqa: F401
 
 from podium.compute.connect import ConnectCluster
 from podium.runtime import context as context_mod
-from podium.runtime import delta_sql, output, relative_imports, sdk_runtime
+from podium.runtime import delta_sql, output, relative_imports, sdk_runtime, workdir
 from podium.runtime.context import ChildRun, TaskContext, TaskValues
 from podium.runtime.errors import TaskInterrupted
 from podium.spec.models import ClusterSpec, Task
@@ -109,6 +109,7 @@ def serve() -> None:
     it and answer that process's pid on stdout; end when stdin closes."""
     sdk_runtime.install()  # `from databricks.sdk.runtime import spark` in task code
     relative_imports.install()  # `sys.path.append("../src")` in a notebook
+    workdir.install()  # a task's working directory is its notebook's folder
     delta_sql.install()  # `DeltaTable` on Spark Connect sessions
     signal.signal(signal.SIGCHLD, _reap)
     while line := sys.stdin.readline():

@@ -32,7 +32,7 @@ from podium.engine.references import UnresolvedReference, renderer
 from podium.engine.states import MOVES, LifeCycle, Result
 from podium.engine.workers import Workers
 from podium.runtime import context as context_mod
-from podium.runtime import delta_sql, output, relative_imports, sdk_runtime
+from podium.runtime import delta_sql, output, relative_imports, sdk_runtime, workdir
 from podium.runtime.context import TaskContext, now_ms
 from podium.runtime.dbutils import forget
 from podium.runtime.errors import TaskFailed, TaskInterrupted
@@ -89,6 +89,7 @@ class Executor:
                  idle_cluster_seconds: float | None = None):
         sdk_runtime.install()  # `from databricks.sdk.runtime import spark` in task code
         relative_imports.install()  # `sys.path.append("../src")` in a notebook
+        workdir.install()  # a task's working directory is its notebook's folder
         delta_sql.install()  # `DeltaTable` on Spark Connect sessions, as Delta SQL
         self.events: queue.Queue[Any] = queue.Queue()
         self.runs: dict[int, Run] = {}

@@ -90,7 +90,8 @@ class TaskContext:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     secret_values: list[str] = field(default_factory=list)
     children: list[ChildRun] = field(default_factory=list)
-    notebook_dir: Path | None = None
+    notebook_dir: Path | None = None  # the notebook's or Python file's folder
+    workdir: Path | None = None  # its working directory (`runtime/workdir.py`)
     exit_value: str | None = None
     spark: Any = None
     thread_id: int | None = None

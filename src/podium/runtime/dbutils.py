@@ -497,7 +497,7 @@ def run_notebook(path: Path, ctx: TaskContext) -> str | None:
         "sc": spark_context(spark),
         "dbutils": utils, "display": display, "displayHTML": print,
     }
-    ctx.notebook_dir = path.parent
+    ctx.notebook_dir = ctx.workdir = path.parent
     ctx.notebook_path = notebooks.workspace_path(path)
     try:
         return notebooks.execute(path, namespace)

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from podium.runtime import threads
+from podium.runtime import threads, workdir
 
 _lock = threading.Lock()
 _installed = False
@@ -206,7 +206,11 @@ def _write_quietly(target: IO[str], text: str) -> None:
 
 
 def _popen_init(self: subprocess.Popen, *args: Any, **kwargs: Any) -> None:
-    """Popen that sends the inherited stdout/stderr of a task's subprocess to its log."""
+    """Popen that sends the inherited stdout/stderr of a task's subprocess to its log, and
+    starts it in the task's working directory unless told where."""
+    folder = workdir.current()
+    if folder is not None and len(args) < 10 and kwargs.get("cwd") is None:
+        kwargs["cwd"] = folder
     target = _current()
     names = [name for name in ("stdout", "stderr") if kwargs.get(name) is None]
     if target is None or not names:

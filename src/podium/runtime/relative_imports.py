@@ -1,10 +1,11 @@
-"""Relative `sys.path` entries as a notebook means them: `sys.path.append("../src")` in a
-notebook is relative to the notebook's folder, which is a notebook's working directory on
-Databricks (the `default-python` template's notebook imports its package that way).
+"""Imports as a notebook or Python file sees them on Databricks: its own folder is on
+`sys.path`, and a relative entry (`sys.path.append("../src")`, as the `default-python`
+template's notebook has it) is relative to its working directory, the folder it is in.
 
-podium runs many tasks in one process and cannot change the working directory for one of
-them, so a finder placed last in `sys.meta_path` retries an import that nothing else found
-with each relative `sys.path` entry taken from the calling task's notebook folder.
+podium runs many tasks in one process and cannot change `sys.path` or the working directory
+for one of them, so a finder placed last in `sys.meta_path` retries an import that nothing
+else found in the calling task's folder and with each relative `sys.path` entry taken from
+its working directory (`workdir.py`).
 """
 
 from __future__ import annotations
@@ -18,19 +19,21 @@ from podium.runtime import context
 
 
 class NotebookRelativeFinder:
-    """Finds top-level modules on relative `sys.path` entries, from the task's notebook
-    folder."""
+    """Finds top-level modules in the task's folder and on relative `sys.path` entries."""
 
     @classmethod
     def find_spec(cls, name: str, path: Any = None, target: Any = None) -> Any:
-        """The module's spec from a relative entry, or None (the import fails as usual)."""
+        """The module's spec from the task's folder or a relative entry, or None (the
+        import fails as usual)."""
         ctx = context.current()
         folder = ctx.notebook_dir if ctx is not None else None
         if path is not None or folder is None:
             return None
-        entries = [os.path.normpath(os.path.join(folder, entry)) for entry in list(sys.path)
-                   if isinstance(entry, str) and entry and not os.path.isabs(entry)]
-        return importlib.machinery.PathFinder.find_spec(name, entries) if entries else None
+        base = ctx.workdir or folder
+        entries = [str(folder)] + [
+            os.path.normpath(os.path.join(base, entry)) for entry in list(sys.path)
+            if isinstance(entry, str) and entry and not os.path.isabs(entry)]
+        return importlib.machinery.PathFinder.find_spec(name, entries)
 
 
 def install() -> None:

@@ -30,6 +30,7 @@ from podium.spec.models import (
     SchemaResource,
     VolumeResource,
 )
+from podium.spec.pipelines import attach_pipelines
 from podium.spec.pydantic_errors import problems_from
 from podium.spec.python_resources import load_python_jobs
 from podium.spec.variables import Context, interpolate, resolve_values
@@ -60,6 +61,7 @@ class Bundle:
     artifacts: dict[str, Any] = field(default_factory=dict)  # as read, with positions
     schemas: dict[str, SchemaResource] = field(default_factory=dict)
     volumes: dict[str, VolumeResource] = field(default_factory=dict)
+    pipelines: dict[str, PipelineResource] = field(default_factory=dict)
 
     def lookups_failing(self, job: Job) -> list[Problem]:
         """The `lookup` variables this job uses that found nothing: why it cannot run."""
@@ -71,20 +73,32 @@ class Bundle:
 
     def job(self, key: str) -> Job:
         """The job with this resource key, or a located error naming the known ones."""
+        found = self.find_job(key)
+        if found is not None:
+            return found
+        known = [*self.jobs, *self.pipelines]
+        if not known:
+            raise BundleError([Problem(Location(self.files[0]), f"no job '{key}': bundle "
+                                       f"'{self.name}' defines no jobs or pipelines; add one "
+                                       "under resources.jobs")])
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        listing = "; ".join(f"its {kind} are: {', '.join(sorted(items))}" for kind, items in
+                            (("jobs", self.jobs), ("pipelines", self.pipelines)) if items)
+        raise BundleError([Problem(Location(self.files[0]), f"no job or pipeline '{key}' in "
+                                   f"bundle '{self.name}'; {hint}{listing}")])
+
+    def find_job(self, key: str) -> Job | None:
+        """The job with this key, or else this name; None if there is none."""
         if key in self.jobs:
             return self.jobs[key]
-        by_name = [k for k, j in self.jobs.items() if j.name == key]
-        if by_name:
-            return self.jobs[by_name[0]]
-        if not self.jobs:
-            raise BundleError([Problem(Location(self.files[0]), f"no job '{key}': bundle "
-                                       f"'{self.name}' defines no jobs; add one under "
-                                       "resources.jobs")])
-        close = difflib.get_close_matches(key, list(self.jobs), n=1, cutoff=0.6)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        raise BundleError([Problem(Location(self.files[0]), f"no job '{key}' in bundle "
-                                   f"'{self.name}'; {hint}its jobs are: "
-                                   f"{', '.join(sorted(self.jobs))}")])
+        return next((j for j in self.jobs.values() if j.name == key), None)
+
+    def pipeline(self, key: str) -> tuple[str, PipelineResource] | None:
+        """The pipeline with this key, or else this name, with its key; None if none."""
+        if key in self.pipelines:
+            return key, self.pipelines[key]
+        return next(((k, p) for k, p in self.pipelines.items() if p.name == key), None)
 
 
 def find_root(start: Path) -> Path:
@@ -135,7 +149,7 @@ def load_bundle(
 
     merged = YMap(loc=config.loc)
     merged.key_locs = config.key_locs
-    for key in ("resources", "presets", "bundle", "workspace", "artifacts"):
+    for key in ("resources", "presets", "bundle", "workspace", "artifacts", "sync"):
         base = config.get(key, YMap(loc=config.loc))
         over = target_node.get(key) if target_node else None
         merged[key] = merge.merge(base, over) if over is not None else base
@@ -149,7 +163,7 @@ def load_bundle(
                   else {}, lookups=lookups,
                   bundle=merged["bundle"] if isinstance(merged["bundle"], dict) else {},
                   workspace=merged["workspace"] if isinstance(merged["workspace"], dict)
-                  else {})
+                  else {}, sync_root=str(sync_root(root_dir, merged["sync"], problems)))
     declared = config.get("variables") or YMap(loc=config.loc)
     target_vars = target_node.get("variables") if target_node else None
     values = resolve_values(declared, target_vars, variables or {}, problems, ctx)
@@ -195,7 +209,7 @@ def load_bundle(
         if job.name is None:
             job.name = key
         problems += checks.check_job(key, job, set(clusters), policies)
-        problems += _attach_pipelines(key, job, pipelines)
+        problems += attach_pipelines(key, job, pipelines)
         jobs[key] = job
     warnings += [p for p in problems if p.severity == "warning"]
     warnings += [replace(p, message=p.message + "; the jobs that use it will not run",
@@ -203,7 +217,23 @@ def load_bundle(
     _raise_errors(problems + duplicates)
     return Bundle(root_dir, name, target_name, jobs, clusters, values, files, warnings,
                   ctx.unresolved, artifacts if isinstance(artifacts, dict) else {},
-                  schemas, volumes)
+                  schemas, volumes, pipelines)
+
+
+def sync_root(root: Path, sync: Any, problems: list[Problem]) -> Path:
+    """The root of the tree the Databricks CLI syncs: the common parent of the bundle root
+    and its `sync.paths` (which may lie outside it, `../shared`). Locally the files are
+    already laid out so; `${workspace.file_path}` is this folder."""
+    paths = sync.get("paths") if isinstance(sync, dict) else None
+    folders = [root.resolve()]
+    for i, written in enumerate(paths if isinstance(paths, list) else []):
+        where = paths.loc_of(i) if isinstance(paths, YList) else Location(str(root))
+        folder = (where.folder() / str(written)).resolve()
+        if not folder.exists():
+            problems.append(Problem(where, f"sync path '{written}' does not exist "
+                                    f"(looked at {folder})", "warning"))
+        folders.append(folder)
+    return Path(os.path.commonpath([str(f) for f in folders]))
 
 
 def _raise_errors(problems: list[Problem]) -> None:
@@ -373,52 +403,6 @@ def _validate_resources(raw: Any, model: type[Any], kind: str,
                                         "letters, digits, '_' and '-'"
                                         + (" and no '__'" if part == "catalog_name" else "")))
     return found
-
-
-def _attach_pipelines(key: str, job: Job, pipelines: dict[str, PipelineResource]
-                      ) -> list[Problem]:
-    """Put the pipeline each `pipeline_task` names (by key, as `${resources.pipelines.<key>.id}`
-    resolves) into the task, its library paths made absolute, so the task runs it."""
-    problems: list[Problem] = []
-    for task in checks.all_tasks(job):
-        spec = task.pipeline_task
-        if spec is None:
-            continue
-        pipeline = pipelines.get(spec.pipeline_id) or next(
-            (p for p in pipelines.values() if p.name == spec.pipeline_id), None)
-        if pipeline is None:
-            problems.append(Problem(spec.loc_of("pipeline_id"), f"resources.jobs.{key} task "
-                                    f"'{task.task_key}': pipeline '{spec.pipeline_id}' is not a "
-                                    "pipeline of this bundle; the task will fail"
-                                    + checks.suggest(spec.pipeline_id, list(pipelines)),
-                                    "warning"))
-            continue
-        pipeline_key = next(k for k, p in pipelines.items() if p is pipeline)
-        spec.podium_pipeline = pipeline_spec(pipeline_key, pipeline)
-    return problems
-
-
-def pipeline_spec(key: str, pipeline: PipelineResource) -> dict[str, Any]:
-    """What a `pipeline_task` needs of a pipeline: its sources as absolute paths (each
-    relative to the YAML file that names it), catalog, schema and configuration."""
-    def absolute(text: str, loc: Location) -> str:
-        path = Path(text)
-        if not path.is_absolute():
-            path = loc.folder() / path
-        return os.path.normpath(path)  # `dir/**` stays `dir/**`
-
-    sources: list[dict[str, str]] = []
-    for library in pipeline.libraries:
-        for kind, field_name in (("glob", "include"), ("file", "path"), ("notebook", "path")):
-            entry = getattr(library, kind)
-            if entry and entry.get(field_name):
-                sources.append({"kind": kind, "path": absolute(entry[field_name],
-                                                               library.loc)})
-    return {"key": key, "name": pipeline.name or key, "catalog": pipeline.catalog,
-            "schema": pipeline.schema_ or pipeline.target, "sources": sources,
-            "configuration": {k: str(v) for k, v in pipeline.configuration.items()},
-            "root_path": absolute(pipeline.root_path, pipeline.loc_of("root_path"))
-            if pipeline.root_path else None}
 
 
 def unity_name(text: str, catalog: bool = False) -> bool:

@@ -41,6 +41,7 @@ class Context:
     bundle: dict[str, Any] = field(default_factory=dict)
     workspace: dict[str, Any] = field(default_factory=dict)
     warned: set[str] = field(default_factory=set)  # warnings given once per load
+    sync_root: str = ""  # the synced tree's root, when sync paths leave the bundle root
     location: Location | None = None  # where the reference being resolved is written
     _git: dict[str, str] | None = None
 
@@ -52,7 +53,7 @@ class Context:
             "bundle.name": self.bundle_name,
             "bundle.target": self.target,
             "bundle.environment": self.target,
-            "workspace.file_path": self.file_path,
+            "workspace.file_path": self.sync_root or self.file_path,
             "workspace.root_path": self.file_path,
             "workspace.current_user.userName": user,
             "workspace.current_user.short_name": user.split("@")[0],
@@ -303,7 +304,8 @@ def resolve_values(
         before = dict(ctx.variables)
         scratch = Context(ctx.variables, ctx.bundle_name, ctx.target, ctx.file_path, ctx.job_ids,
                           resources=ctx.resources, lookups=ctx.lookups, bundle=ctx.bundle,
-                          workspace=ctx.workspace, warned=ctx.warned)
+                          workspace=ctx.workspace, warned=ctx.warned,
+                          sync_root=ctx.sync_root)
         ctx.variables = {k: interpolate(v, scratch, where.get(k, Location(""))) for k, v in
                          ctx.variables.items()}
         ctx.problems += [p for p in scratch.problems if p.severity == "warning"]

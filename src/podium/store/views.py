@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from podium.store.cost import run_cost
+from podium.store.pipeline_events import events_of, summary
 from podium.store.runs import RunStore
 from podium.store.schema import AttemptRow, NotebookRunRow, RunRow, TaskRunRow
 
@@ -118,6 +119,8 @@ def run_view(store: RunStore, run_id: int) -> dict[str, Any]:
         spec_task = specs.get(task["task_key"], {})
         if "for_each_task" in spec_task:
             task["for_each_task"] = for_each_view(store.iterations(task["run_id"]))
+        if "pipeline_task" in spec_task:  # the update's flows and how it ended
+            task["podium_pipeline_update"] = summary(events_of(task.get("log_path")))
         if task["task_key"] in children:
             child = children[task["task_key"]]
             task["run_job_task"] = {"run_id": child.id, "job_id": run_summary(child)["job_id"],

@@ -48,8 +48,25 @@ def execute(task: Task, ctx: TaskContext, render: Any) -> str | None:
     if pipeline is None:
         raise PipelineTaskError(f"task '{task.task_key}': pipeline '{spec.pipeline_id}' is not "
                                 "defined in this bundle (resources.pipelines)")
-    _on_connect(ctx, lambda spark: run(spark, pipeline, full_refresh=spec.full_refresh))
+    events = defaults.pipeline_events_path(ctx.log_path)
+    _on_connect(ctx, lambda spark: run(spark, pipeline, full_refresh=spec.full_refresh,
+                                       events=events))
     return None
+
+
+FLOW_EVENT = re.compile(r"Flow [`']?(?P<flow>[^\s`']+)[`']? (?:is|has) (?P<state>[A-Z_]+)\b")
+RUN_EVENT = re.compile(r"Run (?:is|has) (?P<state>[A-Z_]+)\b")
+
+
+def event_of(message: str, when: Any) -> dict[str, Any]:
+    """An SDP event message as Databricks' pipeline event fields: `event_type`
+    (`flow_progress`, `update_progress` or `log`), `level`, the flow's name and state."""
+    flow, update = FLOW_EVENT.search(message), RUN_EVENT.search(message)
+    state = (flow or update).group("state") if (flow or update) else None
+    return {"timestamp": when.isoformat().replace("+00:00", "Z"), "message": message,
+            "level": "ERROR" if state == "FAILED" or message.startswith("Failed") else "INFO",
+            "event_type": "flow_progress" if flow else "update_progress" if update else "log",
+            "flow_name": flow.group("flow") if flow else None, "state": state}
 
 
 def dataset_of(statement: str) -> str | None:
@@ -101,16 +118,15 @@ def _on_connect(ctx: TaskContext, work: Any) -> None:
         cluster.release_connect(ctx.tag, spark)
 
 
-def run(spark: Any, pipeline: dict[str, Any], full_refresh: bool = False) -> None:
-    """Create the pipeline's graph, load its sources and run one update on `spark`."""
+def run(spark: Any, pipeline: dict[str, Any], full_refresh: bool = False,
+        events: Path | None = None) -> None:
+    """Create the pipeline's graph, load its sources and run one update on `spark`: all of
+    it, or the pipeline's `refresh_selection` / `full_refresh_selection`, or only a check
+    of the graph (`validate_only`); its events printed and, given `events`, kept there."""
     from pyspark.pipelines.spark_connect_graph_element_registry import (
         SparkConnectGraphElementRegistry,
     )
-    from pyspark.pipelines.spark_connect_pipeline import (
-        create_dataflow_graph,
-        handle_pipeline_events,
-        start_run,
-    )
+    from pyspark.pipelines.spark_connect_pipeline import create_dataflow_graph, start_run
 
     catalog, schema = pipeline.get("catalog"), pipeline.get("schema") or "default"
     configuration = pipeline.get("configuration") or {}
@@ -120,8 +136,14 @@ def run(spark: Any, pipeline: dict[str, Any], full_refresh: bool = False) -> Non
         spark.sql(f"USE CATALOG `{catalog}`")
     spark.sql(f"CREATE SCHEMA IF NOT EXISTS {_qualified(catalog, schema)}")
     sources = files(pipeline)
+    refresh = list(pipeline.get("refresh_selection") or [])
+    full = list(pipeline.get("full_refresh_selection") or [])
+    dry = bool(pipeline.get("validate_only"))
     print(f"Pipeline '{pipeline['name']}': {len(sources)} source files, target "
-          f"{_qualified(catalog, schema)}" + (", full refresh" if full_refresh else ""))
+          f"{_qualified(catalog, schema)}" + (", full refresh" if full_refresh else "")
+          + (f", refresh {', '.join(refresh)}" if refresh else "")
+          + (f", full refresh of {', '.join(full)}" if full else "")
+          + (", validate only" if dry else ""))
     graph = create_dataflow_graph(spark, default_catalog=catalog, default_database=schema,
                                   sql_conf=configuration)
     registry = databricks_registry(SparkConnectGraphElementRegistry)(spark, graph)
@@ -130,9 +152,30 @@ def run(spark: Any, pipeline: dict[str, Any], full_refresh: bool = False) -> Non
     registry.flush()
     storage = defaults.home() / "pipelines" / pipeline["key"]
     storage.mkdir(parents=True, exist_ok=True)
-    events = start_run(spark, graph, full_refresh=[], full_refresh_all=full_refresh,
-                       refresh=[], dry=False, storage=storage.as_uri())
-    handle_pipeline_events(events)
+    stream = start_run(spark, graph, full_refresh=full, full_refresh_all=full_refresh,
+                       refresh=refresh, dry=dry, storage=storage.as_uri())
+    _follow(stream, events)
+
+
+def _follow(stream: Any, events: Path | None) -> None:
+    """Print each event of the update as SDP's own client does, and keep it as JSON."""
+    import json
+    from datetime import timezone
+
+    out = events.open("a", encoding="utf-8") if events is not None else None
+    try:
+        for result in stream:
+            if "pipeline_event_result" not in result:
+                continue  # the answer to StartRun itself
+            event = result["pipeline_event_result"].event
+            when = event.timestamp.ToDatetime().replace(tzinfo=timezone.utc)
+            print(f"{when:%Y-%m-%d %H:%M:%S}: {event.message}")
+            if out is not None:
+                out.write(json.dumps(event_of(event.message, when)) + "\n")
+                out.flush()
+    finally:
+        if out is not None:
+            out.close()
 
 
 def databricks_registry(base: type[Any]) -> type[Any]:

@@ -17,6 +17,8 @@ def execute(task: Task, ctx: TaskContext, render: Any) -> str | None:
     """Run the file; `SystemExit(0)` is success, any other exit code fails the task."""
     spec = task.spark_python_task
     path = find_file(Path(spec.python_file)) or Path(spec.python_file)  # workspace paths
+    if path.is_file():  # as Databricks runs a file: from its folder, which imports see
+        ctx.notebook_dir = ctx.workdir = path.resolve().parent
     spark = ctx.start_spark()
     argv = [str(path), *(str(render(p)) for p in spec.parameters)]
     init = {"spark": spark, "dbutils": for_context(ctx), "display": display}

@@ -1,0 +1,64 @@
+"""A bundle's pipeline runs directly, as `databricks bundle run <pipeline>` runs one:
+the whole update, a refresh of some datasets, or a check of the graph; each update is a run
+in the history with its flows and events."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.test_runs import cli
+
+BUNDLE = """bundle: {name: pipes_only}
+resources:
+  pipelines:
+    etl:
+      name: small_etl
+      catalog: main
+      schema: direct
+      libraries: [{glob: {include: ./src/**}}]
+  jobs:
+    nightly:
+      tasks: [{task_key: refresh, pipeline_task: {pipeline_id: "${resources.pipelines.etl.id}"}}]
+"""
+SQL = """CREATE MATERIALIZED VIEW numbers AS SELECT id FROM range(5);
+CREATE MATERIALIZED VIEW doubled AS SELECT id * 2 AS twice FROM numbers;
+"""
+
+
+def update(view: dict) -> dict:
+    (task,) = view["tasks"]
+    assert view["state"]["result_state"] == "SUCCESS", task.get("error")
+    return task["podium_pipeline_update"]
+
+
+def test_a_pipeline_runs_directly_with_databricks_update_options(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "databricks.yml").write_text(BUNDLE)
+    (tmp_path / "src" / "datasets.sql").write_text(SQL)
+    home = tmp_path / "home"
+
+    whole = json.loads(cli("run", "etl", "--bundle", str(tmp_path), "--json",
+                           home=home).stdout)
+    assert update(whole) == {"state": "COMPLETED", "events": 11, "flows": [
+        {"name": "main.direct.numbers", "state": "COMPLETED"},
+        {"name": "main.direct.doubled", "state": "COMPLETED"}]}
+
+    some = json.loads(cli("run", "small_etl", "--bundle", str(tmp_path), "--refresh",
+                          "doubled", "--json", home=home).stdout)
+    assert update(some)["flows"] == [{"name": "main.direct.doubled", "state": "COMPLETED"},
+                                     {"name": "main.direct.numbers", "state": "EXCLUDED"}]
+    checked = json.loads(cli("run", "etl", "--bundle", str(tmp_path), "--validate-only",
+                             "--json", home=home).stdout)
+    assert update(checked) == {"state": "COMPLETED", "flows": [], "events": 1}
+
+    logs = cli("runs", "logs", str(some["run_id"]), "--task", "etl", home=home).stdout
+    assert "refresh doubled" in logs and "Flow main.direct.doubled has COMPLETED" in logs
+    listed = json.loads(cli("runs", "list", "--json", home=home).stdout)["runs"]
+    assert [r["run_name"] for r in listed] == ["small_etl"] * 3
+
+    flags_on_a_job = cli("run", "nightly", "--bundle", str(tmp_path), "--refresh", "numbers",
+                         home=home, check=False)
+    assert flags_on_a_job.returncode == 2
+    assert "'nightly' is a job; --full-refresh-all, --full-refresh, --refresh" in \
+        flags_on_a_job.stderr
