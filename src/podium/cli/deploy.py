@@ -1,5 +1,6 @@
-"""`podium deploy`: register a bundle's jobs in the workspace, as `databricks bundle
-deploy` does, so the API and the server run them by `job_id`."""
+"""`podium deploy`: register a bundle's jobs and pipelines in the workspace, as
+`databricks bundle deploy` does, so the API and the server run them by `job_id` and
+`pipeline_id`."""
 
 from __future__ import annotations
 
@@ -24,12 +25,13 @@ def deploy(
     var: VarOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Register the bundle's jobs with stable job ids: the same bundle, target and key keep
-    their job_id across deploys, changed settings are updated, and jobs removed from the
-    bundle are deleted. Prints `key -> job_id`."""
+    """Register the bundle's jobs and pipelines with stable ids: the same bundle, target
+    and key keep their job_id (pipeline_id) across deploys, changed settings are updated,
+    and those removed from the bundle are deleted. Prints `key -> id`."""
     from podium.engine.restore import job_snapshot
     from podium.runtime.notebook_context import user_name
-    from podium.store import registry
+    from podium.spec.pipelines import pipeline_spec, settings_of
+    from podium.store import pipelines, registry
 
     loaded = load(bundle, target, var, as_json)
     failing = [p for job in loaded.jobs.values() for p in loaded.lookups_failing(job)]
@@ -42,11 +44,18 @@ def deploy(
     origin = registry.BundleJob(loaded.name, str(loaded.root), loaded.target, "")
     ids, gone = registry.deploy(store, {k: job_snapshot(j) for k, j in loaded.jobs.items()},
                                 origin, user_name())
+    pipeline_ids, pipelines_gone = pipelines.deploy(
+        store, {k: (settings_of(p), pipeline_spec(k, p)) for k, p in loaded.pipelines.items()},
+        pipelines.BundlePipeline(loaded.name, str(loaded.root), loaded.target, ""),
+        user_name())
     if as_json:
         print_json({"bundle": loaded.name, "target": loaded.target, "jobs": ids,
-                    "deleted": gone})
+                    "deleted": gone, "pipelines": pipeline_ids,
+                    "deleted_pipelines": pipelines_gone})
         return
-    for key, job_id in ids.items():
-        out.print(f"{key} -> {job_id}", markup=False)
+    for key, some_id in [*ids.items(), *pipeline_ids.items()]:
+        out.print(f"{key} -> {some_id}", markup=False)
     for job_id in gone:
         out.print(f"deleted job {job_id} (no longer in the bundle)", markup=False)
+    for pipeline_id in pipelines_gone:
+        out.print(f"deleted pipeline {pipeline_id} (no longer in the bundle)", markup=False)

@@ -4,6 +4,7 @@ the same idempotency token never making two runs."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -17,9 +18,10 @@ from podium.engine.model import ChildJob, Run, bundle_child_job
 from podium.engine.restore import job_snapshot
 from podium.engine.states import LifeCycle, Result
 from podium.spec.models import Job, Queue
-from podium.store import RunStore, admission, registry
+from podium.spec.pipelines import pipeline_job
+from podium.store import RunStore, admission, pipelines, registry
 from podium.store.errors import JobNotFound
-from podium.store.schema import RunRow, WorkspaceJobRow
+from podium.store.schema import RunRow, WorkspaceJobRow, WorkspacePipelineRow
 
 Claim = Callable[[Any, Run], None]  # written in a new run's transaction
 
@@ -171,3 +173,24 @@ def _admit_new(store: RunStore, run: Run, bundle_name: str, bundle_root: str,
             raise
         return None, existing
     return run, run.run_id
+
+
+def new_pipeline_update(store: RunStore, row: WorkspacePipelineRow, options: Mapping[str, Any],
+                        cause: str = "API_CALL", creator: str | None = None
+                        ) -> tuple[Run, str]:
+    """Create and admit the run of one update of registry pipeline `row`, its update
+    noted in the same transaction; (run, update_id). `options` are start-update's
+    `full_refresh`, `full_refresh_selection`, `refresh_selection` and `validate_only`."""
+    key = row.key or f"pipeline-{row.pipeline_id}"
+    job = pipeline_job(key, json.loads(row.spec_json),
+                       full_refresh_all=bool(options.get("full_refresh")),
+                       full_refresh=list(options.get("full_refresh_selection") or []),
+                       refresh=list(options.get("refresh_selection") or []),
+                       validate_only=bool(options.get("validate_only")))
+    run = Run(key, job, Path(row.bundle_root) if row.bundle_root else defaults.home(), {}, {},
+              creator=creator or row.creator_user_name)
+    noted: list[str] = []
+    _admit_new(store, run, row.bundle_name or "", row.bundle_root or "", row.target or "",
+               lambda db, admitted: noted.append(pipelines.record_update(
+                   db, row.pipeline_id, admitted.run_id, cause, dict(options))))
+    return run, noted[0]

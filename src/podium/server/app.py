@@ -11,6 +11,7 @@ from podium.server import (
     clusters,
     errors,
     jobs,
+    pipelines,
     policies,
     runs,
     scim,
@@ -26,7 +27,7 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # the Jobs API's documented request limit
 
 def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
     """The app for one workspace: Jobs API 2.1 and 2.2, Clusters, Cluster Policies,
-    Token, Workspace, Secrets and SCIM Me APIs, health, discovery, and the web UI.
+    Pipelines, Token, Workspace, Secrets and SCIM Me APIs, health, discovery, and the web UI.
     Beyond `max_requests` API requests at once, more get 429 with Retry-After, which
     Databricks clients wait out and retry."""
     app = FastAPI(title="podium", version=__version__,
@@ -43,6 +44,7 @@ def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
     app.include_router(scim.router)
     app.include_router(secrets.router)
     app.include_router(policies.router)
+    app.include_router(pipelines.router)
     ui_pages.install(app)  # the web UI at /
 
     in_flight = 0

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from podium.spec import checks
+from podium.spec import checks, workspace
 from podium.spec.errors import Location, Problem
 from podium.spec.models import Job, PipelineResource, PipelineTask, Task
 
@@ -39,8 +39,14 @@ def attach_pipelines(key: str, job: Job, pipelines: dict[str, PipelineResource]
 
 def pipeline_spec(key: str, pipeline: PipelineResource) -> dict[str, Any]:
     """What a `pipeline_task` needs of a pipeline: its sources as absolute paths (each
-    relative to the YAML file that names it), catalog, schema and configuration."""
+    relative to the YAML file that names it; a workspace path, as the Pipelines API gives
+    them, in the workspace folder), catalog, schema and configuration."""
     def absolute(text: str, loc: Location) -> str:
+        if workspace.is_workspace_path(text):
+            try:
+                return str(workspace.local(text))
+            except workspace.WorkspacePathError:
+                return text  # the update fails saying the source is not found
         path = Path(text)
         if not path.is_absolute():
             path = loc.folder() / path
@@ -73,3 +79,9 @@ def pipeline_job(key: str, pipeline: PipelineResource | dict[str, Any], *,
     task = Task(task_key=key, pipeline_task=PipelineTask(
         pipeline_id=key, full_refresh=full_refresh_all, podium_pipeline=spec))
     return Job(name=spec["name"], tasks=[task])
+
+
+def settings_of(pipeline: PipelineResource) -> dict[str, Any]:
+    """A pipeline as the Pipelines API shows it (PipelineSpec)."""
+    return pipeline.model_dump(mode="json", by_alias=True, exclude_none=True,
+                               exclude_defaults=True)

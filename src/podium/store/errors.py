@@ -19,3 +19,7 @@ class RunBusy(RuntimeError):
 
 class TickTaken(RuntimeError):
     """Another process fired (or wrote the state of) this trigger first."""
+
+
+class PipelineNotFound(LookupError):
+    """No pipeline (or update of it) with that id in the workspace."""

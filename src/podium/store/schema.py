@@ -294,3 +294,37 @@ class ClusterPolicyRow(Base):
     max_clusters_per_user: Mapped[int | None] = mapped_column(Integer, nullable=True)
     creator_user_name: Mapped[str] = mapped_column(String(255))
     created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class WorkspacePipelineRow(Base):
+    """A pipeline of the workspace (`/api/2.0/pipelines`): deployed from a bundle (one per
+    bundle root, target and key) or created through the API. `settings_json` is Databricks'
+    PipelineSpec; `spec_json` is what podium runs (`spec.pipelines`: local source paths)."""
+
+    __tablename__ = "workspace_pipelines"
+    pipeline_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(4096))
+    settings_json: Mapped[str] = mapped_column(Text)
+    spec_json: Mapped[str] = mapped_column(Text)
+    creator_user_name: Mapped[str] = mapped_column(String(255))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(16))  # BUNDLE or API
+    bundle_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    bundle_root: Mapped[str | None] = mapped_column(Text, nullable=True)
+    target: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    __table_args__ = (UniqueConstraint("bundle_root", "target", "key",
+                                       name="uq_workspace_pipelines_bundle_key"),)
+
+
+class PipelineUpdateRow(Base):
+    """An update of a pipeline: the run that carries it out and what was asked."""
+
+    __tablename__ = "pipeline_updates"
+    update_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    pipeline_id: Mapped[str] = mapped_column(String(36), index=True)
+    run_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    cause: Mapped[str] = mapped_column(String(32))  # API_CALL, USER_ACTION, JOB_TASK, ...
+    options_json: Mapped[str] = mapped_column(Text)  # full_refresh, selections, validate_only
+    created_ms: Mapped[int] = mapped_column(BigInteger)
