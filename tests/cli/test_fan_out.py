@@ -183,7 +183,8 @@ def test_controller_runs_children_in_parallel_or_in_sequence(tmp_path: Path) -> 
         tasks = {t["task_key"]: t for t in view["tasks"]}
         children = [get(tasks[f"run_pipeline_{x}"]["run_job_task"]["run_id"], home)
                     for x in "abc"]
-        assert [c["job_id"] for c in children] == ["pipeline_a", "pipeline_b", "pipeline_c"]
+        assert [c["podium_job_key"] for c in children] == ["pipeline_a", "pipeline_b",
+                                                          "pipeline_c"]
         assert all(c["trigger"] == "RUN_JOB_TASK" for c in children)
         assert children[0]["job_parameters"][0] == {"name": "run_date", "value": "2025-10-15"}
         spans = [(c["start_time"], c["end_time"]) for c in children]

@@ -1,11 +1,13 @@
 """The bundles `databricks bundle init` writes run as they are: copies of the
-`default-python`, `lakeflow-pipelines` (Python and SQL) and `default-sql` templates, taken
+`default-python`, `lakeflow-pipelines` (Python and SQL), `default-sql` and `dbt-sql`
+templates, taken
 from the Databricks CLI's own rendered test outputs (`acceptance/bundle/templates/*/output`,
 with its placeholders for the workspace URL, user and UUID filled in), validate with exit 0
 and their jobs run to SUCCESS: a notebook importing the project's package, a wheel built
 from `artifacts` and run in its environment, the pipeline on Spark Declarative Pipelines
-reading `samples.nyctaxi.trips`, and SQL files that ingest `/databricks-datasets` JSON
-into a streaming table and a materialized view."""
+reading `samples.nyctaxi.trips`, SQL files that ingest `/databricks-datasets` JSON into a
+streaming table and a materialized view, and the dbt project that does the same with
+dbt-databricks."""
 
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ def run(root: Path, job: str, home: Path) -> dict:
     return view
 
 
-@pytest.mark.parametrize("name", ["default-python", "default-sql",
+@pytest.mark.parametrize("name", ["default-python", "default-sql", "dbt-sql",
                                   "lakeflow-pipelines-python", "lakeflow-pipelines-sql"])
 def test_each_template_validates_as_the_databricks_cli_accepts_it(name, tmp_path) -> None:
     done = cli("validate", str(copy(name, tmp_path)), home=tmp_path / "home")
@@ -87,6 +89,24 @@ def test_the_default_sql_template_ingests_files_into_a_streaming_table_and_a_vie
     daily = delta_rows(schema / "orders_daily")
     assert len(daily) == 31
     assert sum(r["number_of_orders"] for r in daily) == len(august)
+
+
+def test_the_dbt_sql_template_runs_its_dbt_project_on_the_jobs_cluster(tmp_path) -> None:
+    """`dbt deps`, `dbt seed` and `dbt run` with dbt-databricks and the template's own
+    `type: databricks` profile; run twice, as its daily trigger would: the second run
+    refreshes the streaming table and the materialized view dbt made the first time."""
+    home = tmp_path / "home"
+    root = copy("dbt-sql", tmp_path)
+    for _ in range(2):
+        view = run(root, "my_dbt_sql_job", home)
+    log = Path(view["tasks"][0]["log_path"]).read_text()
+    assert "[podium] dbt run --target=dev" in log and "Completed successfully" in log
+    schema = home / "warehouse" / f"main__{SHORT_NAME}.db"  # the profile's main.<you>
+    orders = [json.loads(line) for part in sorted(DATASETS.glob("*.json"))
+              for line in part.read_text().splitlines()]
+    raw = delta_rows(schema / "orders_raw")
+    assert sorted(r["order_number"] for r in raw) == sorted(o["order_number"] for o in orders)
+    assert len(delta_rows(schema / "orders_daily")) == 31  # the dev target's August 2019
 
 
 def delta_rows(table: Path) -> list[dict]:

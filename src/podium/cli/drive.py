@@ -43,8 +43,12 @@ def drive(store, runs: list, as_json: bool, bundle: tuple[str, str, str] = ("", 
     from podium.engine import shared_clusters
     from podium.engine.executor import Executor
     from podium.engine.recorder import Recorder
+    from podium.engine.service import Intake
+    from podium.engine.workspace_access import WorkspaceAccess
     from podium.report.progress import Progress
     from podium.runtime import output
+    from podium.runtime.notebook_context import user_name
+    from podium.server.embedded import EmbeddedApi
     from podium.store.views import run_view
 
     output.install()
@@ -63,6 +67,14 @@ def drive(store, runs: list, as_json: bool, bundle: tuple[str, str, str] = ("", 
         progress.runs.append(child)
 
     executor.on_child_run = on_child_run
+    # Task code reaches the workspace API as a notebook reaches its workspace: served on a
+    # loopback port for this process once a task asks, with a token of its run's own.
+    intake = Intake(executor, recorder)
+    api = EmbeddedApi(store, intake)
+    access = api.access = WorkspaceAccess(store, api.url, user_name())
+    executor.task_env = access.env_for
+    executor.listeners.append(access.listener)
+    waited = list(runs)  # and the runs tasks start through the API
     interrupted: list[int] = []
 
     def on_signal(signum: int, frame: object) -> None:
@@ -74,6 +86,9 @@ def drive(store, runs: list, as_json: bool, bundle: tuple[str, str, str] = ("", 
 
     def tick() -> None:
         recorder.tick()
+        for accepted in intake.take():
+            waited.append(accepted)
+            progress.runs.append(accepted)
         progress.update()
 
     try:
@@ -82,10 +97,11 @@ def drive(store, runs: list, as_json: bool, bundle: tuple[str, str, str] = ("", 
                 recorder.queued.append(one)
             elif not one.final:
                 executor.submit(one)
-        executor.run_until_done(runs, tick)
+        executor.run_until_done(waited, tick)
     finally:
         progress.close()
         executor.clusters.stop_all()
+        access.close()
     if as_json:
         views = [run_view(store, one.run_id) for one in runs]
         out.print_json(json.dumps(views[0] if len(views) == 1 else {"runs": views},

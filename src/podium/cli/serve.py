@@ -50,6 +50,8 @@ def serve(
     import uvicorn
 
     from podium.engine.service import Service
+    from podium.engine.workspace_access import WorkspaceAccess
+    from podium.runtime.notebook_context import user_name
     from podium.server.app import create_app
     from podium.server.auth import Authenticator
     from podium.server.workspace import Workspace
@@ -70,10 +72,16 @@ def serve(
         backoff_seconds=env_number("PODIUM_CONTINUOUS_BACKOFF_SECONDS", 10,
                                    "a number of seconds"))
     service.on_turn.append(triggers.every(1.0))
-    ws = Workspace(store, service, Authenticator(store))
+    # Task code reaches this server as a notebook reaches its workspace: a token of its
+    # run's own and the address the server listens on (known once it listens).
+    listening: list[str] = []
+    access = WorkspaceAccess(store, lambda: listening[0], user_name())
+    service.executor.task_env = access.env_for
+    service.executor.listeners.append(access.listener)
+    ws = Workspace(store, service, Authenticator(store), access=access)
     server = _DrainingServer(uvicorn.Config(create_app(ws, max_requests), host=host, port=port,
-                                            log_level="warning", access_log=False), ws)
-    task_token = _task_credentials(store)
+                                            log_level="warning", access_log=False), ws,
+                             listening)
     taken = service.start()
     if taken:
         err.print(f"podium serve: took over {len(taken)} accepted run(s): "
@@ -86,26 +94,13 @@ def serve(
         if not server.drained.is_set():
             _drain(ws)
     finally:
-        tokens.revoke(store, task_token)
-
-
-def _task_credentials(store: Any) -> str:
-    """Give task code a token of its own, as a Databricks notebook has in its context
-    (`DATABRICKS_TOKEN`, `apiToken()`; the address follows once the server listens), so
-    controller notebooks call the API unchanged. Revoked when the server stops."""
-    from podium.runtime.notebook_context import user_name
-    from podium.store import tokens
-
-    value, info = tokens.create(store, user_name(), f"task code of podium serve (pid "
-                                f"{os.getpid()})")
-    os.environ.setdefault("DATABRICKS_TOKEN", value)
-    return info.token_id
+        access.close()
 
 
 class _DrainingServer:
     """uvicorn's server whose exit signals first drain the workspace."""
 
-    def __init__(self, config: Any, ws: Any):
+    def __init__(self, config: Any, ws: Any, listening: list[str]):
         import uvicorn
 
         self.ws, self.drained = ws, threading.Event()
@@ -132,7 +127,7 @@ class _DrainingServer:
                         err.print(f"podium serve: listening on http://{address[0]}:"
                                   f"{address[1]}", highlight=False)
                         shown = "127.0.0.1" if address[0] in ("0.0.0.0", "::") else address[0]
-                        os.environ.setdefault("DATABRICKS_HOST", f"http://{shown}:{address[1]}")
+                        listening.append(f"http://{shown}:{address[1]}")
 
         self.server = Server(config)
 

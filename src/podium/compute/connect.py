@@ -56,6 +56,12 @@ def with_session(url: str, session_id: str) -> str:
     return f"{url.rstrip('/')}{'' if ';' in url else '/'};session_id={session_id}"
 
 
+def without_session(url: str) -> str:
+    """A Connect address without the `session_id` parameter `with_session` added."""
+    head, *params = url.split(";")
+    return ";".join([head, *(p for p in params if not p.startswith("session_id="))])
+
+
 def interrupt_session(url: str, session_id: str) -> None:
     """Stop every operation of session `session_id` on the server at `url` (a task in
     another process), then release the session. The server keeps a session and its
@@ -183,13 +189,16 @@ class ConnectCluster:
         errors = [ln for ln in lines if "Exception" in ln or "Error" in ln]
         return (errors or lines or ["no output"])[-1].strip()
 
-    def new_session(self) -> Any:
-        """A new Spark Connect session: its own conf, temp views and current database."""
+    def new_session(self, own: bool = False) -> Any:
+        """A new Spark Connect session: its own conf, temp views and current database.
+        `own`: never the server-side session a task's process was handed (its address
+        names one), so closing it leaves the task's."""
         # The Connect class itself: the generic builder picks a kind from process state.
         from pyspark.sql.connect.session import SparkSession as ConnectSession
 
         spark_mode.set_thread(remote=True)
-        session = ConnectSession.builder.remote(self.url).create()
+        url = without_session(self.url) if own else self.url
+        session = ConnectSession.builder.remote(url).create()
         for name, value in self.session_conf.items():
             session.conf.set(name, value)
         with self._lock:
@@ -200,7 +209,7 @@ class ConnectCluster:
     def connect_session(self, tag: str) -> Any:
         """A session for work only Connect clients can do (every session is one here),
         tagged `tag` so cancelling the tag interrupts it."""
-        session = self.new_session()
+        session = self.new_session(own=True)
         self.bind_thread(session, tag, [tag])
         return session
 

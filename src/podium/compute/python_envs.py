@@ -79,7 +79,12 @@ def request_key(lines: list[str], indexes: list[str]) -> str:
 
 def resolve(lines: list[str], indexes: list[str]) -> str:
     """The pinned requirements of a requested set (uv pip compile), kept per request so
-    a set is resolved once; EnvironmentBuildError with uv's reason when none exists."""
+    a set is resolved once; EnvironmentBuildError with uv's reason when none exists.
+
+    Wheels are preferred: the set is first resolved from wheels only, and from source
+    distributions too only when that finds nothing. A build runs the package's own code,
+    which may fetch what a machine cannot reach (dbt-core 1.12.5's parser downloads its
+    binary from GitHub while it builds) and is slower; a set of wheels just installs."""
     lines = expand(lines)
     cached = envs_dir() / "resolved" / f"{request_key(lines, indexes)}.txt"
     if cached.is_file():
@@ -89,8 +94,12 @@ def resolve(lines: list[str], indexes: list[str]) -> str:
                *(arg for index in indexes for arg in ("--extra-index-url", index)),
                *(arg for name in defaults.PROVIDED_PYTHON_PACKAGES
                  for arg in ("--no-emit-package", name))]
-    done = subprocess.run(command, input="\n".join(lines) + "\n", capture_output=True,
-                          text=True, timeout=UV_TIMEOUT_SECONDS, cwd=envs_dir())
+    for only_wheels in (["--only-binary", ":all:"], []):
+        done = subprocess.run([*command, *only_wheels], input="\n".join(lines) + "\n",
+                              capture_output=True, text=True, timeout=UV_TIMEOUT_SECONDS,
+                              cwd=envs_dir())
+        if done.returncode == 0:
+            break
     if done.returncode != 0:
         raise EnvironmentBuildError(uv_reason(done.stderr))
     cached.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,14 @@ import pyspark.sql.connect.session  # noqa: F401
 
 from podium.compute.connect import ConnectCluster
 from podium.runtime import context as context_mod
-from podium.runtime import delta_sql, output, relative_imports, sdk_runtime, workdir
+from podium.runtime import (
+    delta_sql,
+    output,
+    relative_imports,
+    sdk_runtime,
+    task_env,
+    workdir,
+)
 from podium.runtime.context import ChildRun, TaskContext, TaskValues
 from podium.runtime.errors import TaskInterrupted
 from podium.spec.models import ClusterSpec, Task
@@ -66,6 +73,7 @@ def context_of(spec: dict[str, Any], cluster: ConnectCluster | None) -> TaskCont
 def run(spec: dict[str, Any]) -> dict[str, Any]:
     """Run the task of `spec` in this process; its outcome as JSON-ready data."""
     cluster = attached_cluster(spec)
+    os.environ.update(spec.get("env") or {})  # the process is the task's own
     ctx = context_of(spec, cluster)
     task = Task.model_validate(spec["task"])
     outcome: dict[str, Any] = {"exit_value": None, "error": None}
@@ -110,6 +118,7 @@ def serve() -> None:
     sdk_runtime.install()  # `from databricks.sdk.runtime import spark` in task code
     relative_imports.install()  # `sys.path.append("../src")` in a notebook
     workdir.install()  # a task's working directory is its notebook's folder
+    task_env.install()  # DATABRICKS_HOST and a token of the run's own
     delta_sql.install()  # `DeltaTable` on Spark Connect sessions
     signal.signal(signal.SIGCHLD, _reap)
     while line := sys.stdin.readline():

@@ -32,7 +32,14 @@ from podium.engine.references import UnresolvedReference, renderer
 from podium.engine.states import MOVES, LifeCycle, Result
 from podium.engine.workers import Workers
 from podium.runtime import context as context_mod
-from podium.runtime import delta_sql, output, relative_imports, sdk_runtime, workdir
+from podium.runtime import (
+    delta_sql,
+    output,
+    relative_imports,
+    sdk_runtime,
+    task_env,
+    workdir,
+)
 from podium.runtime.context import TaskContext, now_ms
 from podium.runtime.dbutils import forget
 from podium.runtime.errors import TaskFailed, TaskInterrupted
@@ -90,6 +97,7 @@ class Executor:
         sdk_runtime.install()  # `from databricks.sdk.runtime import spark` in task code
         relative_imports.install()  # `sys.path.append("../src")` in a notebook
         workdir.install()  # a task's working directory is its notebook's folder
+        task_env.install()  # DATABRICKS_HOST and a token of the run's own
         delta_sql.install()  # `DeltaTable` on Spark Connect sessions, as Delta SQL
         self.events: queue.Queue[Any] = queue.Queue()
         self.runs: dict[int, Run] = {}
@@ -108,6 +116,9 @@ class Executor:
         # Writes the changes recorded since the last call; the recorder sets it. Called
         # at the end of each turn, before task code of that turn starts.
         self.on_commit: Callable[[], None] = lambda: None
+        # The environment variables of a run's tasks (`DATABRICKS_HOST`, a token): set by
+        # whoever serves the workspace API (`engine/workspace_access.py`).
+        self.task_env: Callable[[Run], Any] = lambda run: None
         self.environments = Environments(self.events.put)  # tasks' own Python packages
         self._launches: list[tuple[Run, TaskRun, Any]] = []
         self.workers = Workers()  # threads that run task code
@@ -357,6 +368,7 @@ class Executor:
             upstream=frozenset(_upstream(run, anchor.key)), sessions=cluster,
             claim_output=lambda name: self.claim_output(name, run, tr), job_id=run.job_id,
             cluster_id=(tr.cluster_key or "").removeprefix(SHARED_PREFIX),
+            env=self.task_env(run),
             tag=f"podium-{run.run_id}-{tr.key}-{attempt.number}".replace("[", "-").replace(
                 "]", ""))
         tr.tags.append(tr.ctx.tag)

@@ -202,6 +202,9 @@ def _spec(task: Task, ctx: TaskContext, render: Any, cluster: Any, url: str | No
     with ctx.values.lock:
         values = {k: dict(v) for k, v in ctx.values.values.items()
                   if k in ctx.upstream or k == ctx.task_key}
+    env = dict(ctx.env.values()) if ctx.env is not None else {}
+    secrets = [*ctx.secret_values, *(env[n] for n in (ctx.env.secret if ctx.env else ())
+                                     if env.get(n))]
     return {
         "task": _rendered(task, render).model_dump(mode="json", exclude_none=True),
         "run_id": ctx.run_id, "job_key": ctx.job_key, "job_name": ctx.job_name,
@@ -209,7 +212,7 @@ def _spec(task: Task, ctx: TaskContext, render: Any, cluster: Any, url: str | No
         "params": ctx.params, "log_path": str(ctx.log_path),
         "bundle_root": str(ctx.bundle_root), "values": values,
         "upstream": sorted(ctx.upstream), "tag": ctx.tag, "parent_tags": list(ctx.parent_tags),
-        "secrets": list(ctx.secret_values), "job_id": ctx.job_id,
+        "secrets": secrets, "env": env, "job_id": ctx.job_id,
         "cluster_id": ctx.cluster_id, "cluster_key": getattr(cluster, "key", "default"),
         "connect_url": url, "application_id": getattr(cluster, "application_id", None),
         "writer": getattr(getattr(cluster, "catalog", None), "writer", None),

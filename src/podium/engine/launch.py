@@ -148,6 +148,22 @@ def new_run(store: RunStore, row: WorkspaceJobRow, given: Mapping[str, Any] | No
                       row.target or "", claim)
 
 
+def new_bundle_run(store: RunStore, child: ChildJob, caller: Run,
+                   given: Mapping[str, Any] | None = None,
+                   notebook_params: Mapping[str, Any] | None = None,
+                   python_params: list[str] | None = None, token: str | None = None,
+                   creator: str | None = None) -> tuple[Run | None, int]:
+    """Create and admit a run of a job of the calling run's bundle (`run-now` with a job
+    key, as `${resources.jobs.<key>.id}` gives it locally), on the bundle's clusters."""
+    existing = run_for_token(store, token)
+    if existing is not None:
+        return None, existing
+    job = with_overrides(child.job, notebook_params, python_params)
+    run = Run(child.key, job, child.bundle_root, job_parameters(job, given), caller.clusters,
+              jobs=child.jobs, idempotency_token=token, creator=creator)
+    return _admit_new(store, run, "", str(child.bundle_root), "")
+
+
 def new_submit_run(store: RunStore, job: Job, token: str | None = None,
                    creator: str | None = None) -> tuple[Run | None, int]:
     """Create and admit a one-time run (`runs/submit`) of a job given inline."""

@@ -30,7 +30,55 @@ STOP_SECONDS = 10.0  # how long a drain waits for cancelled runs to be recorded
 TAKEOVER_SECONDS = 5.0  # how often a server looks for runs a stopped server left behind
 
 
-class Service:
+class Intake:
+    """Runs that API handlers (other threads) commit to the store and hand in, taken by
+    the loop that runs them: `podium serve`'s service, or a `podium run` serving the API
+    to its tasks (`server/embedded.py`)."""
+
+    def __init__(self, executor: Executor, recorder: Recorder):
+        self.executor, self.recorder = executor, recorder
+        self.inbox: queue.Queue[Run] = queue.Queue()
+
+    def accept(self, run: Run) -> None:
+        """Hand a run that is already committed to the store to the loop."""
+        self.inbox.put(run)
+        self.executor.events.put(None)  # wakes the loop; the executor ignores it
+
+    def cancel(self, run_id: int) -> None:
+        """Cancel a run now if this process runs it (the stored request, written by the
+        caller, reaches it anyway; this only saves the poll)."""
+        if run_id in self.executor.runs:
+            self.executor.cancel(run_id)
+
+    def run(self, run_id: int) -> Run | None:
+        """A run this process holds."""
+        return self.executor.runs.get(run_id)
+
+    def take(self) -> list[Run]:
+        """In the loop's thread: start (or queue) the runs handed in; those runs."""
+        taken = []
+        while True:
+            try:
+                run = self.inbox.get_nowait()
+            except queue.Empty:
+                return taken
+            if run.life is LifeCycle.QUEUED:
+                self.recorder.queued.append(run)
+            elif not run.final:
+                self.executor.submit(run)
+            taken.append(run)
+
+    def clusters_view(self) -> list[dict[str, Any]]:
+        """The clusters this process holds, with their states."""
+        return [{"key": key, "state": slot.state, "in_use": slot.in_use,
+                 "kind": slot.cluster.kind,
+                 "spark_context_id": getattr(slot.cluster, "application_id", None),
+                 "spark_ui_url": getattr(slot.cluster, "ui_url", None)
+                 if slot.state == "READY" else None}
+                for key, slot in list(self.executor.clusters.slots.items())]
+
+
+class Service(Intake):
     """Runs accepted by a server, on clusters shared by all of them."""
 
     def __init__(self, store: RunStore, idle_cluster_seconds: float = 600.0):
@@ -42,8 +90,7 @@ class Service:
                                                                        start_missing=True),
             idle_cluster_seconds=idle_cluster_seconds)
         self.executor.child_job = lambda run, name: launch.registry_child_job(store, run, name)
-        self.recorder = Recorder(store, self.executor)
-        self.inbox: queue.Queue[Run] = queue.Queue()
+        super().__init__(self.executor, Recorder(store, self.executor))
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="podium-service", daemon=True)
         self.on_turn: list[Callable[[], None]] = []  # more work per loop turn (triggers)
@@ -68,28 +115,6 @@ class Service:
             self.accept(restore(self.store, run_id))
         return taken
 
-    def accept(self, run: Run) -> None:
-        """Hand a run that is already committed to the store to the loop."""
-        self.inbox.put(run)
-        self.executor.events.put(None)  # wakes the loop; the executor ignores it
-
-    def cancel(self, run_id: int) -> None:
-        """Cancel a run now if this process runs it (the stored request, written by the
-        caller, reaches it anyway; this only saves the poll)."""
-        if run_id in self.executor.runs:
-            self.executor.cancel(run_id)
-
-    def _take_inbox(self) -> None:
-        while True:
-            try:
-                run = self.inbox.get_nowait()
-            except queue.Empty:
-                return
-            if run.life is LifeCycle.QUEUED:
-                self.recorder.queued.append(run)
-            elif not run.final:
-                self.executor.submit(run)
-
     def _turn(self) -> None:
         try:  # wait for something to do (an accepted run wakes it), at most one tick
             event = self.executor.events.get(timeout=defaults.LOOP_TICK_SECONDS)
@@ -97,7 +122,7 @@ class Service:
                 self.executor.events.put(event)
         except queue.Empty:
             pass
-        self._take_inbox()
+        self.take()
         now = time.monotonic()
         self.executor.step(now)
         self.recorder.tick()
@@ -142,12 +167,3 @@ class Service:
         self.executor.events.put(None)
         self.thread.join(STOP_SECONDS)
         self.executor.clusters.stop_all()
-
-    def clusters_view(self) -> list[dict[str, Any]]:
-        """The clusters this process holds, with their states."""
-        return [{"key": key, "state": slot.state, "in_use": slot.in_use,
-                 "kind": slot.cluster.kind,
-                 "spark_context_id": getattr(slot.cluster, "application_id", None),
-                 "spark_ui_url": getattr(slot.cluster, "ui_url", None)
-                 if slot.state == "READY" else None}
-                for key, slot in list(self.executor.clusters.slots.items())]

@@ -92,6 +92,7 @@ class TaskContext:
     children: list[ChildRun] = field(default_factory=list)
     notebook_dir: Path | None = None  # the notebook's or Python file's folder
     workdir: Path | None = None  # its working directory (`runtime/workdir.py`)
+    env: Any = None  # its own environment variables (`runtime/task_env.TaskEnv`)
     exit_value: str | None = None
     spark: Any = None
     thread_id: int | None = None

@@ -165,7 +165,7 @@ class Notebook:
             tag=f"{parent.tag}-child-{number}", parent_tags=(*parent.parent_tags, parent.tag),
             cancel_event=parent.cancel_event, secret_values=parent.secret_values,
             notebook_dir=target.parent, thread_id=threading.get_ident(), in_job=parent.in_job,
-            job_id=parent.job_id, cluster_id=parent.cluster_id)
+            job_id=parent.job_id, cluster_id=parent.cluster_id, env=parent.env)
         timer = None
         if timeout_seconds and timeout_seconds > 0:
             timer = threading.Timer(timeout_seconds, child.interrupt)

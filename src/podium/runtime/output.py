@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from podium.runtime import threads, workdir
+from podium.runtime import task_env, threads, workdir
 
 _lock = threading.Lock()
 _installed = False
@@ -207,10 +207,12 @@ def _write_quietly(target: IO[str], text: str) -> None:
 
 def _popen_init(self: subprocess.Popen, *args: Any, **kwargs: Any) -> None:
     """Popen that sends the inherited stdout/stderr of a task's subprocess to its log, and
-    starts it in the task's working directory unless told where."""
+    starts it in the task's working directory with the task's variables unless told."""
     folder = workdir.current()
     if folder is not None and len(args) < 10 and kwargs.get("cwd") is None:
         kwargs["cwd"] = folder
+    if len(args) < 11:  # DATABRICKS_HOST and the task's token, unless given an env
+        kwargs["env"] = task_env.subprocess_env(kwargs.get("env"))
     target = _current()
     names = [name for name in ("stdout", "stderr") if kwargs.get(name) is None]
     if target is None or not names:

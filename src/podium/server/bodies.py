@@ -19,7 +19,7 @@ class QueueSettings(Body):
 
 
 class RunNow(Body):
-    job_id: int
+    job_id: int | str  # a string: a job of the calling task's bundle, by key or name
     job_parameters: dict[str, Any] | None = None
     notebook_params: dict[str, Any] | None = None
     python_params: list[str] | None = None

@@ -8,11 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 
-from podium.engine.launch import BadRunRequest, new_run, new_submit_run
+from podium.engine.launch import BadRunRequest, new_bundle_run, new_run, new_submit_run
+from podium.engine.model import bundle_child_job
 from podium.server.bodies import JobId, ResetJob, RunNow, UpdateJob
 from podium.server.errors import ApiError, invalid, not_found
 from podium.server.paging import page_tasks
-from podium.server.workspace import user, workspace
+from podium.server.workspace import caller_run, user, workspace
 from podium.spec import BundleError
 from podium.spec.models import Job
 from podium.spec.settings import job_from_settings, settings_of
@@ -152,12 +153,22 @@ def run_now(request: Request, body: RunNow, who: str = Depends(user)) -> dict[st
     """Start a run of a job; answers once the run is committed (PENDING or QUEUED)."""
     refuse_when_draining(request)
     ws = workspace(request)
-    row = job_row(request, body.job_id)
     try:
-        run, run_id = new_run(ws.store, row, body.job_parameters, body.notebook_params,
-                              body.python_params, body.idempotency_token,
-                              queue=body.queue.enabled if body.queue else None,
-                              creator=who)
+        if isinstance(body.job_id, str) and not body.job_id.isdigit():
+            caller = caller_run(request)
+            child = bundle_child_job(caller, body.job_id) if caller is not None else None
+            if caller is None or child is None:
+                raise invalid(f"job_id '{body.job_id}' is not a job id, nor a job of the "
+                              "calling task's bundle")
+            run, run_id = new_bundle_run(ws.store, child, caller, body.job_parameters,
+                                         body.notebook_params, body.python_params,
+                                         body.idempotency_token, creator=who)
+        else:
+            row = job_row(request, int(body.job_id))
+            run, run_id = new_run(ws.store, row, body.job_parameters, body.notebook_params,
+                                  body.python_params, body.idempotency_token,
+                                  queue=body.queue.enabled if body.queue else None,
+                                  creator=who)
     except BadRunRequest as exc:
         raise invalid(str(exc)) from None
     if run is not None:

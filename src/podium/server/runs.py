@@ -163,7 +163,9 @@ def get_output(request: Request, run_id: int) -> dict[str, Any]:
         raise not_found(f"Run {run_id} does not exist.") from None
     parent = store.run_row(task.run_id)
     metadata = task_view(task, attempts, [], None)
-    metadata.update({"job_id": run_summary(parent)["job_id"], "run_name": parent.run_name,
+    metadata.update({k: v for k, v in run_summary(parent).items()
+                     if k in ("job_id", "podium_job_key")})
+    metadata.update({"run_name": parent.run_name,
                      "run_id": task.id, "parent_run_id": parent.id,
                      "number_in_job": parent.id,
                      "run_page_url": page_url(request, parent.id)})

@@ -7,18 +7,23 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from podium.engine.service import Service
+from podium.engine.model import Run
+from podium.engine.service import Intake
+from podium.engine.workspace_access import WorkspaceAccess
 from podium.server.auth import Authenticator
 from podium.store import RunStore
 
 
 @dataclass
 class Workspace:
-    """The server's state, on `app.state.workspace`."""
+    """The server's state, on `app.state.workspace`: the store, the loop runs are handed
+    to (`podium serve`'s service, or a `podium run`'s own), the authenticator, and what
+    gives tasks their credentials."""
 
     store: RunStore
-    service: Service
+    service: Intake
     auth: Authenticator
+    access: WorkspaceAccess | None = None
     draining: bool = False
 
 
@@ -30,3 +35,12 @@ def workspace(request: Request) -> Workspace:
 def user(request: Request) -> str:
     """The authenticated user of `request` (401/403 otherwise); a FastAPI dependency."""
     return workspace(request).auth.user(request)
+
+
+def caller_run(request: Request) -> Run | None:
+    """The run whose task sent `request` with the token it was given, when this process
+    runs it (a controller notebook calling the API)."""
+    ws = workspace(request)
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    run_id = ws.access.run_of(token) if ws.access is not None and token else None
+    return ws.service.run(run_id) if run_id is not None else None

@@ -285,6 +285,9 @@ def files(job: Job) -> Iterator[Problem]:
                               "YAML file that names them")
             elif not workspace.is_workspace_path(written):  # those stay as written
                 setattr(node, attr, str(found))
+    for task in all_tasks(job):
+        if task.dbt_task is not None:
+            yield from dbt_folders(task)
     for library in (lib for task in all_tasks(job) for lib in task.libraries):
         yield from jar_path(library)
     for cluster in job.job_clusters:
@@ -305,6 +308,33 @@ def jar_path(library: Any) -> Iterator[Problem]:
     if not path.is_file():
         yield Problem(library.loc_of("jar"), f"jar library '{written}' does not exist yet; "
                       "the cluster start fails unless it is built first", "warning")
+
+
+def dbt_folders(task: Any) -> Iterator[Problem]:
+    """A dbt task's project folder (relative to its YAML file; the bundle root when not
+    given) holds a dbt_project.yml, and its profiles folder (relative to the project) is
+    one; both become absolute."""
+    spec = task.dbt_task
+    base = spec.loc.folder()
+    project = (base / spec.project_directory) if spec.project_directory else None
+    if project is None:  # Databricks runs the project at the root of the synced files
+        project = next((f for f in (base, *base.parents)
+                        if (f / "dbt_project.yml").is_file()), base)
+    project = project.resolve()
+    where = spec.loc_of("project_directory") if spec.project_directory else spec.loc
+    if not (project / "dbt_project.yml").is_file():
+        yield Problem(where, f"dbt task '{task.task_key}': {project} has no dbt_project.yml; "
+                      "point project_directory at the dbt project")
+        return
+    spec.project_directory = str(project)
+    if spec.profiles_directory:
+        profiles = (project / spec.profiles_directory).resolve()
+        if not (profiles / "profiles.yml").is_file():
+            yield Problem(spec.loc_of("profiles_directory"), f"dbt task '{task.task_key}': "
+                          f"{profiles} has no profiles.yml (profiles_directory is relative "
+                          "to the project)")
+            return
+        spec.profiles_directory = str(profiles)
 
 
 def locate_file(written: str, loc: Location) -> Path | None:

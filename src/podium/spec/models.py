@@ -155,6 +155,18 @@ class PipelineTask(Node):
     podium_pipeline: dict[str, Any] | None = None
 
 
+class DbtTask(Node):
+    """`dbt_task`: dbt `commands` run on the task's cluster (`tasks/dbt.py`)."""
+
+    IGNORED = frozenset({"warehouse_id"})
+    commands: list[str] = Field(min_length=1)
+    project_directory: str | None = None  # the bundle root when not given
+    profiles_directory: str | None = None  # relative to the project; generated if unset
+    catalog: str | None = None
+    schema_: str | None = Field(default=None, alias="schema")
+    source: Literal["WORKSPACE", "GIT"] | None = None
+
+
 class PythonTask(Node):
     """podium's own: call `module:function` with keyword `parameters`, no Spark needed."""
 
@@ -240,10 +252,11 @@ TASK_TYPES: tuple[str, ...] = (
     "for_each_task",
     "condition_task",
     "pipeline_task",
+    "dbt_task",
 )
 
 UNSUPPORTED_TASK_TYPES: frozenset[str] = frozenset(
-    {"spark_submit_task", "dbt_task", "dashboard_task",
+    {"spark_submit_task", "dashboard_task",
      "power_bi_task", "clean_rooms_notebook_task", "gen_ai_compute_task"}
 )
 
@@ -278,6 +291,7 @@ class Task(Node):
     for_each_task: ForEachTask | None = None
     condition_task: ConditionTask | None = None
     pipeline_task: PipelineTask | None = None
+    dbt_task: DbtTask | None = None
 
     @property
     def task_type(self) -> str:
@@ -290,7 +304,8 @@ class Task(Node):
     def uses_spark(self) -> bool:
         """Whether this task needs a Spark session (pure Python and control tasks do not)."""
         return self.task_type in ("notebook_task", "spark_python_task", "sql_task",
-                                  "python_wheel_task", "spark_jar_task", "pipeline_task")
+                                  "python_wheel_task", "spark_jar_task", "pipeline_task",
+                                  "dbt_task")
 
 
 class ForEachTask(Node):

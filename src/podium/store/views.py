@@ -29,8 +29,7 @@ def run_summary(row: RunRow) -> dict[str, Any]:
     """A run without its tasks, as `runs/list` gives it."""
     end = row.end_ms or 0
     params = json.loads(row.params_json)
-    return {
-        "job_id": row.workspace_job_id if row.workspace_job_id is not None else row.job_key,
+    out = {
         "run_id": row.id,
         "run_type": "SUBMIT_RUN" if row.job_key.startswith("submit-") else "JOB_RUN",
         "run_name": row.run_name,
@@ -43,7 +42,13 @@ def run_summary(row: RunRow) -> dict[str, Any]:
         "trigger": row.trigger,
         "creator_user_name": row.creator_user_name,
         "job_parameters": [{"name": k, "value": v} for k, v in params.items()],
+        "podium_job_key": row.job_key,
     }
+    # A run of a registry job has its job_id; a bundle's run (`podium run`) or a one-time
+    # run has none, as databricks-sdk reads job_id as an integer.
+    if row.workspace_job_id is not None:
+        out["job_id"] = row.workspace_job_id
+    return out
 
 
 def task_view(task: TaskRunRow, attempts: list[AttemptRow], children: list[NotebookRunRow],
@@ -123,8 +128,9 @@ def run_view(store: RunStore, run_id: int) -> dict[str, Any]:
             task["podium_pipeline_update"] = summary(events_of(task.get("log_path")))
         if task["task_key"] in children:
             child = children[task["task_key"]]
-            task["run_job_task"] = {"run_id": child.id, "job_id": run_summary(child)["job_id"],
-                                    "result_state": child.result}
+            task["run_job_task"] = {"run_id": child.id, "result_state": child.result,
+                                    **{k: v for k, v in run_summary(child).items()
+                                       if k in ("job_id", "podium_job_key")}}
     out["repair_history"] = [{"type": "ORIGINAL", "id": row.id, "start_time": row.start_ms or 0}]
     out["repair_history"] += [{"type": "REPAIR", "id": r.number, "start_time": r.created_ms,
                                "rerun_tasks": json.loads(r.rerun_tasks_json)}

@@ -12,6 +12,7 @@ from typing import Any
 from podium.spec.models import UNSUPPORTED_TASK_TYPES
 from podium.tasks import (
     condition,
+    dbt,
     notebook,
     pipeline,
     python_callable,
@@ -33,5 +34,6 @@ REGISTRY: dict[str, Execute] = {
     "sql_task": sql.execute,
     "condition_task": condition.execute,
     "pipeline_task": pipeline.execute,
+    "dbt_task": dbt.execute,
     **{name: unsupported.execute for name in UNSUPPORTED_TASK_TYPES},
 }

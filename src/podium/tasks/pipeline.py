@@ -30,9 +30,12 @@ from podium.spec.models import Task
 
 SOURCE_SUFFIXES = (".py", ".sql")
 NAME = r"(?:`[^`]+`|[\w-]+)"
-DATASET = re.compile(r"(?is)\s*(?:/\*.*?\*/\s*)*CREATE\s+(?:OR\s+(?:REFRESH|REPLACE)\s+)?"
-                     r"(?:STREAMING\s+TABLE|MATERIALIZED\s+VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
-                     rf"({NAME}(?:\.{NAME}){{0,2}})")
+DATASET = re.compile(r"(?is)\s*(?:(?:/\*.*?\*/|--[^\n]*\n)\s*)*CREATE\s+"
+                     r"(?:OR\s+(?:REFRESH|REPLACE)\s+)?(STREAMING\s+TABLE|MATERIALIZED\s+VIEW)"
+                     rf"\s+(?:IF\s+NOT\s+EXISTS\s+)?({NAME}(?:\.{NAME}){{0,2}})")
+# Beside a dataset's files, what kind it is: its table carries no such mark, and tools
+# (dbt-databricks) ask `information_schema.tables` whether it is a streaming table.
+KIND_FILE = "_podium_dataset"
 REFRESH = re.compile(r"(?is)\s*(?:/\*.*?\*/\s*)*REFRESH\s+(?:STREAMING\s+TABLE|MATERIALIZED\s+VIEW)"
                      rf"\s+({NAME}(?:\.{NAME}){{0,2}})(\s+FULL)?\s*$")
 
@@ -72,7 +75,10 @@ def event_of(message: str, when: Any) -> dict[str, Any]:
 def dataset_of(statement: str) -> str | None:
     """The name a `CREATE ... STREAMING TABLE`/`MATERIALIZED VIEW` statement defines, or a
     `REFRESH ...` statement refreshes, as written; None for any other statement."""
-    found = DATASET.match(statement) or REFRESH.match(statement)
+    found = DATASET.match(statement)
+    if found:
+        return found.group(2)
+    found = REFRESH.match(statement)
     return found.group(1) if found else None
 
 
@@ -82,8 +88,7 @@ def execute_statement(ctx: TaskContext, statement: str, catalog: str, schema: st
     streaming table reads only what is new the next time; `REFRESH ... [FULL]` runs the
     kept definition again."""
     refresh = REFRESH.match(statement)
-    found = refresh or DATASET.match(statement)
-    name = found.group(1) if found else ""
+    name = dataset_of(statement) or ""
     parts = [p.strip("`") for p in re.findall(r"`[^`]+`|[^.]+", name)]
     full = ".".join([catalog, schema, *parts][-3:])
     storage = defaults.home() / "pipelines" / f"sql-{full}"
@@ -99,6 +104,32 @@ def execute_statement(ctx: TaskContext, statement: str, catalog: str, schema: st
                 "root_path": str(storage)}
     full_refresh = bool(refresh and refresh.group(2))
     _on_connect(ctx, lambda spark: run(spark, pipeline, full_refresh=full_refresh))
+
+
+def stored_query(full: str) -> str | None:
+    """The query of the streaming table or materialized view `catalog.schema.name` a SQL
+    statement defined (the text after its top-level AS), if one did."""
+    try:
+        text = (defaults.home() / "pipelines" / f"sql-{full}" / "definition.sql").read_text()
+    except OSError:
+        return None
+    found = DATASET.search(text)
+    depth, quote, i = 0, "", found.end() if found else 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"`":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and re.match(r"(?i)AS\b", text[i:i + 3]) and \
+                not text[i - 1:i].isalnum():
+            return text[i + 2:].strip().rstrip(";").strip()
+        i += 1
+    return None
 
 
 def _on_connect(ctx: TaskContext, work: Any) -> None:
@@ -155,6 +186,34 @@ def run(spark: Any, pipeline: dict[str, Any], full_refresh: bool = False,
     stream = start_run(spark, graph, full_refresh=full, full_refresh_all=full_refresh,
                        refresh=refresh, dry=dry, storage=storage.as_uri())
     _follow(stream, events)
+    if not dry:
+        kinds = {**registry.kinds, **{name: kind for path in sources if path.suffix == ".sql"
+                                      for name, kind in sql_datasets(_sql_of(path))}}
+        mark_kinds(spark, kinds, catalog, schema)
+
+
+def sql_datasets(text: str) -> list[tuple[str, str]]:
+    """The streaming tables and materialized views a SQL source defines: (name, kind)."""
+    from podium.runtime.notebooks import split_sql
+
+    found = [DATASET.match(statement) for statement in split_sql(text)]
+    return [(m.group(2), re.sub(r"\s+", "_", m.group(1).upper())) for m in found if m]
+
+
+def mark_kinds(spark: Any, kinds: dict[str, str], catalog: str | None, schema: str) -> None:
+    """Leave each dataset's kind (`STREAMING_TABLE`, `MATERIALIZED_VIEW`) beside its files,
+    where `information_schema.tables` reads it."""
+    from urllib.parse import urlparse
+
+    for name, kind in kinds.items():
+        parts = [p.strip("`") for p in re.findall(r"`[^`]+`|[^.]+", name)]
+        full = ".".join(f"`{p}`" for p in [*([catalog] if catalog else []), schema, *parts][-3:])
+        with contextlib.suppress(Exception):  # not a Delta table: nothing to say about it
+            where = urlparse(spark.sql(f"DESCRIBE DETAIL {full}").first().location)
+            mark = Path(where.path) / KIND_FILE
+            if where.scheme in ("", "file") and mark.parent.is_dir() and \
+                    (not mark.exists() or mark.read_text() != kind):
+                mark.write_text(kind)
 
 
 def _follow(stream: Any, events: Path | None) -> None:
@@ -189,12 +248,22 @@ def databricks_registry(base: type[Any]) -> type[Any]:
     class DatabricksRegistry(base):  # type: ignore[misc, valid-type]
         pending: dict[str, Any]
 
+        kinds: dict[str, str]
+
         def register_output(self, output: Any) -> None:
             if type(output) is StreamingTable:  # sent once its query shows what it is
                 self.pending = getattr(self, "pending", {})
                 self.pending[output.name] = output
                 return
+            self._kind(output)
             super().register_output(output)
+
+        def _kind(self, output: Any) -> None:
+            self.kinds = getattr(self, "kinds", {})
+            if isinstance(output, MaterializedView):
+                self.kinds[output.name] = "MATERIALIZED_VIEW"
+            elif isinstance(output, StreamingTable):
+                self.kinds[output.name] = "STREAMING_TABLE"
 
         def register_flow(self, flow: Any) -> None:
             output = getattr(self, "pending", {}).pop(flow.target, None)
@@ -206,6 +275,7 @@ def databricks_registry(base: type[Any]) -> type[Any]:
                 frame = flow.func()
             if not streams(frame._plan.plan(self._client)):
                 output = MaterializedView(**vars(output))
+            self._kind(output)
             super().register_output(output)
             super().register_flow(Flow(name=flow.name, target=flow.target,
                                        spark_conf=flow.spark_conf,
@@ -215,8 +285,10 @@ def databricks_registry(base: type[Any]) -> type[Any]:
         def flush(self) -> None:
             """Send the streaming tables no query of this pipeline has defined yet."""
             for output in getattr(self, "pending", {}).values():
+                self._kind(output)
                 super().register_output(output)
             self.pending = {}
+            self.kinds = getattr(self, "kinds", {})
 
     return DatabricksRegistry
 

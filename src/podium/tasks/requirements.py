@@ -19,6 +19,8 @@ from podium.spec.errors import Location
 from podium.spec.models import ClusterSpec, Job, Library, Task, shared_spec
 from podium.spec.paths import find_file
 
+# What a dbt task that names no dbt adapter gets (on Databricks it would not run at all).
+DBT_ADAPTER = "dbt-databricks>=1.8.0,<2.0.0"
 # `%pip install` options that change nothing about what is installed.
 QUIET_FLAGS = frozenset({"-q", "--quiet", "-U", "--upgrade", "--force-reinstall",
                          "--no-cache-dir", "--disable-pip-version-check", "--user",
@@ -74,6 +76,9 @@ def asked_for(job: Job, task: Task, clusters: dict[str, ClusterSpec] | None = No
                 found += _of_line(str(text), where.folder(), where, indexes)
     if task.notebook_task is not None:
         found += _of_notebook(task.notebook_task.notebook_path, indexes)
+    if task.dbt_task is not None and not any(name_of(r.line).startswith("dbt-")
+                                             for r in found):
+        found.append(Requirement(DBT_ADAPTER, task.dbt_task.loc))
     kept = [r for r in found
             if name_of(r.line) not in defaults.PROVIDED_PYTHON_PACKAGES]
     return Asked(tuple(kept), tuple(dict.fromkeys(indexes)))

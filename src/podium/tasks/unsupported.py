@@ -1,4 +1,4 @@
-"""Task types podium does not run (`pipeline_task`, `dbt_task`, `spark_submit_task`, ...):
+"""Task types podium does not run (`spark_submit_task`, `dashboard_task`, ...):
 the task fails with a message that says so, and the rest of the job runs (its
 dependents follow their `run_if`), as a task that fails on Databricks would."""
 

@@ -40,16 +40,21 @@ import org.apache.spark.sql.util.CaseInsensitiveStringMap;
 import org.apache.spark.unsafe.types.UTF8String;
 
 /**
- * Unity Catalog's `information_schema`: `catalogs`, `schemata`, `tables`, `columns` and
- * `volumes`, with Databricks' column names, read from what the session's catalogs hold when
- * a query runs. A catalog's own `information_schema` describes that catalog;
+ * Unity Catalog's `information_schema`: `catalogs`, `schemata`, `tables`, `views`,
+ * `columns` and `volumes`, with Databricks' column names, read from what the session's
+ * catalogs hold when a query runs; and, with their columns and no rows (podium keeps no tags,
+ * masks, filters or constraints), `table_tags`, `column_tags`, `column_masks`, `row_filters`,
+ * `table_constraints`, `key_column_usage` and `referential_constraints`, which tools such as
+ * dbt-databricks ask for. A catalog's own `information_schema` describes that catalog;
  * `system.information_schema` describes every catalog (not `hive_metastore`, as on
  * Databricks). Also which catalogs exist: the standard ones a cluster starts with and every
  * catalog with a schema folder (`c__s.db`) in the warehouse.
  */
 public final class InformationSchema {
   public static final String SCHEMA = "information_schema";
-  static final String[] VIEWS = {"catalogs", "schemata", "tables", "columns", "volumes"};
+  static final String[] VIEWS = {"catalogs", "schemata", "tables", "views", "columns",
+      "volumes", "table_tags", "column_tags", "column_masks", "row_filters",
+      "table_constraints", "key_column_usage", "referential_constraints"};
   private static final String CONF = "spark.sql.catalog.";
   private static final String ACROSS = "system";
 
@@ -171,6 +176,32 @@ public final class InformationSchema {
           {"column_default", "s"}, {"is_nullable", "s"}, {"full_data_type", "s"},
           {"data_type", "s"}, {"numeric_precision", "i"}, {"numeric_scale", "i"},
           {"partition_index", "i"}, {"comment", "s"}};
+      case "views" -> new String[][] {{"table_catalog", "s"}, {"table_schema", "s"},
+          {"table_name", "s"}, {"view_definition", "s"}, {"check_option", "s"},
+          {"is_updatable", "s"}, {"is_insertable_into", "s"}, {"sql_path", "s"}};
+      case "table_tags" -> new String[][] {{"catalog_name", "s"}, {"schema_name", "s"},
+          {"table_name", "s"}, {"tag_name", "s"}, {"tag_value", "s"}};
+      case "column_tags" -> new String[][] {{"catalog_name", "s"}, {"schema_name", "s"},
+          {"table_name", "s"}, {"column_name", "s"}, {"tag_name", "s"}, {"tag_value", "s"}};
+      case "column_masks" -> new String[][] {{"table_catalog", "s"}, {"table_schema", "s"},
+          {"table_name", "s"}, {"column_name", "s"}, {"mask_catalog", "s"},
+          {"mask_schema", "s"}, {"mask_name", "s"}, {"using_columns", "s"}};
+      case "row_filters" -> new String[][] {{"table_catalog", "s"}, {"table_schema", "s"},
+          {"table_name", "s"}, {"filter_catalog", "s"}, {"filter_schema", "s"},
+          {"filter_name", "s"}, {"target_columns", "s"}};
+      case "table_constraints" -> new String[][] {{"constraint_catalog", "s"},
+          {"constraint_schema", "s"}, {"constraint_name", "s"}, {"table_catalog", "s"},
+          {"table_schema", "s"}, {"table_name", "s"}, {"constraint_type", "s"},
+          {"is_deferrable", "s"}, {"initially_deferred", "s"}, {"enforced", "s"}};
+      case "key_column_usage" -> new String[][] {{"constraint_catalog", "s"},
+          {"constraint_schema", "s"}, {"constraint_name", "s"}, {"table_catalog", "s"},
+          {"table_schema", "s"}, {"table_name", "s"}, {"column_name", "s"},
+          {"ordinal_position", "i"}, {"position_in_unique_constraint", "i"}};
+      case "referential_constraints" -> new String[][] {{"constraint_catalog", "s"},
+          {"constraint_schema", "s"}, {"constraint_name", "s"},
+          {"unique_constraint_catalog", "s"}, {"unique_constraint_schema", "s"},
+          {"unique_constraint_name", "s"}, {"match_option", "s"}, {"update_rule", "s"},
+          {"delete_rule", "s"}};
       default -> new String[][] {{"volume_catalog", "s"}, {"volume_schema", "s"},
           {"volume_name", "s"}, {"volume_type", "s"}, {"volume_owner", "s"}, {"comment", "s"},
           {"storage_location", "s"}, {"created", "t"}, {"created_by", "s"},
@@ -281,6 +312,9 @@ public final class InformationSchema {
 
   // What the relations hold
 
+  /** The relations made from the tables' own metadata (the others hold no rows). */
+  private static final Set<String> DESCRIBED = Set.of("tables", "views", "columns");
+
   private static List<InternalRow> rows(SparkSession spark, String catalog, String view) {
     List<InternalRow> out = new ArrayList<>();
     List<String> catalogs = new ArrayList<>();
@@ -315,7 +349,7 @@ public final class InformationSchema {
           out.add(row(name, schema, owner, null, created, owner, created, owner));
         } else if (view.equals("volumes")) {
           volumes(spark, name, schema, owner, out);
-        } else if (!schema.equals(SCHEMA)) {
+        } else if (DESCRIBED.contains(view) && !schema.equals(SCHEMA)) {
           tables(spark, local, name, schema, view, owner, out);
         }
       }
@@ -342,14 +376,24 @@ public final class InformationSchema {
       } catch (Exception gone) {
         continue;
       }
+      if (view.equals("views")) {
+        if (meta.tableType() == CatalogTableType.VIEW()) {
+          out.add(row(catalog, schema, ident.name(),
+                      meta.viewText().isEmpty() ? null : meta.viewText().get(), "NONE", "NO",
+                      "NO", null));
+        }
+        continue;
+      }
       if (view.equals("tables")) {
         boolean isView = meta.tableType() == CatalogTableType.VIEW();
-        String type = isView ? "VIEW"
-            : meta.tableType() == CatalogTableType.EXTERNAL() ? "EXTERNAL" : "MANAGED";
         String format = isView || meta.provider().isEmpty() ? null
             : meta.provider().get().toUpperCase(java.util.Locale.ROOT);
         String path = meta.storage().locationUri().isEmpty() ? null
             : meta.storage().locationUri().get().toString();
+        String type = isView ? "VIEW" : pipelineKind(path);
+        if (type == null) {
+          type = meta.tableType() == CatalogTableType.EXTERNAL() ? "EXTERNAL" : "MANAGED";
+        }
         Long created = meta.createTime() * 1000L;
         Long altered = meta.lastAccessTime() > 0 ? meta.lastAccessTime() * 1000L : created;
         out.add(row(catalog, schema, ident.name(), type, isView ? "NO" : "YES", "PRESERVE",
@@ -381,6 +425,21 @@ public final class InformationSchema {
                     typeName(type), precision, scale, partitions.get(column.name()),
                     column.comment()));
       }
+    }
+  }
+
+  /** STREAMING_TABLE or MATERIALIZED_VIEW for a pipeline's dataset (the pipeline task
+   * leaves its kind beside its files, `tasks/pipeline.py`); null for any other table. */
+  private static String pipelineKind(String location) {
+    if (location == null || !location.startsWith("file:")) {
+      return null;
+    }
+    File mark = new File(new File(java.net.URI.create(location)), "_podium_dataset");
+    try {
+      String kind = java.nio.file.Files.readString(mark.toPath()).trim();
+      return kind.equals("STREAMING_TABLE") || kind.equals("MATERIALIZED_VIEW") ? kind : null;
+    } catch (java.io.IOException | RuntimeException none) {
+      return null;
     }
   }
 
