@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 from databricks.sdk.errors import NotFound, ResourceConflict
 from databricks.sdk.service.pipelines import FileLibrary, PipelineLibrary
 from databricks.sdk.service.workspace import ImportFormat
@@ -58,6 +59,14 @@ def test_the_sdk_creates_updates_reads_stops_and_deletes_a_pipeline(server: Serv
     assert events[-1].message == "Run is COMPLETED."
     assert not list(w.pipelines.list_pipeline_events(pipeline_id, filter="level='ERROR'"))
     assert w.pipelines.get(pipeline_id).latest_updates[0].state.value == "COMPLETED"
+    # The update is a run in the history: its page in the web UI shows the flows.
+    run_id = server.get(f"/api/2.0/pipelines/{pipeline_id}/updates/{update_id}").json()[
+        "update"]["podium"]["run_id"]
+    browser = requests.Session()
+    browser.post(f"{server.url}/login", data={"token": server.token, "next": "/"}, timeout=10)
+    page = browser.get(f"{server.url}/runs/{run_id}", timeout=10).text
+    assert "pipeline update COMPLETED, 2 flows" in page
+    assert "main.api_pipes.numbers" in page and "main.api_pipes.total" in page
 
     w.pipelines.update(pipeline_id, name="api_etl", catalog="main", schema="api_pipes_2",
                        libraries=libraries)
