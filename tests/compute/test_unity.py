@@ -223,6 +223,9 @@ spark.sql("CREATE VOLUME sales_eu.landing.gone")
 spark.sql("DROP VOLUME sales_eu.landing.gone")
 spark.createDataFrame([("a",)], "x string").write.mode("overwrite").text(
     "/Volumes/sales_eu/landing/raw_files/a")
+spark.sql("CREATE VIEW positive_ids (id COMMENT 'above zero') AS SELECT id FROM ids WHERE id > 0")
+view_files = os.listdir(spark.conf.get("spark.sql.warehouse.dir").removeprefix("file:")
+                        + "/sales_eu__landing.db")
 spark.sql("USE main.default")
 spark.sql("CREATE CATALOG doomed")
 spark.sql("CREATE TABLE doomed.default.t AS SELECT 1 AS x")
@@ -255,6 +258,12 @@ dbutils.notebook.exit(json.dumps({
                error("DROP CATALOG main"), error("CREATE VOLUME sales_eu.landing.raw_files"),
                error("CREATE VOLUME sales_eu.nowhere.v"), error("DROP VOLUME main.default.v")],
     "volume_files": spark.read.text("/Volumes/sales_eu/landing/raw_files/a").count(),
+    "view": rows("SELECT * FROM sales_eu.landing.positive_ids"),
+    "view_file": [name for name in view_files if name.endswith(".view.json")],
+    "view_info": rows("SELECT table_name, table_type FROM sales_eu.information_schema.tables "
+                      "WHERE table_schema = 'landing' ORDER BY table_name"),
+    "view_text": rows("SELECT view_definition FROM system.information_schema.views "
+                      "WHERE table_catalog = 'sales_eu'"),
     "folders": os.listdir(spark.conf.get("spark.sql.warehouse.dir").removeprefix("file:")),
 }))
 """
@@ -284,6 +293,10 @@ def test_every_catalog_has_default_and_an_information_schema(run_job) -> None:
                               "SCHEMA_ALREADY_EXISTS", "CATALOG_BUILT_IN",
                               "VOLUME_ALREADY_EXISTS", "SCHEMA_NOT_FOUND", "VOLUME_NOT_FOUND"]
     assert seen["volume_files"] == 1
+    # A view of a catalog is a file beside its tables, so every process reads it.
+    assert seen["view"] == [[1]] and seen["view_file"] == ["positive_ids.view.json"]
+    assert seen["view_info"] == [["ids", "MANAGED"], ["positive_ids", "VIEW"]]
+    assert seen["view_text"] == [["SELECT id FROM ids WHERE id > 0"]]
     # A catalog is its schema folders in the warehouse: a dropped one leaves none.
     folders = set(seen["folders"])
     assert {"main__default.db", "sales_eu__default.db", "sales_eu__landing.db"} <= folders

@@ -79,16 +79,22 @@ def _profiles(project: Path, folder: Path, catalog: str | None, schema: str | No
 def _why(result: Any) -> str:
     """What dbt says went wrong: the failing nodes' messages, else its exception."""
     if result.exception is not None:
-        return str(result.exception).strip().splitlines()[0]
+        return _headline(str(result.exception)) or type(result.exception).__name__
     failed = [r for r in getattr(result.result, "results", None) or []
               if str(getattr(r, "status", "")).lower() in ("error", "fail", "runtime error")]
     if failed:
         first = failed[0]
         node = getattr(getattr(first, "node", None), "name", "a node")
-        lines = [ln.strip() for ln in (first.message or "").splitlines() if ln.strip()]
-        # "Database Error in model x (path)" first, then what the database said
-        said = ": ".join(lines[:2]) if len(lines) > 1 and " in " in lines[0] else \
-            (lines[0] if lines else str(first.status))
+        said = _headline(first.message or "") or str(first.status)
         return f"{node}: {said}" + (
             f" (and {len(failed) - 1} more)" if len(failed) > 1 else "")
     return "see the task's log"
+
+
+def _headline(message: str) -> str:
+    """dbt's message on one line: its kind ("Database Error in model x (path)") with what
+    the database said, which dbt puts on the next line."""
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    if len(lines) > 1 and lines[0].split(" in ")[0].endswith("Error"):
+        return f"{lines[0]}: {lines[1]}"
+    return lines[0] if lines else ""

@@ -357,8 +357,47 @@ public final class InformationSchema {
     return out;
   }
 
+  /** The catalog's own views (`LocalViews`) of a schema, as rows of `view`. */
+  private static void views(LocalCatalog local, String catalog, String schema, String view,
+                            String owner, List<InternalRow> out) {
+    Identifier[] idents;
+    try {
+      idents = local.listViews(new String[] {schema});
+    } catch (Exception gone) {
+      return;
+    }
+    java.util.Arrays.sort(idents, (a, b) -> a.name().compareTo(b.name()));
+    for (Identifier ident : idents) {
+      org.apache.spark.sql.connector.catalog.View kept;
+      try {
+        kept = local.loadView(ident);
+      } catch (Exception gone) {
+        continue;
+      }
+      String comment = kept.properties() == null ? null : kept.properties().get("comment");
+      if (view.equals("views")) {
+        out.add(row(catalog, schema, ident.name(), kept.queryText(), "NONE", "NO", "NO",
+                    null));
+      } else if (view.equals("tables")) {
+        out.add(row(catalog, schema, ident.name(), "VIEW", "NO", "PRESERVE", owner, comment,
+                    null, owner, null, owner, null, null, null));
+      } else {
+        int position = 0;
+        for (Column column : kept.columns()) {
+          DataType type = column.dataType();
+          out.add(row(catalog, schema, ident.name(), column.name(), position++, null,
+                      column.nullable() ? "YES" : "NO", type.simpleString(), typeName(type),
+                      type instanceof DecimalType d ? d.precision() : null,
+                      type instanceof DecimalType d ? d.scale() : null, null,
+                      column.comment()));
+        }
+      }
+    }
+  }
+
   private static void tables(SparkSession spark, LocalCatalog local, String catalog,
                              String schema, String view, String owner, List<InternalRow> out) {
+    views(local, catalog, schema, view, owner, out);
     SessionCatalog session = spark.sessionState().catalog();
     Identifier[] idents;
     try {

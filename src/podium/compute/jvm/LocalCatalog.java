@@ -8,8 +8,10 @@ import java.util.Set;
 import org.apache.spark.sql.catalyst.analysis.NamespaceAlreadyExistsException;
 import org.apache.spark.sql.catalyst.analysis.NoSuchNamespaceException;
 import org.apache.spark.sql.catalyst.analysis.NoSuchTableException;
+import org.apache.spark.sql.catalyst.analysis.NoSuchViewException;
 import org.apache.spark.sql.catalyst.analysis.NonEmptyNamespaceException;
 import org.apache.spark.sql.catalyst.analysis.TableAlreadyExistsException;
+import org.apache.spark.sql.catalyst.analysis.ViewAlreadyExistsException;
 import org.apache.spark.sql.connector.catalog.CatalogPlugin;
 import org.apache.spark.sql.connector.catalog.Column;
 import org.apache.spark.sql.connector.catalog.Identifier;
@@ -21,6 +23,9 @@ import org.apache.spark.sql.connector.catalog.Table;
 import org.apache.spark.sql.connector.catalog.TableCatalog;
 import org.apache.spark.sql.connector.catalog.TableCatalogCapability;
 import org.apache.spark.sql.connector.catalog.TableChange;
+import org.apache.spark.sql.connector.catalog.Relation;
+import org.apache.spark.sql.connector.catalog.RelationCatalog;
+import org.apache.spark.sql.connector.catalog.View;
 import org.apache.spark.sql.connector.expressions.Transform;
 import org.apache.spark.sql.util.CaseInsensitiveStringMap;
 
@@ -36,9 +41,10 @@ import org.apache.spark.sql.util.CaseInsensitiveStringMap;
  * asked for, so a catalog nobody reads costs nothing.
  *
  * As in Unity Catalog, every catalog has a schema `default` (made when first needed) and an
- * `information_schema` (`InformationSchema`), which no one can create, change or drop.
+ * `information_schema` (`InformationSchema`), which no one can create, change or drop. Its
+ * views are files beside its tables (`LocalViews`); `hive_metastore`'s are Spark's own.
  */
-public class LocalCatalog implements StagingTableCatalog, SupportsNamespaces {
+public class LocalCatalog implements StagingTableCatalog, SupportsNamespaces, RelationCatalog {
     public static final String SEPARATOR = "__";
     public static final String HIVE_METASTORE = "hive_metastore";
     private static final String DEFAULT = "default";
@@ -371,6 +377,130 @@ public class LocalCatalog implements StagingTableCatalog, SupportsNamespaces {
     public void renameTable(Identifier from, Identifier to)
             throws NoSuchTableException, TableAlreadyExistsException {
         tables().renameTable(inSession(from), inSession(to));
+    }
+
+    // Views
+
+    private java.io.File schemaFolder(String schema) {
+        return new java.io.File(
+            InformationSchema.warehouse(org.apache.spark.sql.classic.SparkSession.active()),
+            prefix + schema + ".db");
+    }
+
+    private java.io.File viewFile(Identifier ident) throws NoSuchViewException {
+        if (prefix.isEmpty() || ident.namespace().length != 1) {
+            throw new NoSuchViewException(ident);
+        }
+        return LocalViews.file(schemaFolder(ident.namespace()[0]), ident.name());
+    }
+
+    @Override
+    public Identifier[] listViews(String[] namespace) throws NoSuchNamespaceException {
+        if (prefix.isEmpty() || isInformationSchema(namespace)) {
+            return new Identifier[0];
+        }
+        if (!namespaceExists(namespace)) {
+            throw new NoSuchNamespaceException(namespace);
+        }
+        return LocalViews.names(schemaFolder(namespace[0])).stream()
+            .map(view -> Identifier.of(namespace, view)).toArray(Identifier[]::new);
+    }
+
+    @Override
+    public Relation loadRelation(Identifier ident) throws NoSuchTableException {
+        try {
+            return loadTable(ident);
+        } catch (NoSuchTableException notATable) {
+            try {
+                return loadView(ident);
+            } catch (NoSuchViewException notAView) {
+                throw notATable;
+            }
+        }
+    }
+
+    @Override
+    public boolean viewExists(Identifier ident) {
+        try {
+            return viewFile(ident).exists();
+        } catch (NoSuchViewException none) {
+            return false;
+        }
+    }
+
+    @Override
+    public View loadView(Identifier ident) throws NoSuchViewException {
+        View view = LocalViews.read(viewFile(ident));
+        if (view == null) {
+            throw new NoSuchViewException(ident);
+        }
+        return view;
+    }
+
+    @Override
+    public View createView(Identifier ident, View view)
+            throws ViewAlreadyExistsException, NoSuchNamespaceException {
+        if (prefix.isEmpty()) {
+            throw new UnsupportedOperationException("a view in hive_metastore has a "
+                + "two-level name: CREATE VIEW schema.view");
+        }
+        if (!namespaceExists(ident.namespace()) || isInformationSchema(ident.namespace())) {
+            throw new NoSuchNamespaceException(ident.namespace());
+        }
+        java.io.File file;
+        try {
+            file = viewFile(ident);
+        } catch (NoSuchViewException unreachable) {
+            throw new NoSuchNamespaceException(ident.namespace());
+        }
+        if (file.exists() || tableExists(ident)) {
+            throw new ViewAlreadyExistsException(ident);
+        }
+        return written(file, view);
+    }
+
+    @Override
+    public View replaceView(Identifier ident, View view) throws NoSuchViewException {
+        java.io.File file = viewFile(ident);
+        if (!file.exists()) {
+            throw new NoSuchViewException(ident);
+        }
+        return written(file, view);
+    }
+
+    private View written(java.io.File file, View view) {
+        try {
+            LocalViews.write(file, view);
+        } catch (java.io.IOException failed) {
+            throw new UnsupportedOperationException("cannot keep view at " + file + ": "
+                + failed.getMessage());
+        }
+        return view;
+    }
+
+    @Override
+    public boolean dropView(Identifier ident) {
+        try {
+            return viewFile(ident).delete();
+        } catch (NoSuchViewException none) {
+            return false;
+        }
+    }
+
+    @Override
+    public void renameView(Identifier from, Identifier to)
+            throws NoSuchViewException, ViewAlreadyExistsException {
+        java.io.File source = viewFile(from);
+        java.io.File target = viewFile(to);
+        if (!source.exists()) {
+            throw new NoSuchViewException(from);
+        }
+        if (target.exists()) {
+            throw new ViewAlreadyExistsException(to);
+        }
+        if (!source.renameTo(target)) {
+            throw new NoSuchViewException(from);
+        }
     }
 
     // Atomic CREATE/REPLACE ... AS SELECT (Delta's)
