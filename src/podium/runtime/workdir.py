@@ -13,8 +13,10 @@ outside Python (a C library given a relative path), see the process's directory.
 from __future__ import annotations
 
 import builtins
+import errno
 import io
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -111,9 +113,8 @@ def _chdir(path: Any) -> None:
         _real_chdir(path)
         return
     target = os.path.normpath(absolute(path))
-    mode = _real_stat(target).st_mode  # FileNotFoundError as os.chdir raises it
-    if not (mode & 0o170000) == 0o040000:
-        raise NotADirectoryError(20, "Not a directory", os.fspath(path))
+    if not stat.S_ISDIR(_real_stat(target).st_mode):  # FileNotFoundError as os.chdir's
+        raise NotADirectoryError(errno.ENOTDIR, "Not a directory", os.fspath(path))
     ctx.workdir = Path(target)
 
 
