@@ -100,7 +100,8 @@ LONG_FILES = ("tests/compute/test_tables.py", "tests/server/test_seed000.py",
               "tests/server/test_sdk.py", "tests/compute/test_delta.py",
               "tests/server/test_rest.py", "tests/server/test_clusters_api.py",
               "tests/cli/test_fan_out.py", "tests/engine/test_spark_tasks.py",
-              "tests/cli/test_templates.py")
+              "tests/cli/test_templates.py", "tests/tasks/test_dbt.py",
+              "tests/server/test_pipelines_api.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

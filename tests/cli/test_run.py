@@ -64,7 +64,8 @@ def test_unknown_param_and_job_exit_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--param: error: job 'j' has no parameter 'whom' (parameters: who)" in done.stderr
     done = podium("run", "jj", "--bundle", str(tmp_path))
-    assert done.returncode == 2 and "no job 'jj' in bundle 'py'; did you mean 'j'?" in done.stderr
+    assert done.returncode == 2
+    assert "no job or pipeline 'jj' in bundle 'py'; did you mean 'j'?" in done.stderr
 
 
 def test_sigint_cancels_running_spark_task_and_exits_130(tmp_path: Path) -> None:

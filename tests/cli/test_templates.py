@@ -91,24 +91,6 @@ def test_the_default_sql_template_ingests_files_into_a_streaming_table_and_a_vie
     assert sum(r["number_of_orders"] for r in daily) == len(august)
 
 
-def test_the_dbt_sql_template_runs_its_dbt_project_on_the_jobs_cluster(tmp_path) -> None:
-    """`dbt deps`, `dbt seed` and `dbt run` with dbt-databricks and the template's own
-    `type: databricks` profile; run twice, as its daily trigger would: the second run
-    refreshes the streaming table and the materialized view dbt made the first time."""
-    home = tmp_path / "home"
-    root = copy("dbt-sql", tmp_path)
-    for _ in range(2):
-        view = run(root, "my_dbt_sql_job", home)
-    log = Path(view["tasks"][0]["log_path"]).read_text()
-    assert "[podium] dbt run --target=dev" in log and "Completed successfully" in log
-    schema = home / "warehouse" / f"main__{SHORT_NAME}.db"  # the profile's main.<you>
-    orders = [json.loads(line) for part in sorted(DATASETS.glob("*.json"))
-              for line in part.read_text().splitlines()]
-    raw = delta_rows(schema / "orders_raw")
-    assert sorted(r["order_number"] for r in raw) == sorted(o["order_number"] for o in orders)
-    assert len(delta_rows(schema / "orders_daily")) == 31  # the dev target's August 2019
-
-
 def delta_rows(table: Path) -> list[dict]:
     """A Delta table's rows as of its last commit, read from its log and Parquet files."""
     import pyarrow.parquet as pq

@@ -26,7 +26,7 @@ def test_a_task_type_podium_does_not_run_fails_only_that_task(run_job) -> None:
     run = run_job("""
       tasks:
         - task_key: refresh
-          dbt_task: {commands: ["dbt run"]}
+          spark_submit_task: {parameters: ["--class", "Main", "app.jar"]}
         - task_key: after
           depends_on: [{task_key: refresh}]
           python_task: {function: 'tests.engine.funcs:ok'}
@@ -40,7 +40,7 @@ def test_a_task_type_podium_does_not_run_fails_only_that_task(run_job) -> None:
     results = {k: tr.result for k, tr in run.task_runs.items()}
     assert results == {"refresh": Result.FAILED, "after": Result.UPSTREAM_FAILED,
                        "anyway": Result.SUCCESS, "alone": Result.SUCCESS}
-    assert "dbt_task, which podium does not run" in run.task_runs["refresh"].message
+    assert "spark_submit_task, which podium does not run" in run.task_runs["refresh"].message
 
 
 SDK_TASK = """

@@ -68,6 +68,10 @@ def test_the_sdk_creates_updates_reads_stops_and_deletes_a_pipeline(server: Serv
     assert "pipeline update COMPLETED, 2 flows" in page
     assert "main.api_pipes.numbers" in page and "main.api_pipes.total" in page
 
+    checked = w.pipelines.start_update(pipeline_id, validate_only=True).update_id
+    assert wait_update(w, pipeline_id, checked) == "COMPLETED"  # the graph, no flow run
+    assert w.pipelines.get_update(pipeline_id, checked).update.validate_only is True
+
     w.pipelines.update(pipeline_id, name="api_etl", catalog="main", schema="api_pipes_2",
                        libraries=libraries)
     assert w.pipelines.get(pipeline_id).spec.schema == "api_pipes_2"

@@ -1,7 +1,8 @@
 """A `dbt_task` runs a dbt project with dbt-databricks on the job's own cluster: a profile
 made from the task's catalog and schema when it names no profiles_directory, seeds, models
 and tests, what dbt built readable by the job's next task, and a broken model failing its
-task with dbt's message."""
+task with dbt's message; and the `dbt-sql` template as `databricks bundle init` writes it
+(tests/cli/templates/dbt-sql), with its own `type: databricks` profile."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 from pathlib import Path
 
 from tests.cli.test_runs import cli
+from tests.cli.test_templates import DATASETS, SHORT_NAME, copy, delta_rows, run
 
 BUNDLE = """bundle: {name: dbt_small}
 resources:
@@ -78,3 +80,21 @@ def test_dbt_builds_on_the_jobs_cluster_and_a_broken_model_fails_its_task(
     assert error.startswith("DbtTaskError: `dbt run` failed: oops: Database Error in model "
                             "oops (models/oops.sql): ")
     assert "no_such_column" in error
+
+
+def test_the_dbt_sql_template_runs_its_dbt_project_on_the_jobs_cluster(tmp_path) -> None:
+    """`dbt deps`, `dbt seed` and `dbt run` with dbt-databricks and the template's own
+    `type: databricks` profile; run twice, as its daily trigger would: the second run
+    refreshes the streaming table and the materialized view dbt made the first time."""
+    home = tmp_path / "home"
+    root = copy("dbt-sql", tmp_path)
+    for _ in range(2):
+        view = run(root, "my_dbt_sql_job", home)
+    log = Path(view["tasks"][0]["log_path"]).read_text()
+    assert "[podium] dbt run --target=dev" in log and "Completed successfully" in log
+    schema = home / "warehouse" / f"main__{SHORT_NAME}.db"  # the profile's main.<you>
+    orders = [json.loads(line) for part in sorted(DATASETS.glob("*.json"))
+              for line in part.read_text().splitlines()]
+    raw = delta_rows(schema / "orders_raw")
+    assert sorted(r["order_number"] for r in raw) == sorted(o["order_number"] for o in orders)
+    assert len(delta_rows(schema / "orders_daily")) == 31  # the dev target's August 2019
