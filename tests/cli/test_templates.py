@@ -34,8 +34,8 @@ def copy(name: str, tmp_path: Path) -> Path:
     return root
 
 
-def run(root: Path, job: str, home: Path) -> dict:
-    done = cli("run", job, "--bundle", str(root), "--json", home=home)
+def run(root: Path, job: str, home: Path, *options: str) -> dict:
+    done = cli("run", job, "--bundle", str(root), "--json", *options, home=home)
     view = json.loads(done.stdout)
     assert view["state"]["result_state"] == "SUCCESS", \
         [(t["task_key"], t["state"].get("state_message")) for t in view["tasks"]]
@@ -50,15 +50,15 @@ def test_each_template_validates_as_the_databricks_cli_accepts_it(name, tmp_path
 
 
 def test_the_default_python_template_runs_its_notebook_wheel_and_pipeline(tmp_path) -> None:
+    """With `--var catalog=main --var schema=default`, as a new user runs it: every
+    catalog has its `default` schema, as in Unity Catalog."""
     home = tmp_path / "home"
-    # The dev target's schema is the user's own (`hive_metastore.<short name>`): the
-    # template's notebook expects it to exist, as a workspace user's schema does.
-    (home / "warehouse" / f"{SHORT_NAME}.db").mkdir(parents=True)
-    view = run(copy("default-python", tmp_path), "sample_job", home)
+    view = run(copy("default-python", tmp_path), "sample_job", home,
+               "--var", "catalog=main", "--var", "schema=default")
     assert [t["task_key"] for t in view["tasks"]] == [
         "notebook_task", "python_wheel_task", "refresh_pipeline"]
     assert list((tmp_path / "default-python" / "dist").glob("my_default_python-*.whl"))
-    pipeline = home / "warehouse" / f"main__{SHORT_NAME}.db"  # the pipeline's catalog: main
+    pipeline = home / "warehouse" / "main__default.db"  # the pipeline's catalog: main
     for table in ("sample_trips_my_default_python", "sample_zones_my_default_python"):
         assert (pipeline / table / "_delta_log").is_dir(), table
 
