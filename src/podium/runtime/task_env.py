@@ -25,6 +25,7 @@ class TaskEnv:
     def __init__(self, names: tuple[str, ...], make: Callable[[], dict[str, str]],
                  secret: tuple[str, ...] = ()):
         self.names, self.secret = names, secret
+        _NAMES.update(names)
         self._make = make
         self._values: dict[str, str] | None = None
         self._lock = threading.Lock()
@@ -41,6 +42,11 @@ class TaskEnv:
         return self._values is not None
 
 
+# Every name some task has a value of: any other name is looked up as it always was,
+# without asking which task the thread runs (os.environ is read often).
+_NAMES: set[str] = set()
+
+
 def _task() -> tuple[Any, TaskEnv | None]:
     ctx = context.current()
     return ctx, getattr(ctx, "env", None) if ctx is not None else None
@@ -48,6 +54,8 @@ def _task() -> tuple[Any, TaskEnv | None]:
 
 def _own(key: Any) -> TaskEnv | None:
     """The calling task's variables, if `key` is one of them."""
+    if key not in _NAMES:
+        return None
     ctx, env = _task()
     if env is None or key not in env.names:
         return None

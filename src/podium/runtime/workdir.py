@@ -42,8 +42,8 @@ def current() -> str | None:
 def absolute(path: Any) -> Any:
     """`path` taken from the task's working directory when it is relative; anything else
     (an open descriptor, an absolute path, a path outside a task) unchanged."""
-    if isinstance(path, int):
-        return path
+    if isinstance(path, int) or (isinstance(path, str) and path.startswith("/")):
+        return path  # the common case, decided before looking for the thread's task
     folder = current()
     if folder is None:
         return path
