@@ -141,11 +141,8 @@ def edit(request: Request, pipeline_id: str, settings: dict[str, Any] = Body(...
 @router.delete("/{pipeline_id}")
 def delete(request: Request, pipeline_id: str) -> dict[str, Any]:
     """Stop a pipeline's update, if one runs, and delete the pipeline."""
-    _row(request, pipeline_id)
-    store = workspace(request).store
-    for run_id in pipelines.active_runs(store, pipeline_id):
-        store.request_cancel(run_id)
-    pipelines.remove(store, pipeline_id)
+    stop(request, pipeline_id)
+    pipelines.remove(workspace(request).store, pipeline_id)
     return {}
 
 
