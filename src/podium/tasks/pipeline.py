@@ -36,6 +36,9 @@ DATASET = re.compile(r"(?is)\s*(?:(?:/\*.*?\*/|--[^\n]*\n)\s*)*CREATE\s+"
 # Beside a dataset's files, what kind it is: its table carries no such mark, and tools
 # (dbt-databricks) ask `information_schema.tables` whether it is a streaming table.
 KIND_FILE = "_podium_dataset"
+# SDP's event messages: "Flow main.s.t is RUNNING.", "Run is COMPLETED."
+FLOW_EVENT = re.compile(r"Flow [`']?(?P<flow>[^\s`']+)[`']? (?:is|has) (?P<state>[A-Z_]+)\b")
+RUN_EVENT = re.compile(r"Run (?:is|has) (?P<state>[A-Z_]+)\b")
 REFRESH = re.compile(r"(?is)\s*(?:/\*.*?\*/\s*)*REFRESH\s+(?:STREAMING\s+TABLE|MATERIALIZED\s+VIEW)"
                      rf"\s+({NAME}(?:\.{NAME}){{0,2}})(\s+FULL)?\s*$")
 
@@ -55,10 +58,6 @@ def execute(task: Task, ctx: TaskContext, render: Any) -> str | None:
     _on_connect(ctx, lambda spark: run(spark, pipeline, full_refresh=spec.full_refresh,
                                        events=events))
     return None
-
-
-FLOW_EVENT = re.compile(r"Flow [`']?(?P<flow>[^\s`']+)[`']? (?:is|has) (?P<state>[A-Z_]+)\b")
-RUN_EVENT = re.compile(r"Run (?:is|has) (?P<state>[A-Z_]+)\b")
 
 
 def event_of(message: str, when: Any) -> dict[str, Any]:
@@ -247,8 +246,7 @@ def databricks_registry(base: type[Any]) -> type[Any]:
 
     class DatabricksRegistry(base):  # type: ignore[misc, valid-type]
         pending: dict[str, Any]
-
-        kinds: dict[str, str]
+        kinds: dict[str, str]  # what each dataset registered is, for `mark_kinds`
 
         def register_output(self, output: Any) -> None:
             if type(output) is StreamingTable:  # sent once its query shows what it is
