@@ -148,3 +148,40 @@ def test_experimental_python_is_read_as_python(write_bundle) -> None:
     root = write_bundle(ROOT.replace("python:\n", "experimental:\n  python:\n").replace(
         '  resources: ["jobs', '    resources: ["jobs'), {"jobs_in_python.py": PYTHON})
     assert set(load_bundle(root).jobs) == {"from_yaml", "from_python"}
+
+
+RESOURCES_IN_PYTHON = '''from databricks.bundles.core import Bundle, Resources
+from databricks.bundles.jobs import Job
+from databricks.bundles.pipelines import Pipeline
+
+
+def load_resources(bundle: Bundle) -> Resources:
+    resources = Resources()
+    resources.add_pipeline("etl", Pipeline.from_dict({
+        "name": "etl", "catalog": "main", "schema": "${var.threshold}",
+        "libraries": [{"glob": {"include": "src/etl/**"}}]}))
+    resources.add_job("refresh", Job.from_dict({
+        "parameters": [{"name": "limit", "default": "${var.threshold}"}],
+        "tasks": [{"task_key": "refresh",
+                   "pipeline_task": {"pipeline_id": "${resources.pipelines.etl.id}"}}]}))
+    return resources
+'''
+
+
+def test_every_resource_kind_from_python_joins_the_bundle_before_references_resolve(
+        write_bundle) -> None:
+    """Python code writes `${var.x}` and `${resources...}` for the CLI to fill in, and may
+    define pipelines (or schemas, volumes) that YAML or Python jobs name."""
+    root = write_bundle(ROOT.replace("jobs_in_python:load_resources", "more:load_resources"),
+                        {"more.py": RESOURCES_IN_PYTHON})
+    bundle = load_bundle(root, variables={"threshold": "7"})
+    job = bundle.jobs["refresh"]
+    assert job.parameters[0].default == "7"
+    pipeline = job.tasks[0].pipeline_task.podium_pipeline
+    assert pipeline["schema"] == "7" and list(bundle.pipelines) == ["etl"]
+    assert pipeline["sources"] == [{"kind": "glob", "path": str(root / "src/etl/**")}]
+    twice = write_bundle(ROOT.replace("jobs_in_python:load_resources", "more:load_resources")
+                         .replace("from_yaml:", "refresh:"), {"more.py": RESOURCES_IN_PYTHON})
+    with pytest.raises(BundleError) as info:
+        load_bundle(twice)
+    assert "resources.jobs.refresh is defined in YAML (at" in str(info.value)

@@ -32,7 +32,7 @@ from podium.spec.models import (
 )
 from podium.spec.pipelines import attach_pipelines
 from podium.spec.pydantic_errors import problems_from
-from podium.spec.python_resources import load_python_jobs
+from podium.spec.python_resources import load_python_resources
 from podium.spec.variables import Context, interpolate, resolve_values
 from podium.spec.yaml_source import YList, YMap, load_yaml_file
 
@@ -168,6 +168,9 @@ def load_bundle(
     target_vars = target_node.get("variables") if target_node else None
     values = resolve_values(declared, target_vars, variables or {}, problems, ctx)
     _raise_errors(problems)
+    _add_python_resources(merged["resources"], load_python_resources(
+        config, root_dir, name, target_name, values, problems), ctx, problems)
+    _raise_errors(problems)
 
     resources = interpolate(merged["resources"], ctx, config.loc)
     presets = interpolate(merged["presets"], ctx, config.loc)
@@ -178,15 +181,6 @@ def load_bundle(
     warnings = _ignored_resources(resources)
     mode = target_node.get("mode") if target_node else None
     jobs_raw = resources.get("jobs") or YMap()
-    python_jobs = load_python_jobs(config, root_dir, name, target_name, values, problems)
-    for key, job in python_jobs.items():
-        if key in jobs_raw:
-            problems.append(Problem(job.loc, f"job '{key}' is defined in YAML (at "
-                                    f"{jobs_raw.loc_of(key)}) and in Python; keep one"))
-        else:
-            jobs_raw[key] = job
-            jobs_raw.key_locs[key] = job.loc
-    _raise_errors(problems)
     _apply_mode_and_presets(jobs_raw, mode, presets)
 
     jobs: dict[str, Job] = {}
@@ -234,6 +228,31 @@ def sync_root(root: Path, sync: Any, problems: list[Problem]) -> Path:
                                     f"(looked at {folder})", "warning"))
         folders.append(folder)
     return Path(os.path.commonpath([str(f) for f in folders]))
+
+
+def _add_python_resources(resources: Any, made: YMap, ctx: Context,
+                          problems: list[Problem]) -> None:
+    """Put the resources Python code defined beside the YAML ones (before `${...}` is
+    filled in, so they refer to each other as YAML resources do); one defined in both is
+    an error."""
+    if not isinstance(resources, YMap):
+        return
+    for kind, items in made.items():
+        into = resources.get(kind)
+        if not isinstance(into, YMap):
+            into = resources[kind] = YMap(loc=items.loc)
+            resources.key_locs[kind] = items.loc
+        for key, node in items.items():
+            if key in into:
+                problems.append(Problem(node.loc, f"resources.{kind}.{key} is defined in YAML "
+                                        f"(at {into.loc_of(key)}) and in Python; keep one"))
+                continue
+            into[key] = node
+            into.key_locs[key] = node.loc
+            if kind == "jobs":
+                merge.collapse_job(node)
+                ctx.job_ids[key] = key
+        ctx.resources[kind] = into
 
 
 def _raise_errors(problems: list[Problem]) -> None:

@@ -141,10 +141,12 @@ def _location(entry: dict[str, Any], root: Path, fallback: Location) -> Location
                     base=str(root.resolve()))
 
 
-def load_python_jobs(config: YMap, root: Path, bundle_name: str, target: str,
-                     variables: dict[str, Any], problems: list[Problem],
-                     say: Any = None) -> YMap:
-    """The jobs that `python.resources` functions define, located at their Python lines."""
+def load_python_resources(config: YMap, root: Path, bundle_name: str, target: str,
+                          variables: dict[str, Any], problems: list[Problem],
+                          say: Any = None) -> YMap:
+    """The resources (jobs, pipelines, schemas, volumes, ...) that `python.resources`
+    functions define, by kind, each located at its Python line; `${...}` in them is left for
+    the loader to fill in, as the CLI does."""
     section = python_section(config)
     if section is None or not section[0].get("resources"):
         return YMap()
@@ -205,6 +207,12 @@ def load_python_jobs(config: YMap, root: Path, bundle_name: str, target: str,
                 if line.strip():
                     entry = json.loads(line)
                     locations[entry["path"]] = _location(entry, root, where)
-        jobs = json.loads(files["output"].read_text()).get("resources", {}).get("jobs", {})
-    return YMap({key: located(job, locations.get(f"resources.jobs.{key}", where))
-                 for key, job in jobs.items()}, loc=where)
+        made = json.loads(files["output"].read_text()).get("resources", {})
+    out = YMap(loc=where)
+    for kind, items in made.items():
+        if isinstance(items, dict) and items:
+            out[kind] = YMap({key: located(item, locations.get(f"resources.{kind}.{key}",
+                                                                where))
+                              for key, item in items.items()}, loc=where)
+            out.key_locs[kind] = where
+    return out
