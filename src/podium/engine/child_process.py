@@ -25,8 +25,8 @@ from typing import Any
 import pyspark.sql.connect.session  # noqa: F401
 
 from podium.compute.connect import ConnectCluster
-from podium.runtime import context as context_mod
 from podium.runtime import (
+    autoloader,
     delta_sql,
     output,
     relative_imports,
@@ -34,6 +34,7 @@ from podium.runtime import (
     task_env,
     workdir,
 )
+from podium.runtime import context as context_mod
 from podium.runtime.context import ChildRun, TaskContext, TaskValues
 from podium.runtime.errors import TaskInterrupted
 from podium.spec.models import ClusterSpec, Task
@@ -119,6 +120,7 @@ def serve() -> None:
     relative_imports.install()  # `sys.path.append("../src")` in a notebook
     workdir.install()  # a task's working directory is its notebook's folder
     task_env.install()  # DATABRICKS_HOST and a token of the run's own
+    autoloader.install()  # readStream.format("cloudFiles")
     delta_sql.install()  # `DeltaTable` on Spark Connect sessions
     signal.signal(signal.SIGCHLD, _reap)
     while line := sys.stdin.readline():

@@ -31,8 +31,8 @@ from podium.engine.model import Attempt, ChildJob, Run, TaskRun, bundle_child_jo
 from podium.engine.references import UnresolvedReference, renderer
 from podium.engine.states import MOVES, LifeCycle, Result
 from podium.engine.workers import Workers
-from podium.runtime import context as context_mod
 from podium.runtime import (
+    autoloader,
     delta_sql,
     output,
     relative_imports,
@@ -40,6 +40,7 @@ from podium.runtime import (
     task_env,
     workdir,
 )
+from podium.runtime import context as context_mod
 from podium.runtime.context import TaskContext, now_ms
 from podium.runtime.dbutils import forget
 from podium.runtime.errors import TaskFailed, TaskInterrupted
@@ -98,6 +99,7 @@ class Executor:
         relative_imports.install()  # `sys.path.append("../src")` in a notebook
         workdir.install()  # a task's working directory is its notebook's folder
         task_env.install()  # DATABRICKS_HOST and a token of the run's own
+        autoloader.install()  # readStream.format("cloudFiles")
         delta_sql.install()  # `DeltaTable` on Spark Connect sessions, as Delta SQL
         self.events: queue.Queue[Any] = queue.Queue()
         self.runs: dict[int, Run] = {}
