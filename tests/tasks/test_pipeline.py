@@ -147,3 +147,53 @@ resources:
     while context.statusTracker().getActiveJobsIds():  # the flow's jobs end too
         assert time.monotonic() < deadline, "the update's Spark jobs still run"
         time.sleep(0.5)
+
+
+LEGACY = """-- Delta Live Tables' older spelling, as many published pipelines still have it
+CREATE OR REFRESH STREAMING LIVE TABLE orders
+AS SELECT * FROM cloud_files('/databricks-datasets/retail-org/sales_orders', 'json',
+                             map('cloudFiles.inferColumnTypes', 'true'));
+
+CREATE LIVE TABLE customers AS
+SELECT customer_id, count(*) AS orders FROM LIVE.orders GROUP BY customer_id;
+
+CREATE OR REFRESH LIVE TABLE busiest AS
+SELECT max(orders) AS most FROM live.customers;
+"""
+
+
+def test_older_delta_live_tables_sql_runs_as_it_is(executor, write_bundle) -> None:
+    root = write_bundle(f"""
+bundle: {{name: legacy}}
+resources:
+  pipelines:
+    legacy: {{name: legacy, catalog: main, schema: legacy_dlt,
+              libraries: [{{file: {{path: ./legacy.sql}}}}]}}
+  jobs:
+    j:
+      job_clusters:
+        - job_cluster_key: main
+          new_cluster: {{spark_conf: {json.dumps(TEST_CONF)}}}
+      tasks:
+        - task_key: refresh
+          job_cluster_key: main
+          pipeline_task: {{pipeline_id: legacy}}
+        - task_key: check
+          depends_on: [{{task_key: refresh}}]
+          job_cluster_key: main
+          notebook_task: {{notebook_path: ./check.py}}
+""", {"legacy.sql": LEGACY, "check.py": """# Databricks notebook source
+import json
+dbutils.notebook.exit(json.dumps([
+    spark.table("main.legacy_dlt.orders").count(),
+    spark.table("main.legacy_dlt.customers").agg({"orders": "sum"}).first()[0],
+    spark.table("main.legacy_dlt.busiest").first().most]))
+"""})
+    bundle = load_bundle(root)
+    run = Run("j", bundle.jobs["j"], root, {}, bundle.clusters)
+    executor.submit(run)
+    executor.run_until_done([run])
+    tasks = run.task_runs
+    assert tasks["refresh"].result.value == "SUCCESS", tasks["refresh"].error
+    orders, summed, most = json.loads(tasks["check"].exit_value)
+    assert orders == summed == 4000 and most > 1

@@ -29,7 +29,9 @@ import scala.runtime.AbstractPartialFunction;
  * batch read of the same files infers, as Databricks' `read_files` does. In it and in
  * `format.`path`` relations, a `dbfs:/...` path names the folder podium keeps it in
  * (setting `spark.podium.dbfs`); `/Volumes/...` and `/databricks-datasets/...` are
- * `LocalVolumes`' to serve.
+ * `LocalVolumes`' to serve. Delta Live Tables' older spellings read the same:
+ * `cloud_files(path, format[, map(option, value, ...)])` is a stream of `read_files`, and
+ * a `LIVE.name` relation is the pipeline's own dataset `name`.
  */
 public final class LocalPaths {
   static final String DBFS = "spark.podium.dbfs";
@@ -43,12 +45,15 @@ public final class LocalPaths {
     return plan.transformUpWithSubqueries(new AbstractPartialFunction<LogicalPlan, LogicalPlan>() {
       @Override
       public boolean isDefinedAt(LogicalPlan node) {
-        return isReadFiles(node) || isPathRelation(node);
+        return isReadFiles(node) || isPathRelation(node) || isLive(node);
       }
 
       @Override
       public LogicalPlan apply(LogicalPlan node) {
-        return node instanceof UnresolvedTableValuedFunction call ? readFiles(call)
+        if (node instanceof UnresolvedTableValuedFunction call) {
+          return readFiles(call);
+        }
+        return isLive(node) ? live((UnresolvedRelation) node)
             : pathRelation((UnresolvedRelation) node);
       }
     });
@@ -57,7 +62,20 @@ public final class LocalPaths {
   private static boolean isReadFiles(LogicalPlan node) {
     return node instanceof UnresolvedTableValuedFunction call
         && call.name().length() == 1
-        && call.name().head().equalsIgnoreCase("read_files");
+        && (call.name().head().equalsIgnoreCase("read_files")
+            || call.name().head().equalsIgnoreCase("cloud_files"));
+  }
+
+  private static boolean isLive(LogicalPlan node) {
+    return node instanceof UnresolvedRelation relation
+        && relation.multipartIdentifier().length() == 2
+        && relation.multipartIdentifier().head().equalsIgnoreCase("live");
+  }
+
+  private static LogicalPlan live(UnresolvedRelation relation) {
+    var names = java.util.List.of(relation.multipartIdentifier().last());
+    return new UnresolvedRelation(CollectionConverters.asScala(names).toList(),
+        relation.options(), relation.isStreaming());
   }
 
   private static boolean isPathRelation(LogicalPlan node) {
@@ -77,6 +95,7 @@ public final class LocalPaths {
   }
 
   private static LogicalPlan readFiles(UnresolvedTableValuedFunction call) {
+    boolean cloudFiles = call.name().head().equalsIgnoreCase("cloud_files");
     String path = null;
     Map<String, String> options = new HashMap<>();
     for (Expression argument : CollectionConverters.asJava(call.functionArgs())) {
@@ -84,10 +103,24 @@ public final class LocalPaths {
         options.put(named.key().toLowerCase(Locale.ROOT), constant(named.value()));
       } else if (path == null) {
         path = constant(argument);
+      } else if (cloudFiles && !options.containsKey("format")) {
+        options.put("format", constant(argument));
+      } else if (cloudFiles
+          && argument instanceof org.apache.spark.sql.catalyst.analysis.UnresolvedFunction map
+          && map.nameParts().last().equalsIgnoreCase("map")) {
+        // map('cloudFiles.inferColumnTypes', 'true', 'header', 'true', ...)
+        var pairs = CollectionConverters.asJava(map.arguments());
+        for (int i = 0; i + 1 < pairs.size(); i += 2) {
+          String key = constant(pairs.get(i)).replaceFirst("(?i)^cloudFiles\\.", "");
+          options.put(key.toLowerCase(Locale.ROOT), constant(pairs.get(i + 1)));
+        }
       } else {
         throw new IllegalArgumentException(
             "read_files takes one path; give options by name (format => 'json')");
       }
+    }
+    if (cloudFiles) {
+      call = new UnresolvedTableValuedFunction(call.name(), call.functionArgs(), true);
     }
     if (path == null) {
       throw new IllegalArgumentException("read_files needs a path: read_files('/path', ...)");

@@ -88,13 +88,24 @@ public final class ParameterizedParser implements ParserInterface {
       .compile(LEADING + "CREATE\\s+OR\\s+(?:REFRESH|REPLACE)\\s+"
           + "(STREAMING\\s+TABLE|MATERIALIZED\\s+VIEW)\\b");
 
-  /** Databricks statements Spark spells differently, in Spark's words: `USE CATALOG`, and
+  private static final java.util.regex.Pattern CREATE_LIVE = java.util.regex.Pattern
+      .compile(LEADING + "CREATE\\s+(?:OR\\s+(?:REFRESH|REPLACE)\\s+)?(TEMPORARY\\s+)?"
+          + "(STREAMING\\s+|INCREMENTAL\\s+)?LIVE\\s+(TABLE|VIEW)\\b");
+
+  /** Databricks statements Spark spells differently, in Spark's words: `USE CATALOG`,
    * `CREATE OR REFRESH STREAMING TABLE` / `CREATE OR REPLACE MATERIALIZED VIEW` (a
-   * pipeline's update refreshes or replaces every dataset it defines anyway). */
+   * pipeline's update refreshes or replaces every dataset it defines anyway), and Delta
+   * Live Tables' older `CREATE [STREAMING] LIVE TABLE` / `LIVE VIEW`. */
   private static String databricks(String sqlText) {
     java.util.regex.Matcher use = USE_CATALOG.matcher(sqlText);
     if (use.matches()) {
       return use.group(1) + "SET CATALOG " + use.group(2);
+    }
+    java.util.regex.Matcher live = CREATE_LIVE.matcher(sqlText);
+    if (live.lookingAt()) {
+      String kind = "VIEW".equalsIgnoreCase(live.group(4)) ? "TEMPORARY VIEW"
+          : live.group(3) != null ? "STREAMING TABLE" : "MATERIALIZED VIEW";
+      return live.group(1) + "CREATE " + kind + sqlText.substring(live.end());
     }
     java.util.regex.Matcher create = CREATE_OR_REFRESH.matcher(sqlText);
     return create.lookingAt() ? create.replaceFirst("$1CREATE $2") : sqlText;
