@@ -36,7 +36,7 @@ def main() -> None:
     os.environ["PODIUM_BENCH_VAR"] = "plain"
     cases = {
         "os.stat(absolute)": lambda: os.stat(absolute),
-        "open(absolute).close()": lambda: open(absolute).close(),  # noqa: SIM115
+        "open(absolute).close()": lambda: open(absolute).close(),
         "os.environ[var]": lambda: os.environ["PODIUM_BENCH_VAR"],
     }
     plain = {name: per_call(fn, calls // 10 if "open" in name else calls)
@@ -57,7 +57,7 @@ def main() -> None:
         context.bind(ctx)
         in_task["os.stat(relative)"] = per_call(lambda: os.stat("data.txt"), calls)
         in_task["open(relative).close()"] = per_call(
-            lambda: open("data.txt").close(), calls // 10)  # noqa: SIM115
+            lambda: open("data.txt").close(), calls // 10)
         in_task["os.environ[task's var]"] = per_call(
             lambda: os.environ["DATABRICKS_TOKEN"], calls)
 

@@ -110,6 +110,33 @@ def test_a_pipeline_task_runs_python_sql_and_dlt_sources_on_the_jobs_cluster(
 
 
 
+def one_pipeline(name: str, schema: str, tasks: str) -> str:
+    """A bundle with pipeline `name` (its source `./<name>.sql`) and job `j` of `tasks` on
+    the session's cluster."""
+    return f"""
+bundle: {{name: {name}}}
+resources:
+  pipelines:
+    {name}: {{name: {name}, catalog: main, schema: {schema},
+             libraries: [{{file: {{path: ./{name}.sql}}}}]}}
+  jobs:
+    j:
+      job_clusters:
+        - job_cluster_key: main
+          new_cluster: {{spark_conf: {json.dumps(TEST_CONF)}}}
+      tasks:
+{tasks}"""
+
+
+def run_bundle(executor, root) -> Run:
+    """Run the bundle's job `j` to its end on the session's executor."""
+    bundle = load_bundle(root)
+    run = Run("j", bundle.jobs["j"], root, {}, bundle.clusters)
+    executor.submit(run)
+    executor.run_until_done([run])
+    return run
+
+
 SLOW = """-- the flow of a pipeline update that would run for many minutes
 CREATE MATERIALIZED VIEW big_sum AS SELECT sum(id) AS total FROM range(200000000000)
 """
@@ -117,27 +144,14 @@ CREATE MATERIALIZED VIEW big_sum AS SELECT sum(id) AS total FROM range(200000000
 
 def test_a_pipeline_tasks_timeout_stops_the_update_and_its_spark_jobs(
         executor, write_bundle) -> None:
-    root = write_bundle(f"""
-bundle: {{name: slow}}
-resources:
-  pipelines:
-    slow: {{name: slow, catalog: main, schema: pipes, libraries: [{{file: {{path: ./slow.sql}}}}]}}
-  jobs:
-    j:
-      job_clusters:
-        - job_cluster_key: main
-          new_cluster: {{spark_conf: {json.dumps(TEST_CONF)}}}
-      tasks:
+    root = write_bundle(one_pipeline("slow", "pipes", """
         - task_key: refresh
           job_cluster_key: main
           timeout_seconds: 15
-          pipeline_task: {{pipeline_id: slow}}
-""", {"slow.sql": SLOW})
-    bundle = load_bundle(root)
-    run = Run("j", bundle.jobs["j"], root, {}, bundle.clusters)
-    executor.submit(run)
+          pipeline_task: {pipeline_id: slow}
+"""), {"slow.sql": SLOW})
     began = time.monotonic()
-    executor.run_until_done([run])
+    run = run_bundle(executor, root)
     took = time.monotonic() - began
     refresh = run.task_runs["refresh"]
     assert refresh.result.value == "TIMEDOUT", refresh.error
@@ -163,37 +177,22 @@ SELECT max(orders) AS most FROM live.customers;
 
 
 def test_older_delta_live_tables_sql_runs_as_it_is(executor, write_bundle) -> None:
-    root = write_bundle(f"""
-bundle: {{name: legacy}}
-resources:
-  pipelines:
-    legacy: {{name: legacy, catalog: main, schema: legacy_dlt,
-              libraries: [{{file: {{path: ./legacy.sql}}}}]}}
-  jobs:
-    j:
-      job_clusters:
-        - job_cluster_key: main
-          new_cluster: {{spark_conf: {json.dumps(TEST_CONF)}}}
-      tasks:
+    root = write_bundle(one_pipeline("legacy", "legacy_dlt", """
         - task_key: refresh
           job_cluster_key: main
-          pipeline_task: {{pipeline_id: legacy}}
+          pipeline_task: {pipeline_id: legacy}
         - task_key: check
-          depends_on: [{{task_key: refresh}}]
+          depends_on: [{task_key: refresh}]
           job_cluster_key: main
-          notebook_task: {{notebook_path: ./check.py}}
-""", {"legacy.sql": LEGACY, "check.py": """# Databricks notebook source
+          notebook_task: {notebook_path: ./check.py}
+"""), {"legacy.sql": LEGACY, "check.py": """# Databricks notebook source
 import json
 dbutils.notebook.exit(json.dumps([
     spark.table("main.legacy_dlt.orders").count(),
     spark.table("main.legacy_dlt.customers").agg({"orders": "sum"}).first()[0],
     spark.table("main.legacy_dlt.busiest").first().most]))
 """})
-    bundle = load_bundle(root)
-    run = Run("j", bundle.jobs["j"], root, {}, bundle.clusters)
-    executor.submit(run)
-    executor.run_until_done([run])
-    tasks = run.task_runs
+    tasks = run_bundle(executor, root).task_runs
     assert tasks["refresh"].result.value == "SUCCESS", tasks["refresh"].error
     orders, summed, most = json.loads(tasks["check"].exit_value)
     assert orders == summed == 4000 and most > 1
