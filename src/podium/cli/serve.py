@@ -75,7 +75,7 @@ def serve(
     # Task code reaches this server as a notebook reaches its workspace: a token of its
     # run's own and the address the server listens on (known once it listens).
     listening: list[str] = []
-    access = WorkspaceAccess(store, lambda: listening[0], user_name())
+    access = WorkspaceAccess(store, lambda: _address(listening), user_name())
     service.executor.task_env = access.env_for
     service.executor.listeners.append(access.listener)
     ws = Workspace(store, service, Authenticator(store), access=access)
@@ -95,6 +95,19 @@ def serve(
             _drain(ws)
     finally:
         access.close()
+
+
+def _address(listening: list[str], timeout: float = 60.0) -> str:
+    """The address the server listens on, once it does (a run taken over at start may
+    ask before uvicorn has bound its socket)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not listening:
+        if time.monotonic() > deadline:
+            raise RuntimeError("podium serve is not listening yet")
+        time.sleep(0.05)
+    return listening[0]
 
 
 class _DrainingServer:
