@@ -107,12 +107,12 @@ _real_chdir = os.chdir
 
 def _chdir(path: Any) -> None:
     """In a task: change the task's working directory only (as in a Databricks notebook's
-    own Python process); elsewhere the process's."""
+    own Python process), also for a task that had none; elsewhere the process's."""
     ctx = context.current()
-    if ctx is None or getattr(ctx, "workdir", None) is None or isinstance(path, int):
+    if ctx is None or isinstance(path, int):
         _real_chdir(path)
         return
-    target = os.path.normpath(absolute(path))
+    target = os.path.normpath(os.path.join(current() or _real_getcwd(), os.fspath(path)))
     if not stat.S_ISDIR(_real_stat(target).st_mode):  # FileNotFoundError as os.chdir's
         raise NotADirectoryError(errno.ENOTDIR, "Not a directory", os.fspath(path))
     ctx.workdir = Path(target)
