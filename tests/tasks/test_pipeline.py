@@ -180,6 +180,7 @@ def test_older_delta_live_tables_sql_runs_as_it_is(executor, write_bundle) -> No
     root = write_bundle(one_pipeline("legacy", "legacy_dlt", """
         - task_key: refresh
           job_cluster_key: main
+          timeout_seconds: 240
           pipeline_task: {pipeline_id: legacy}
         - task_key: check
           depends_on: [{task_key: refresh}]

@@ -43,6 +43,11 @@ def prelaunch(key: str, spec: ClusterSpec) -> None:
     adopts it when it asks for that cluster."""
     if driver_in_use() or _early:
         return
+    # PySpark's packages import each other in a circle: imported by two threads at once,
+    # one of them gets a half-made module, so the caller's thread imports them first.
+    import pyspark.sql.connect.streaming.readwriter
+    import pyspark.sql.streaming.readwriter  # noqa: F401
+
     cluster = ClassicCluster(key, spec)
     cluster._early_start = threading.Thread(target=cluster._start_early, daemon=True,
                                             name=f"podium-prelaunch-{key}")
@@ -216,13 +221,35 @@ class ClassicCluster:
         self.catalog.sync(session)
         return session
 
-    def release_connect(self, tag: str, session: Any) -> None:
-        """Close a session `connect_session` opened."""
+    def release_connect(self, tag: str, session: Any, stopped: bool = False) -> None:
+        """Close a session `connect_session` opened; for a task that was `stopped`, also
+        cancel the jobs its server-side work still starts for a while after (a pipeline
+        flow that was being planned when the update was interrupted starts its job late,
+        and would hold the cluster's cores for as long as it runs)."""
+        job_tag = None
+        if stopped:
+            user = getattr(session.client, "_user_id", None) or ""
+            job_tag = (f"SparkConnect_SessionTag_User_{user}_Session_{session.session_id}"
+                       f"_Tag_{tag}")  # as the Connect server tags the session's jobs
         with self._connect_lock:
             if session in self._connect_sessions.get(tag, []):
                 self._connect_sessions[tag].remove(session)
         with contextlib.suppress(Exception):
             session.stop()
+        if job_tag and self.root is not None:
+            threading.Thread(target=self._cancel_late_jobs, args=(job_tag,), daemon=True,
+                             name=f"podium-late-jobs-{tag}").start()
+
+    def _cancel_late_jobs(self, job_tag: str) -> None:
+        """Cancel jobs tagged `job_tag` as they start, for `LATE_JOBS_SECONDS`."""
+        context = self.root.sparkContext._jsc.sc()
+        deadline = time.monotonic() + defaults.LATE_JOBS_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                context.cancelJobsWithTag(job_tag)
+            except Exception:  # the application stopped: nothing is left to cancel
+                return
+            time.sleep(0.5)
 
     def _make_managed(self, database: str, table: str) -> None:
         """Mark a registered table managed in the driver's catalog (SQL cannot create a

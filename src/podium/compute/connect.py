@@ -213,8 +213,9 @@ class ConnectCluster:
         self.bind_thread(session, tag, [tag])
         return session
 
-    def release_connect(self, tag: str, session: Any) -> None:
-        """Close a session `connect_session` opened."""
+    def release_connect(self, tag: str, session: Any, stopped: bool = False) -> None:
+        """Close a session `connect_session` opened (a stopped task's operations were
+        interrupted by its tag already)."""
         self.release(session)
 
     def release(self, session: Any) -> None:

@@ -138,14 +138,16 @@ def _on_connect(ctx: TaskContext, work: Any) -> None:
     if cluster is None or not hasattr(cluster, "connect_session"):
         raise PipelineTaskError(f"task '{ctx.task_key}' needs a Spark cluster")
     spark = cluster.connect_session(ctx.tag)
+    stopped = False
     try:
         work(spark)
     except BaseException:  # a failure, or the task's cancel or timeout: stop the update too
+        stopped = True
         with contextlib.suppress(Exception):
             spark.interruptAll()
         raise
     finally:
-        cluster.release_connect(ctx.tag, spark)
+        cluster.release_connect(ctx.tag, spark, stopped=stopped)
 
 
 def run(spark: Any, pipeline: dict[str, Any], full_refresh: bool = False,
