@@ -25,16 +25,8 @@ from typing import Any
 import pyspark.sql.connect.session  # noqa: F401
 
 from podium.compute.connect import ConnectCluster
-from podium.runtime import (
-    autoloader,
-    delta_sql,
-    output,
-    relative_imports,
-    sdk_runtime,
-    task_env,
-    workdir,
-)
 from podium.runtime import context as context_mod
+from podium.runtime import databricks_process, output
 from podium.runtime.context import ChildRun, TaskContext, TaskValues
 from podium.runtime.errors import TaskInterrupted
 from podium.spec.models import ClusterSpec, Task
@@ -116,12 +108,7 @@ def _reap(signum: int, frame: Any) -> None:
 def serve() -> None:
     """The environment's server: for each task line on stdin, fork a process that runs
     it and answer that process's pid on stdout; end when stdin closes."""
-    sdk_runtime.install()  # `from databricks.sdk.runtime import spark` in task code
-    relative_imports.install()  # `sys.path.append("../src")` in a notebook
-    workdir.install()  # a task's working directory is its notebook's folder
-    task_env.install()  # DATABRICKS_HOST and a token of the run's own
-    autoloader.install()  # readStream.format("cloudFiles")
-    delta_sql.install()  # `DeltaTable` on Spark Connect sessions
+    databricks_process.install()  # what task code expects of its process
     signal.signal(signal.SIGCHLD, _reap)
     while line := sys.stdin.readline():
         if not line.strip():

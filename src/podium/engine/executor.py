@@ -31,16 +31,8 @@ from podium.engine.model import Attempt, ChildJob, Run, TaskRun, bundle_child_jo
 from podium.engine.references import UnresolvedReference, renderer
 from podium.engine.states import MOVES, LifeCycle, Result
 from podium.engine.workers import Workers
-from podium.runtime import (
-    autoloader,
-    delta_sql,
-    output,
-    relative_imports,
-    sdk_runtime,
-    task_env,
-    workdir,
-)
 from podium.runtime import context as context_mod
+from podium.runtime import databricks_process, output
 from podium.runtime.context import TaskContext, now_ms
 from podium.runtime.dbutils import forget
 from podium.runtime.errors import TaskFailed, TaskInterrupted
@@ -95,12 +87,7 @@ class Executor:
     def __init__(self, listener: Listener | None = None, keep_clusters: bool = False,
                  shared_clusters: Callable[[str, Any], str] | None = None,
                  idle_cluster_seconds: float | None = None):
-        sdk_runtime.install()  # `from databricks.sdk.runtime import spark` in task code
-        relative_imports.install()  # `sys.path.append("../src")` in a notebook
-        workdir.install()  # a task's working directory is its notebook's folder
-        task_env.install()  # DATABRICKS_HOST and a token of the run's own
-        autoloader.install()  # readStream.format("cloudFiles")
-        delta_sql.install()  # `DeltaTable` on Spark Connect sessions, as Delta SQL
+        databricks_process.install()  # what task code expects of its process
         self.events: queue.Queue[Any] = queue.Queue()
         self.runs: dict[int, Run] = {}
         self.listeners: list[Listener] = [listener] if listener else []
