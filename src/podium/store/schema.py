@@ -195,15 +195,10 @@ class SharedClusterRow(Base):
     end_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
-class WorkspaceJobRow(Base):
-    """A job of the workspace's registry, with a stable `job_id`: deployed from a bundle
-    (`podium deploy`: one per bundle root, target and key) or created through the API."""
+class DeployedObject:
+    """The columns of a workspace object that `podium deploy` makes from a bundle (one per
+    bundle root, target and key) or the API creates."""
 
-    __tablename__ = "workspace_jobs"
-    job_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                        primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(4096))
-    settings_json: Mapped[str] = mapped_column(Text)  # Jobs API JobSettings
     creator_user_name: Mapped[str] = mapped_column(String(255))
     created_ms: Mapped[int] = mapped_column(BigInteger)
     updated_ms: Mapped[int] = mapped_column(BigInteger)
@@ -212,6 +207,17 @@ class WorkspaceJobRow(Base):
     bundle_root: Mapped[str | None] = mapped_column(Text, nullable=True)
     target: Mapped[str | None] = mapped_column(String(255), nullable=True)
     key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class WorkspaceJobRow(DeployedObject, Base):
+    """A job of the workspace's registry, with a stable `job_id`: deployed from a bundle
+    (`podium deploy`: one per bundle root, target and key) or created through the API."""
+
+    __tablename__ = "workspace_jobs"
+    job_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                        primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(4096))
+    settings_json: Mapped[str] = mapped_column(Text)  # Jobs API JobSettings
     # A deleted job's id is never handed out again (SQLite would reuse the highest).
     __table_args__ = (UniqueConstraint("bundle_root", "target", "key",
                                        name="uq_workspace_jobs_bundle_key"),
@@ -296,7 +302,7 @@ class ClusterPolicyRow(Base):
     created_ms: Mapped[int] = mapped_column(BigInteger)
 
 
-class WorkspacePipelineRow(Base):
+class WorkspacePipelineRow(DeployedObject, Base):
     """A pipeline of the workspace (`/api/2.0/pipelines`): deployed from a bundle (one per
     bundle root, target and key) or created through the API. `settings_json` is Databricks'
     PipelineSpec; `spec_json` is what podium runs (`spec.pipelines`: local source paths)."""
@@ -306,14 +312,6 @@ class WorkspacePipelineRow(Base):
     name: Mapped[str] = mapped_column(String(4096))
     settings_json: Mapped[str] = mapped_column(Text)
     spec_json: Mapped[str] = mapped_column(Text)
-    creator_user_name: Mapped[str] = mapped_column(String(255))
-    created_ms: Mapped[int] = mapped_column(BigInteger)
-    updated_ms: Mapped[int] = mapped_column(BigInteger)
-    source: Mapped[str] = mapped_column(String(16))  # BUNDLE or API
-    bundle_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    bundle_root: Mapped[str | None] = mapped_column(Text, nullable=True)
-    target: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     __table_args__ = (UniqueConstraint("bundle_root", "target", "key",
                                        name="uq_workspace_pipelines_bundle_key"),)
 
