@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 
 from podium.store.errors import PipelineNotFound
 from podium.store.pipeline_events import events_of
+from podium.store.registry import deployed
 from podium.store.runs import RunStore, now_ms
 from podium.store.schema import (
     AttemptRow,
@@ -107,9 +108,7 @@ def deploy(store: RunStore, pipelines: dict[str, tuple[dict[str, Any], dict[str,
     stamp = now_ms()
     ids: dict[str, str] = {}
     with store.sessions.begin() as db:
-        existing = {row.key: row for row in db.scalars(select(WorkspacePipelineRow).where(
-            WorkspacePipelineRow.bundle_root == origin.bundle_root,
-            WorkspacePipelineRow.target == origin.target))}
+        existing = deployed(db, WorkspacePipelineRow, origin)
         for key, (settings, spec) in pipelines.items():
             row = existing.pop(key, None)
             if row is None:

@@ -124,6 +124,13 @@ def _forget_triggers(db: Any, job_ids: list[int]) -> None:
     db.execute(delete(TriggerTickRow).where(TriggerTickRow.job_id.in_(job_ids)))
 
 
+def deployed(db: Any, row_type: Any, origin: Any) -> dict[str, Any]:
+    """The rows of `row_type` (jobs or pipelines) that `origin`'s bundle root and target
+    deployed before, by key."""
+    return {row.key: row for row in db.scalars(select(row_type).where(
+        row_type.bundle_root == origin.bundle_root, row_type.target == origin.target))}
+
+
 def deploy(store: RunStore, jobs: dict[str, dict[str, Any]], origin: BundleJob,
            user: str) -> tuple[dict[str, int], list[int]]:
     """Register a bundle's jobs as `databricks bundle deploy` does: the same bundle root,
@@ -132,9 +139,7 @@ def deploy(store: RunStore, jobs: dict[str, dict[str, Any]], origin: BundleJob,
     stamp = now_ms()
     ids: dict[str, int] = {}
     with store.sessions.begin() as db:
-        existing = {row.key: row for row in db.scalars(select(WorkspaceJobRow).where(
-            WorkspaceJobRow.bundle_root == origin.bundle_root,
-            WorkspaceJobRow.target == origin.target))}
+        existing = deployed(db, WorkspaceJobRow, origin)
         for key, settings in jobs.items():
             row = existing.pop(key, None)
             if row is None:
