@@ -13,9 +13,12 @@ from tests.conftest import EXAMPLES
 PODIUM = [sys.executable, "-m", "podium"]
 
 
-def podium(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def podium(*args: str, cwd: Path | None = None,
+           env_columns: int | None = None) -> subprocess.CompletedProcess[str]:
     """Run the podium command in a subprocess and capture what it prints."""
-    return subprocess.run([*PODIUM, *args], capture_output=True, text=True, cwd=cwd, check=False)
+    env = {**os.environ, "COLUMNS": str(env_columns)} if env_columns else None
+    return subprocess.run([*PODIUM, *args], capture_output=True, text=True, cwd=cwd, env=env,
+                          check=False)
 
 
 def test_validate_prints_the_plan_and_ignored_fields() -> None:
@@ -23,8 +26,26 @@ def test_validate_prints_the_plan_and_ignored_fields() -> None:
     assert done.returncode == 0, done.stderr
     assert "ingestion_silver notebook_task on ingestion_job_cluster" in done.stdout
     assert "cluster ml_job_cluster: master local[2]" in done.stdout
-    assert "node_type_id is ignored locally" in done.stdout
+    assert "Ignored locally (cloud-only settings):\n" in done.stdout
+    assert "databricks.yml:21:13: resources.jobs.recommender.job_clusters[ml_job_cluster]." \
+           "new_cluster.node_type_id\n" in done.stdout
+    assert "warning: " not in done.stdout.split("Ignored locally")[1]
     assert "Valid: 1 job(s), 4 task(s)" in done.stdout
+    as_json = json.loads(podium("validate", str(EXAMPLES / "seed000_two_clusters"), "--json")
+                         .stdout)
+    assert len(as_json["ignored_locally"]) == 3
+    assert not [w for w in as_json["warnings"] if "ignored locally" in w["message"]]
+    # --strict fails on warnings (the policy podium does not have), never on cloud settings
+    strict = podium("validate", str(EXAMPLES / "seed000_two_clusters"), "--strict")
+    assert strict.returncode == 2 and "ignored locally" not in strict.stderr
+
+
+def test_help_shows_flags_as_flags() -> None:
+    done = podium("run", "--help", env_columns=160)
+    assert done.returncode == 0
+    row = next(line for line in done.stdout.splitlines() if "--json" in line)
+    assert "<bool>" not in row and "Print machine-readable JSON." in row
+    assert "<path>" in next(line for line in done.stdout.splitlines() if "--bundle" in line)
 
 
 def test_validate_json_lists_jobs_tasks_and_clusters() -> None:

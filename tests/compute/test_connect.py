@@ -37,6 +37,8 @@ def test_two_job_clusters_run_as_two_applications(tmp_path: Path) -> None:
                                                                   "ml", "ml"]
     assert done.stderr.count("cluster ingestion_job_cluster: started in") == 1
     assert done.stderr.count("cluster ml_job_cluster: started in") == 1
+    # a run is quiet about the cloud-only settings every bundle has (validate lists them)
+    assert "ignored locally" not in done.stderr and "cluster policy" in done.stderr
 
 
 # A cluster spec unlike the session's, so it runs as a Spark Connect server; with one

@@ -20,6 +20,24 @@ from podium.cli.serve import serve
 from podium.cli.tokens import login, tokens_app
 from podium.cli.validate import validate
 
+
+def _flags_take_no_value() -> None:
+    """Typer 0.29's help gives every option a value type, flags too (`--json <bool>`): a
+    flag's row shows none, as `--help` always did."""
+    from typer.core import TyperOption
+
+    typed = TyperOption.display_type_rich
+    if getattr(typed, "podium_flags", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+        return None if self.is_flag and self.metavar is None else typed(self, ctx)
+
+    display_type_rich.podium_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_take_no_value()
 app = typer.Typer(
     name="podium",
     help="Run Databricks bundle jobs on reused Spark compute.\n\n"

@@ -100,7 +100,7 @@ def run(
     if [p for p in python_problems if p.severity == "error"]:
         fail([p for p in python_problems if p.severity == "error"])
     for warning in loaded.warnings:  # what of this job will not be as written
-        if f"resources.jobs.{key}" in warning.message:
+        if warning.severity == "warning" and f"resources.jobs.{key}" in warning.message:
             err.print(str(warning), markup=False, soft_wrap=True, highlight=False)
     base = parse_pairs(param, "--param")
     try:

@@ -35,7 +35,7 @@ def validate(
     python, problems = python_packages(loaded)
     if [p for p in problems if p.severity == "error"]:
         fail([p for p in problems if p.severity == "error"], as_json)
-    warnings = [*loaded.warnings, *problems]
+    warnings = [w for w in [*loaded.warnings, *problems] if w.severity == "warning"]
     if strict and warnings:
         fail([replace(w, severity="error") for w in warnings], as_json)
     jvm = cluster_libraries(loaded)

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from podium.spec.describe import task_compute
+from podium.spec.errors import NOTE
 from podium.spec.loader import Bundle
 from podium.spec.models import Job, Task
 
@@ -56,7 +57,14 @@ def print_bundle(bundle: Bundle, console: Console) -> None:
     for key, cluster in bundle.clusters.items():
         console.print(escape(f"shared cluster {key}: master {cluster.master}"))
     for warning in bundle.warnings:
-        console.print(str(warning), style="yellow", markup=False, highlight=False,
-                      soft_wrap=True)
+        if warning.severity == "warning":
+            console.print(str(warning), style="yellow", markup=False, highlight=False,
+                          soft_wrap=True)
+    ignored = [w for w in bundle.warnings if w.severity == NOTE]
+    if ignored:  # every Databricks bundle has some: listed here once, never during runs
+        console.print("Ignored locally (cloud-only settings):")
+        for note in ignored:
+            console.print(f"  {note.location}: {note.message.removesuffix(' is ignored locally')}",
+                          markup=False, highlight=False, soft_wrap=True)
     console.print(f"[green]Valid:[/] {len(bundle.jobs)} job(s), "
                   f"{sum(len(j.tasks) for j in bundle.jobs.values())} task(s)")

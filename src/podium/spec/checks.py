@@ -12,7 +12,7 @@ from typing import Any
 
 from podium.spec import policies as policies_mod
 from podium.spec import quartz, references, workspace
-from podium.spec.errors import Location, Problem
+from podium.spec.errors import NOTE, Location, Problem
 from podium.spec.models import (
     TASK_TYPES,
     UNSUPPORTED_TASK_TYPES,
@@ -46,15 +46,18 @@ def suggest(word: str, choices: list[str]) -> str:
 
 def extra_fields(node: Node, where: str, unknown: str = "warning") -> Iterator[Problem]:
     """Unknown fields (a warning, as the Databricks CLI says them; `unknown="error"` for
-    the Jobs API, which refuses them) and cloud-only fields (warnings), recursively."""
+    the Jobs API, which refuses them) and cloud-only fields, recursively: those are
+    notes (`podium validate` lists them; runs say nothing), since every bundle has some."""
     known = list(type(node).model_fields) + sorted(type(node).IGNORED)
     for key in node.model_extra or {}:
         if key in UNSUPPORTED_TASK_TYPES and isinstance(node, Task):
             continue  # task_types says it, once
         if key in type(node).IGNORED:
-            note = ("is a task type podium does not run" if key in UNSUPPORTED_TASK_TYPES
-                    else "is ignored locally")
-            yield Problem(node.loc_of(key), f"{where}.{key} {note}", "warning")
+            if key in UNSUPPORTED_TASK_TYPES:
+                yield Problem(node.loc_of(key), f"{where}.{key} is a task type podium does "
+                              "not run", "warning")
+            else:
+                yield Problem(node.loc_of(key), f"{where}.{key} is ignored locally", NOTE)
         else:  # the field is not used
             yield Problem(node.loc_of(key), f"unknown field '{key}' in {where}"
                           + suggest(key, known), unknown)

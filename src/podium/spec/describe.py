@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from podium.spec.errors import NOTE
 from podium.spec.loader import Bundle
 from podium.spec.models import Job, Task
 
@@ -58,5 +59,6 @@ def describe_bundle(bundle: Bundle) -> dict[str, Any]:
         "jobs": [describe_job(k, j) for k, j in bundle.jobs.items()],
         "clusters": {k: {"spark_conf": c.spark_conf} for k, c in bundle.clusters.items()},
         "errors": [],
-        "warnings": [w.as_dict() for w in bundle.warnings],
+        "warnings": [w.as_dict() for w in bundle.warnings if w.severity != NOTE],
+        "ignored_locally": [w.as_dict() for w in bundle.warnings if w.severity == NOTE],
     }

@@ -25,6 +25,9 @@ class Location:
         return Path(self.base) if self.base else Path(self.file).resolve().parent
 
 
+NOTE = "note"  # a cloud-only field podium ignores: listed by `podium validate`, not a warning
+
+
 @dataclass(frozen=True)
 class Problem:
     """One error or warning about a bundle, printable as `file:line:col: error: message`."""

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from podium.spec import checks, merge
 from podium.spec.checks import Policies
-from podium.spec.errors import BundleError, Location, Problem, relative
+from podium.spec.errors import NOTE, BundleError, Location, Problem, relative
 from podium.spec.models import (
     ClusterSpec,
     Job,
@@ -205,7 +205,7 @@ def load_bundle(
         problems += checks.check_job(key, job, set(clusters), policies)
         problems += attach_pipelines(key, job, pipelines)
         jobs[key] = job
-    warnings += [p for p in problems if p.severity == "warning"]
+    warnings += [p for p in problems if p.severity in ("warning", NOTE)]
     warnings += [replace(p, message=p.message + "; the jobs that use it will not run",
                          severity="warning") for p in ctx.unresolved.values()]
     _raise_errors(problems + duplicates)
