@@ -7,6 +7,7 @@ from __future__ import annotations
 from podium.runtime import (
     autoloader,
     delta_sql,
+    pyspark_logs,
     relative_imports,
     sdk_runtime,
     task_env,
@@ -22,3 +23,4 @@ def install() -> None:
     task_env.install()  # DATABRICKS_HOST and a token of the run's own
     autoloader.install()  # readStream.format("cloudFiles")
     delta_sql.install()  # `DeltaTable` on Spark Connect sessions, as Delta SQL
+    pyspark_logs.install()  # PySpark's error log lines as plain text, not JSON
