@@ -3,9 +3,16 @@ refused (400 naming it); fields that mean nothing locally are accepted and ignor
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
+
+# Ids and times are 64-bit in Databricks' API and in the store: a larger number is a 400.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+INT64 = Query(ge=INT64_MIN, le=INT64_MAX)  # a required 64-bit query parameter
+OPTIONAL_INT64 = Query(None, ge=INT64_MIN, le=INT64_MAX)
 
 
 class Body(BaseModel):
@@ -19,7 +26,7 @@ class QueueSettings(Body):
 
 
 class RunNow(Body):
-    job_id: int | str  # a string: a job of the calling task's bundle, by key or name
+    job_id: Int64 | str  # a string: a job of the calling task's bundle, by key or name
     job_parameters: dict[str, Any] | None = None
     notebook_params: dict[str, Any] | None = None
     python_params: list[str] | None = None
@@ -36,38 +43,38 @@ class RunNow(Body):
 
 
 class JobId(Body):
-    job_id: int
+    job_id: Int64
 
 
 class ResetJob(Body):
-    job_id: int
+    job_id: Int64
     new_settings: dict[str, Any]
 
 
 class UpdateJob(Body):
-    job_id: int
+    job_id: Int64
     new_settings: dict[str, Any] | None = None
     fields_to_remove: list[str] | None = None
 
 
 class RunId(Body):
-    run_id: int
+    run_id: Int64
 
 
 class CancelAll(Body):
-    job_id: int | None = None
+    job_id: Int64 | None = None
     all_queued_runs: bool = False
 
 
 class RepairRun(Body):
-    run_id: int
+    run_id: Int64
     rerun_tasks: list[str] | None = None
     rerun_all_failed_tasks: bool = False
     rerun_dependent_tasks: bool = False
     job_parameters: dict[str, Any] | None = None
     notebook_params: dict[str, Any] | None = None
     python_params: list[str] | None = None
-    latest_repair_id: int | None = None
+    latest_repair_id: Int64 | None = None
     performance_target: str | None = None
     pipeline_params: dict[str, Any] | None = None
     python_named_params: dict[str, Any] | None = None
@@ -79,7 +86,7 @@ class RepairRun(Body):
 
 class CreateToken(Body):
     comment: str = ""
-    lifetime_seconds: int | None = None
+    lifetime_seconds: Int64 | None = None
 
 
 class TokenId(Body):

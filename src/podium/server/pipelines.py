@@ -18,6 +18,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from podium.engine.launch import new_pipeline_update
+from podium.server.bodies import INT64_MAX
 from podium.server.errors import ApiError, invalid, not_found
 from podium.server.workspace import user, workspace
 from podium.spec.models import PipelineResource
@@ -109,7 +110,7 @@ def get(request: Request, pipeline_id: str) -> dict[str, Any]:
 
 
 @router.get("")
-def list_pipelines(request: Request, max_results: int = Query(25, ge=1),
+def list_pipelines(request: Request, max_results: int = Query(25, ge=1, le=INT64_MAX),
                    page_token: str | None = None, filter: str | None = None
                    ) -> dict[str, Any]:
     """Pipelines by id, a page at a time; `filter=name LIKE '%x%'` narrows by name."""
@@ -189,7 +190,8 @@ def get_update(request: Request, pipeline_id: str, update_id: str) -> dict[str, 
 
 
 @router.get("/{pipeline_id}/updates")
-def list_updates(request: Request, pipeline_id: str, max_results: int = Query(25, ge=1),
+def list_updates(request: Request, pipeline_id: str,
+                 max_results: int = Query(25, ge=1, le=INT64_MAX),
                  page_token: str | None = None) -> dict[str, Any]:
     """A pipeline's updates, newest first."""
     row = _row(request, pipeline_id)
@@ -204,7 +206,8 @@ def list_updates(request: Request, pipeline_id: str, max_results: int = Query(25
 
 
 @router.get("/{pipeline_id}/events")
-def events(request: Request, pipeline_id: str, max_results: int = Query(EVENTS_PAGE, ge=1),
+def events(request: Request, pipeline_id: str,
+           max_results: int = Query(EVENTS_PAGE, ge=1, le=INT64_MAX),
            page_token: str | None = None, filter: str | None = None,
            order_by: list[str] | None = Query(None)) -> dict[str, Any]:
     """The pipeline's events, newest first unless `order_by=timestamp asc`: each

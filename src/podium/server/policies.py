@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 
-from podium.server.bodies import Body
+from podium.server.bodies import Body, Int64
 from podium.server.errors import ApiError, invalid, not_found
 from podium.server.workspace import user, workspace
 from podium.spec.policies import PolicyError
@@ -22,7 +22,7 @@ class PolicyBody(BaseModel):
     name: str
     definition: str = "{}"
     description: str = ""
-    max_clusters_per_user: int | None = None
+    max_clusters_per_user: Int64 | None = None
 
 
 class EditPolicy(PolicyBody):

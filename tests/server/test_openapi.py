@@ -1,0 +1,27 @@
+"""A property-based run of the API's own OpenAPI document (schemathesis) against a real
+`podium serve`: whatever a client sends to any operation, the answer is never a 5xx."""
+
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+
+from tests.server.conftest import Server
+
+
+def test_no_request_makes_the_server_fail(server: Server) -> None:
+    schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) > 80  # Jobs, Clusters, Policies, Workspace, Secrets, Pipelines
+
+    for operation in operations:
+        @given(case=operation.as_strategy())
+        @settings(max_examples=8, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def answers(case: schemathesis.Case) -> None:
+            # a 5xx fails with the request that caused it, as a curl command
+            case.call_and_validate(base_url=server.url, headers=server.headers,
+                                   checks=[not_a_server_error], timeout=30)
+
+        answers()
