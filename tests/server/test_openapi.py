@@ -3,11 +3,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from tests.server.conftest import Server
+from tests.server.conftest import Server, start_server, stop_server
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """A server of its own: generated requests delete and cancel whatever they name."""
+    running = start_server(tmp_path / "home")
+    yield running
+    assert stop_server(running) == 0
 
 
 def test_no_request_makes_the_server_fail(server: Server) -> None:
