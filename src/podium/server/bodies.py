@@ -11,8 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 # Ids and times are 64-bit in Databricks' API and in the store: a larger number is a 400.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
-INT64 = Query(ge=INT64_MIN, le=INT64_MAX)  # a required 64-bit query parameter
-OPTIONAL_INT64 = Query(None, ge=INT64_MIN, le=INT64_MAX)
+
+
+def int64(*default: None) -> Any:
+    """A 64-bit query parameter, required unless given `None` as its default. A new one per
+    parameter: FastAPI names a parameter's `Query` after it, so one shared object would
+    give several parameters one name."""
+    return Query(*default, ge=INT64_MIN, le=INT64_MAX)
 
 
 class Body(BaseModel):

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 
 from podium.engine.launch import BadRunRequest, new_bundle_run, new_run, new_submit_run
 from podium.engine.model import bundle_child_job
-from podium.server.bodies import INT64, INT64_MAX, JobId, ResetJob, RunNow, UpdateJob
+from podium.server.bodies import INT64_MAX, JobId, ResetJob, RunNow, UpdateJob, int64
 from podium.server.errors import ApiError, invalid, not_found
 from podium.server.paging import page_tasks
 from podium.server.workspace import caller_run, user, workspace
@@ -69,7 +69,7 @@ def create(request: Request, settings: dict[str, Any] = Body(...),
 
 
 @router.get("/jobs/get")
-def get(request: Request, job_id: int = INT64, page_token: str | None = None) -> dict[str, Any]:
+def get(request: Request, job_id: int = int64(), page_token: str | None = None) -> dict[str, Any]:
     """One job with its settings (under API 2.2, 100 tasks a page)."""
     view = registry.job_view(job_row(request, job_id))
     if request.url.path.startswith("/api/2.2/"):

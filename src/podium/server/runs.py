@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from podium.engine.launch import job_parameters
 from podium.engine.restore import rerun_set, restore
-from podium.server.bodies import INT64, INT64_MAX, OPTIONAL_INT64, CancelAll, RepairRun, RunId
+from podium.server.bodies import INT64_MAX, CancelAll, RepairRun, RunId, int64
 from podium.server.errors import invalid, not_found
 from podium.server.jobs import refuse_when_draining
 from podium.server.paging import offset_of, page_tasks
@@ -47,7 +47,7 @@ def _run_row(request: Request, run_id: int) -> Any:
 
 
 @router.get("/jobs/runs/get")
-def get(request: Request, run_id: int = INT64, include_history: bool = False,
+def get(request: Request, run_id: int = int64(), include_history: bool = False,
         include_resolved_values: bool = False, page_token: str | None = None
         ) -> dict[str, Any]:
     """A run with its tasks (100 a page under API 2.2), repair history and podium's
@@ -62,11 +62,11 @@ def get(request: Request, run_id: int = INT64, include_history: bool = False,
 
 
 @router.get("/jobs/runs/list")
-def list_runs(request: Request, job_id: int | None = OPTIONAL_INT64, active_only: bool = False,
+def list_runs(request: Request, job_id: int | None = int64(None), active_only: bool = False,
               completed_only: bool = False, offset: int = Query(0, ge=0, le=INT64_MAX),
               limit: int = Query(25, ge=1, le=25), run_type: str | None = None,
-              start_time_from: int | None = OPTIONAL_INT64,
-              start_time_to: int | None = OPTIONAL_INT64,
+              start_time_from: int | None = int64(None),
+              start_time_to: int | None = int64(None),
               page_token: str | None = None, expand_tasks: bool = False) -> dict[str, Any]:
     """Runs newest first, with the documented filters, in pages."""
     if active_only and completed_only:
@@ -151,7 +151,7 @@ def repair(request: Request, body: RepairRun) -> dict[str, Any]:
 
 
 @router.get("/jobs/runs/get-output")
-def get_output(request: Request, run_id: int = INT64) -> dict[str, Any]:
+def get_output(request: Request, run_id: int = int64()) -> dict[str, Any]:
     """A task run's output: the notebook's exit value, the error and its trace, and for
     Python tasks the log."""
     store = workspace(request).store
@@ -201,7 +201,8 @@ def _tail(path: Path | None) -> tuple[str, bool]:
 
 
 @router.get("/jobs/runs/export")
-def export(request: Request, run_id: int = INT64, views_to_export: str = "CODE") -> dict[str, Any]:
+def export(request: Request, run_id: int = int64(),
+           views_to_export: str = "CODE") -> dict[str, Any]:
     """A task run's log as an HTML view (what there is locally to export)."""
     store = workspace(request).store
     try:
