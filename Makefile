@@ -13,10 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 java: $(STAMP)
-	@$(PY) -m podium.compute.java
-	@$(PY) -m podium.compute.libraries
-	@$(PY) -m podium.compute.jvm_archive
-	@$(PY) -m podium.compute.samples
+	@$(PY) -m podium.compute.prepare
 
 demo: $(STAMP) java
 	$(VENV)/bin/podium validate examples/quickstart

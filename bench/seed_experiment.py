@@ -105,10 +105,10 @@ def hand_rolled(source: Path, jobs: int, rows: int, work: Path) -> dict[str, flo
 def delta_conf() -> list[str]:
     """spark-submit settings that make a plain Spark application write Delta, with the
     jars podium's clusters use (from its cache)."""
-    from podium.compute import libraries
+    from podium.compute.cluster_conf import spark_conf
     from podium.spec.models import ClusterSpec
 
-    conf = libraries.spark_conf(ClusterSpec())
+    conf = spark_conf(ClusterSpec())
     return [arg for key, value in conf.items() for arg in ("--conf", f"{key}={value}")]
 
 

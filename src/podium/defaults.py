@@ -23,7 +23,7 @@ def cluster_starts() -> int:
     return max(1, int(os.environ.get("PODIUM_CLUSTER_STARTS", "1")))
 
 
-SAMPLES_VERSION = "v2"  # bump when the sample data `compute/samples.py` makes changes
+SAMPLES_VERSION = "v2"  # bump when the sample data `samples.py` makes changes
 
 
 def jvm_cache_dir() -> Path:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from podium.compute import libraries
 from podium.compute.catalog import data_format
+from podium.compute.cluster_conf import spark_conf
 from podium.spec.models import ClusterSpec
 from tests.cli.test_runs import cli
 from tests.compute.test_tables import bundle, exit_value
@@ -178,6 +178,6 @@ def test_delta_rebuilds_a_tables_state_in_as_many_tasks_as_the_cluster_has_cores
     assert query(run_job, "SET spark.databricks.delta.snapshotPartitions")["value"] == "2"
     own = ClusterSpec(spark_conf={"spark.master": "local[4]",
                                   "spark.databricks.delta.snapshotPartitions": "8"})
-    assert "spark.databricks.delta.snapshotPartitions" not in libraries.spark_conf(own)
-    assert libraries.spark_conf(ClusterSpec(spark_conf={"spark.master": "local[3]"}))[
+    assert "spark.databricks.delta.snapshotPartitions" not in spark_conf(own)
+    assert spark_conf(ClusterSpec(spark_conf={"spark.master": "local[3]"}))[
         "spark.databricks.delta.snapshotPartitions"] == "3"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ctypes
 import threading
 
+from podium import threads
 from podium.engine.workers import Workers
-from podium.runtime import threads
 from podium.runtime.errors import TaskInterrupted
 
 

@@ -80,7 +80,7 @@ def cluster_libraries(loaded: Any) -> dict[str, list[dict[str, Any]]]:
     """Each cluster the bundle starts (job clusters as `job:key`, the default one as
     `job:default`, shared ones as `shared:key`) with its JVM libraries and their cache
     state."""
-    from podium.compute import libraries
+    from podium.jvm import jars
     from podium.spec.checks import all_tasks
 
     found: dict[str, list[dict[str, Any]]] = {}
@@ -88,8 +88,8 @@ def cluster_libraries(loaded: Any) -> dict[str, list[dict[str, Any]]]:
         used = {t.job_cluster_key for t in all_tasks(job)
                 if not t.existing_cluster_id and (t.job_cluster_key or t.uses_spark)}
         for cluster_key in sorted(used, key=lambda k: k or ""):
-            found[f"{key}:{cluster_key or 'default'}"] = libraries.listing(
+            found[f"{key}:{cluster_key or 'default'}"] = jars.listing(
                 job.cluster_as_started(cluster_key))
     for key, spec in loaded.clusters.items():
-        found[f"shared:{key}"] = libraries.listing(spec)
+        found[f"shared:{key}"] = jars.listing(spec)
     return found

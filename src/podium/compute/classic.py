@@ -16,14 +16,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from podium import defaults
-from podium.compute import libraries, samples, spark_mode, spark_status
+from podium import defaults, samples
+from podium.compute import spark_mode, spark_status
 from podium.compute.catalog import WRITER_CONF, WarehouseCatalog
+from podium.compute.cluster_conf import CONNECT_PLUGIN, spark_conf
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, task_slots
+from podium.jvm import jars
 from podium.spec.models import ClusterSpec
-
-CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
 
 _driver_lock = threading.Lock()
 _driver_owner: ClassicCluster | None = None
@@ -148,7 +148,7 @@ class ClassicCluster:
         }
         token = secrets.token_hex(16)
         try:
-            conf.update(libraries.spark_conf(self.spec))
+            conf.update(spark_conf(self.spec))
             plugins = [p for p in conf.get("spark.plugins", "").split(",") if p.strip()]
             conf.update({  # Spark Connect on the driver, for tasks in their own processes
                 "spark.plugins": ",".join([*plugins, CONNECT_PLUGIN]),
@@ -162,7 +162,7 @@ class ClassicCluster:
                 _driver_owner = None
             raise ClusterError(f"cluster '{self.key}' failed to start: {exc}") from exc
         self.root.sparkContext.setLogLevel("ERROR")
-        if libraries.delta_enabled(self.spec):
+        if jars.delta_enabled(self.spec):
             samples.ensure(self.root)  # once per machine
         self.application_id = self.root.sparkContext.applicationId
         service = getattr(self.root._jvm.org.apache.spark.sql.connect.service,

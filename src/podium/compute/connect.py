@@ -19,11 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from podium import defaults
-from podium.compute import libraries, samples, spark_mode, spark_status
+from podium import defaults, samples
+from podium.compute import spark_mode, spark_status
 from podium.compute.catalog import WRITER_CONF, WarehouseCatalog
+from podium.compute.cluster_conf import spark_conf
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, cores_of, task_slots
+from podium.jvm import jars
 from podium.spec.models import ClusterSpec
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
@@ -127,7 +129,7 @@ class ConnectCluster:
             if ui_port and session.conf.get("spark.ui.enabled", "true") == "true":
                 host = self.url.removeprefix("sc://").split("/")[0].rsplit(":", 1)[0]
                 self.ui_url = f"http://{host}:{ui_port}"
-            if self.process is not None and libraries.delta_enabled(self.spec):
+            if self.process is not None and jars.delta_enabled(self.spec):
                 samples.ensure(session)  # once per machine, by a server podium started
             session.stop()
         except Exception as exc:
@@ -141,7 +143,7 @@ class ConnectCluster:
         port = free_port()
         home = spark_home()
         try:
-            jvm = libraries.spark_conf(self.spec)
+            jvm = spark_conf(self.spec)
         except ClusterError as exc:
             raise ClusterError(f"cluster '{self.key}' failed to start: {exc}") from exc
         conf = {

@@ -22,7 +22,7 @@ import contextlib
 import threading
 from typing import Any
 
-from podium.runtime import threads
+from podium import threads
 
 _lock = threading.Lock()
 

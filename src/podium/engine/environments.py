@@ -1,7 +1,7 @@
 """Python environments of tasks: checked for `podium validate`/`run` (`survey`), and built
 for the executor's tasks off the loop, one build per requested set in this process, the
 outcome reported through the executor's queue (as a cluster start is). Other processes
-building the same set wait on its lock in `compute/python_envs.py`."""
+building the same set wait on its lock in `python_envs.py`."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from podium.compute import python_envs
-from podium.compute.errors import EnvironmentBuildError
-from podium.compute.python_envs import PythonEnv
+from podium import python_envs
+from podium.python_envs import EnvironmentBuildError, PythonEnv
 from podium.spec.checks import all_tasks
 from podium.spec.errors import Location, Problem
 from podium.spec.models import ClusterSpec, Job

@@ -6,31 +6,30 @@ ready; it never blocks on work. Every change goes through `transition`, which ch
 move, tells the listeners (the store first, then the progress view) and only then is
 acted on. Two task types are run by the loop itself, without a thread: a
 `for_each_task` feeds its iterations (child task runs) up to its concurrency, and a
-`run_job_task` starts a child run in this same executor and ends with it.
+`run_job_task` starts a child run in this same executor and ends with it; their
+bookkeeping is in `for_each.py` and `child_runs.py`, their state changes here.
 """
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 import time
 import traceback
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from podium import defaults
-from podium.compute import libraries
-from podium.compute.errors import EnvironmentBuildError
 from podium.compute.manager import DEFAULT_KEY, SHARED_PREFIX, ClusterManager
-from podium.engine import decide, isolated
+from podium.engine import child_runs, decide, for_each, isolated
 from podium.engine.environments import EnvironmentBuilt, Environments
 from podium.engine.model import Attempt, ChildJob, Run, TaskRun, bundle_child_job
 from podium.engine.references import UnresolvedReference, renderer
 from podium.engine.states import MOVES, LifeCycle, Result
 from podium.engine.workers import Workers
+from podium.jvm import jars
+from podium.python_envs import EnvironmentBuildError
 from podium.runtime import context as context_mod
 from podium.runtime import databricks_process, output
 from podium.runtime.context import TaskContext, now_ms
@@ -290,7 +289,7 @@ class Executor:
                     self.transition(run, tr, LifeCycle.QUEUED,
                                     message="Waiting for a free task slot on the cluster")
                 return
-            lacking = libraries.missing(cluster, tr.task.libraries)
+            lacking = jars.missing(cluster, tr.task.libraries)
             if lacking:
                 self.clusters.release(tr.cluster_key)
                 self._open_attempt(run, tr, None, now)
@@ -402,102 +401,48 @@ class Executor:
         params.update(run.params)
         return params
 
-    # ---- for_each_task ---------------------------------------------------------------
+    # ---- for_each_task and run_job_task: run by the loop, no thread ----------------
 
     def _start_for_each(self, run: Run, tr: TaskRun, now: float) -> None:
-        """Resolve the inputs and create the iterations; the container runs until they
-        all end."""
-        spec = tr.task.for_each_task
+        """Make the iterations; the container runs until they all end."""
         self._open_attempt(run, tr, None, now)
         try:
-            inputs = spec.inputs
-            if isinstance(inputs, str):
-                inputs = json.loads(renderer(run, tr)(inputs))
-            if not isinstance(inputs, list):
-                raise ValueError(f"inputs resolved to {type(inputs).__name__}, not a JSON array")
-        except (ValueError, UnresolvedReference) as exc:
-            self._end_attempt(run, tr, Result.FAILED, f"for_each_task inputs: {exc}", now)
+            for_each.make_iterations(run, tr, self._cluster_key(run, tr.task.for_each_task.task))
+        except for_each.InputsError as exc:
+            self._end_attempt(run, tr, Result.FAILED, str(exc), now)
             return
-        tr.iterations = [TaskRun(spec.task, parent=tr, index=i, input_value=value)
-                         for i, value in enumerate(inputs)]
-        nested_key = self._cluster_key(run, spec.task)
-        for it in tr.iterations:
-            it.cluster_key = nested_key
-        tr.waiting, tr.active, tr.done, tr.failed = deque(range(len(inputs))), set(), 0, 0
-        if not inputs:
+        if not tr.iterations:
             self._end_attempt(run, tr, Result.SUCCESS, None, now)
 
     def _feed(self, run: Run, tr: TaskRun, now: float) -> None:
-        """Start iterations up to the concurrency: retried ones first, then new ones."""
-        for index in sorted(tr.active):
-            it = tr.iterations[index]
-            if it.life in (LifeCycle.PENDING, LifeCycle.QUEUED):
-                self._try_start(run, it, now)
-        limit = tr.task.for_each_task.concurrency
-        while tr.waiting and len(tr.active) < limit and run.stop_reason is None:
-            index = tr.waiting.popleft()
-            tr.active.add(index)
-            self._try_start(run, tr.iterations[index], now)
+        for it in for_each.to_start(run, tr):
+            self._try_start(run, it, now)
 
     def _iteration_ended(self, run: Run, it: TaskRun, now: float) -> None:
-        container = it.parent
-        container.active.discard(it.index)
-        container.done += 1
-        if it.result is not Result.SUCCESS:
-            container.failed += 1
-            if str(run.job.tags.get("podium.fail_fast", "")).lower() == "true" \
-                    and run.stop_reason is None:
-                self._stop_run(run, Result.CANCELED, f"Iteration {it.key} failed and the job "
-                               "fails fast (tag podium.fail_fast)", now)
-                return
-        if container.done == len(container.iterations) and container.life is LifeCycle.RUNNING:
-            if container.failed:
-                self._end_attempt(run, container, Result.FAILED,
-                                  f"{container.failed} of {container.done} iterations failed",
-                                  now)
-            else:
-                self._end_attempt(run, container, Result.SUCCESS, None, now)
-
-    # ---- run_job_task ----------------------------------------------------------------
+        told = for_each.iteration_ended(run, it)
+        if told is not None and told.stop_run:
+            self._stop_run(run, told.result, told.message or "", now)
+        elif told is not None:
+            self._end_attempt(run, it.parent, told.result, told.message, now)
 
     def _start_child_job(self, run: Run, tr: TaskRun, now: float) -> None:
         """Start the child job as a run of its own in this executor (equal job clusters
         are reused, shared clusters too)."""
-        spec = tr.task.run_job_task
         self._open_attempt(run, tr, None, now)
-        key = str(spec.job_id)
-        found = self.child_job(run, key)
-        if found is None:
-            self._end_attempt(run, tr, Result.FAILED, f"run_job_task: no job '{key}' in the "
-                              "bundle or the workspace", now)
-            return
-        job = found.job
-        render = renderer(run, tr)
         try:
-            given = {k: "" if v is None else str(render(v) if isinstance(v, str) else v)
-                     for k, v in spec.job_parameters.items()}
-        except UnresolvedReference as exc:
+            child = child_runs.make_child(run, tr, self.child_job)
+        except child_runs.ChildRunError as exc:
             self._end_attempt(run, tr, Result.FAILED, str(exc), now)
             return
-        params = {p.name: "" if p.default is None else str(p.default) for p in job.parameters}
-        params.update({k: v for k, v in given.items() if k in params})
-        child = Run(found.key, job, found.bundle_root, params, run.clusters, jobs=found.jobs,
-                    trigger="RUN_JOB_TASK", parent=(run.run_id, tr.key),
-                    workspace_job_id=found.workspace_job_id, creator=run.creator)
         self.on_child_run(child, run, tr)
         tr.child_run = child
         tr.exit_value = str(child.run_id)
         self.submit(child, now)
 
     def _follow_child(self, run: Run, tr: TaskRun, now: float) -> None:
-        child = tr.child_run
-        if child.final and tr.life is LifeCycle.RUNNING:
-            if child.result is Result.SUCCESS:
-                self._end_attempt(run, tr, Result.SUCCESS, None, now)
-            else:
-                result = Result.CANCELED if child.result is Result.CANCELED else Result.FAILED
-                self._end_attempt(run, tr, result, f"child run {child.run_id} of job "
-                                  f"'{child.job_key}' ended {child.result.value}", now)
+        ended = child_runs.outcome(tr.child_run)
+        if ended is not None and tr.life is LifeCycle.RUNNING:
+            self._end_attempt(run, tr, *ended, now)
 
     # ---- worker thread ---------------------------------------------------------------
 

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from podium.compute.connect import interrupt_session, with_session
-from podium.compute.python_envs import PythonEnv
 from podium.engine.environments import Build
+from podium.python_envs import PythonEnv
 from podium.runtime.context import ChildRun, TaskContext
 from podium.runtime.errors import TaskFailed, TaskInterrupted
 from podium.spec.models import Task

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from podium.runtime import threads
+from podium import threads
 from podium.runtime.errors import TaskInterrupted
 
 

@@ -24,7 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from podium.runtime import task_env, threads, workdir
+from podium import threads
+from podium.runtime import task_env, workdir
 
 _lock = threading.Lock()
 _installed = False

@@ -3,7 +3,7 @@ and `requirements` entries of its `libraries` and its cluster's, the dependencie
 `environment_key`, and its notebook's `%pip install` cells.
 
 A task that asks for nothing runs in podium's own process; one that asks for something
-runs in an environment built for exactly that set (`podium.compute.python_envs`).
+runs in an environment built for exactly that set (`podium.python_envs`).
 """
 
 from __future__ import annotations

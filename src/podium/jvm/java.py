@@ -35,8 +35,3 @@ def require_java() -> None:
     if major < MIN_JAVA:
         sys.exit(f"podium: Java {major} found, but Spark 4 needs Java {MIN_JAVA} or newer; "
                  "install a newer JDK or point JAVA_HOME at one")
-
-
-if __name__ == "__main__":
-    require_java()
-    print(f"java {java_major()} ok")

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from podium.compute import libraries, maven
+from podium.jvm import jars, maven
 from podium.spec.checks import coordinate_problem
 from podium.spec.models import ClusterSpec, Library
 from tests.cli.test_runs import ENV, PODIUM
@@ -127,16 +127,16 @@ def test_a_task_library_joins_its_job_cluster_and_a_running_cluster_says_what_it
     assert job.cluster_as_started(None).libraries == []  # no task on the default cluster
     h2 = Library.model_validate({"maven": {"coordinates": H2}})
     spec = ClusterSpec()
-    assert libraries.of_cluster(spec).maven.coordinates == (libraries.delta_coordinates(),)
+    assert jars.of_cluster(spec).maven.coordinates == (jars.delta_coordinates(),)
     plain = ClusterSpec.model_validate({"spark_conf": {"spark.podium.delta": "false"}})
-    assert libraries.of_cluster(plain).maven.coordinates == ()
+    assert jars.of_cluster(plain).maven.coordinates == ()
 
     class Running:  # what the executor asks: a cluster started with `spec`
         spec = ClusterSpec()
 
-    assert libraries.missing(Running(), [h2]) == [H2]
+    assert jars.missing(Running(), [h2]) == [H2]
     Running.spec = ClusterSpec.model_validate({"libraries": [{"maven": {"coordinates": H2}}]})
-    assert libraries.missing(Running(), [h2]) == []
+    assert jars.missing(Running(), [h2]) == []
 
 
 def test_the_cache_folder_follows_the_environment(tmp_path: Path, monkeypatch) -> None:

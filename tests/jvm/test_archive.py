@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from podium.compute import jvm_archive
 from podium.engine.states import Result
+from podium.jvm import archive
 from tests.conftest import CLUSTER
 
 
 def test_drivers_map_the_archive_make_built(run_job, executor) -> None:
-    assert jvm_archive.archive_path().is_file(), "`make java` builds it"
+    assert archive.archive_path().is_file(), "`make java` builds it"
     run = run_job(CLUSTER + "      tasks:\n        - {task_key: t, job_cluster_key: main, "
                   "notebook_task: {notebook_path: nb.py}}\n",
                   files={"nb.py": "# Databricks notebook source\nspark.range(3).count()\n"})
@@ -17,7 +17,7 @@ def test_drivers_map_the_archive_make_built(run_job, executor) -> None:
     flag = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
         jvm.com.sun.management.HotSpotDiagnosticMXBean._java_lang_class).getVMOption(
         "SharedArchiveFile").getValue()
-    assert flag == str(jvm_archive.archive_path())
+    assert flag == str(archive.archive_path())
 
 
 def test_the_option_follows_the_clusters_own(monkeypatch) -> None:
@@ -25,7 +25,7 @@ def test_the_option_follows_the_clusters_own(monkeypatch) -> None:
 
     spec = ClusterSpec.model_validate(
         {"spark_conf": {"spark.driver.extraJavaOptions": "-Dx=1"}})
-    options = jvm_archive.driver_options(spec)[jvm_archive.OPTION]
+    options = archive.driver_options(spec)[archive.OPTION]
     assert options.startswith("-Dx=1 -XX:SharedArchiveFile=")
     monkeypatch.setenv("PODIUM_JVM_CDS", "0")
-    assert jvm_archive.driver_options(spec) == {}
+    assert archive.driver_options(spec) == {}

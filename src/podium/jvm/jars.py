@@ -1,5 +1,6 @@
-"""What a cluster's JVM starts with: Delta Lake (unless the cluster opts out) and the
-`maven` and `jar` libraries of the cluster and of the tasks that run on it.
+"""The jars a cluster's JVM starts with: Delta Lake (unless the cluster opts out), the
+`maven` and `jar` libraries of the cluster and of the tasks that run on it, and podium's
+own jar built from `sources/`.
 
 On Databricks every table is a Delta table unless said otherwise, so every cluster podium
 starts has Delta's jars, session extension and catalog, and `spark.sql.sources.default`
@@ -15,28 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from podium import defaults
-from podium.compute import jvm_archive, maven, samples, unity
-from podium.compute.errors import LibraryError
-from podium.compute.sizing import cores_of
+from podium.files import locked
+from podium.jvm import maven
+from podium.jvm.errors import LibraryError
 
 DELTA_OPT_OUT = "spark.podium.delta"
-# "false": plain paths are the machine's own (no `/Volumes`, `/databricks-datasets` mounts)
-VOLUMES_OPT_OUT = "spark.podium.volumes"
-DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
-DELTA_CONF = {
-    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
-    "spark.sql.sources.default": "delta",
-}
-# podium's own JVM classes, built from `jvm/*.java` into the cache: Delta's SQL parser drops
-# `spark.sql(text, args=...)` parameters on Spark 4.1+ (delta-io/delta#7640, classic and
-# Connect alike), and the extension parses such statements with Spark's parser; the
-# `LocalCatalog` plugin gives three-level names (`unity.py`).
-JVM_SOURCES = Path(__file__).parent / "jvm"
-PARSER_EXTENSION = "podium.spark.ParameterizedParser$Extension"
-# Delta rebuilds a table's state from its log in this many tasks (50 by default, sized for
-# big clusters); on a few local cores that made a small table's first read 3x slower.
-SNAPSHOT_PARTITIONS = "spark.databricks.delta.snapshotPartitions"
-LOCAL_ONLY = (DELTA_OPT_OUT,)  # podium's own settings: never passed to Spark
+# podium's own JVM classes (`sources/*.java`), built into the cache: the parser extension,
+# the `LocalCatalog` plugin and the volumes file system (`compute/cluster_conf.py` sets
+# them on a cluster).
+JVM_SOURCES = Path(__file__).parent / "sources"
 
 
 @dataclass(frozen=True)
@@ -164,7 +152,7 @@ def podium_jar() -> Path:
     jar = maven.cache_dir() / f"podium-spark-{digest.hexdigest()[:16]}.jar"
     if jar.is_file():
         return jar
-    with maven.locked(maven.cache_dir()):
+    with locked(maven.cache_dir()):
         if not jar.is_file():
             _build(jar)
     return jar
@@ -201,41 +189,3 @@ def _build(jar: Path) -> None:
         os.replace(jar.parent / (TEMP_PREFIX + jar.name), jar)
     finally:
         shutil.rmtree(classes, ignore_errors=True)
-
-
-def spark_conf(spec: Any) -> dict[str, str]:
-    """The Spark settings a cluster gets for its libraries: `spark.jars` and Delta's, and
-    the class-data archive its driver JVM maps (`jvm_archive`)."""
-    conf: dict[str, str] = dict(jvm_archive.driver_options(spec))
-    jars = class_path(spec)
-    if jars:
-        own = str(spec.spark_conf.get("spark.jars", "")).strip()
-        conf["spark.jars"] = ",".join([*([own] if own else []), *jars])
-    if delta_enabled(spec):
-        extensions = str(spec.spark_conf.get("spark.sql.extensions", "")).strip()
-        conf["spark.sql.extensions"] = ",".join(
-            [DELTA_EXTENSION, *([extensions] if extensions else []), PARSER_EXTENSION])
-        conf.update({k: v for k, v in DELTA_CONF.items() if k not in spec.spark_conf})
-        conf.update({k: v for k, v in unity.standard_conf(str(samples.location())).items()
-                     if k not in spec.spark_conf})
-        conf.update(unity.paths_conf(defaults.datasets_dir()))
-        if str(spec.spark_conf.get(VOLUMES_OPT_OUT, "true")).lower() != "false":
-            plugins = str(spec.spark_conf.get("spark.plugins", "")).strip()
-            conf["spark.plugins"] = ",".join([*([plugins] if plugins else []),
-                                              unity.VOLUMES_PLUGIN])
-        if SNAPSHOT_PARTITIONS not in spec.spark_conf:
-            conf[SNAPSHOT_PARTITIONS] = str(max(1, cores_of(spec.master)))
-    return conf
-
-
-if __name__ == "__main__":  # `make` fetches Delta's jars once, before any cluster starts
-    import time
-
-    began = time.monotonic()
-    request = maven.Request((delta_coordinates(),))
-    fresh = maven.cached(request) is None
-    jars = maven.resolve(request)
-    podium_jar()
-    print(f"Delta Lake jars ({delta_coordinates()}, {len(jars)} files): "
-          f"{'resolved in %.0fs into' % (time.monotonic() - began) if fresh else 'cached in'} "
-          f"{maven.cache_dir()}")

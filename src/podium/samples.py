@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from podium import defaults
-from podium.compute import maven
+from podium.files import locked
 
 NYC_ZIPS = [10001, 10002, 10003, 10009, 10010, 10011, 10012, 10013, 10014, 10016, 10017,
             10018, 10019, 10021, 10022, 10023, 10024, 10025, 10028, 10036, 10065, 10075,
@@ -59,7 +59,7 @@ def ensure(spark: Any) -> None:
     """Make the sample tables with `spark` unless they exist (one process at a time)."""
     if ready():
         return
-    with maven.locked(location().parent):
+    with locked(location().parent):
         if ready():
             return
         building = location().parent / f".building-{defaults.SAMPLES_VERSION}-{os.getpid()}"
@@ -225,21 +225,3 @@ def datasets(spark: Any) -> dict[str, Any]:
         "CAST(at AS STRING) AS order_datetime", "id + 1 AS order_number",
         "items AS ordered_products")
     return {"retail-org/sales_orders": orders}
-
-
-if __name__ == "__main__":  # `make java` makes them once, before any test or job needs them
-    import time
-
-    began = time.monotonic()
-    if not ready():
-        from podium.compute.classic import ClassicCluster
-        from podium.spec.models import ClusterSpec
-
-        cluster = ClassicCluster("samples", ClusterSpec(spark_conf={
-            "spark.master": "local[2]", "spark.ui.enabled": "false"}))
-        cluster.start()
-        cluster.stop()
-        print(f"Databricks sample tables: made in {time.monotonic() - began:.0f}s in "
-              f"{location()}")
-    else:
-        print(f"Databricks sample tables: {location()}")

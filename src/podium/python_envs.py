@@ -25,11 +25,14 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from podium import defaults
-from podium.compute.errors import EnvironmentBuildError
 from podium.uv_tool import machine_indexes, uv_bin
 
 READY = ".ready"
 UV_TIMEOUT_SECONDS = 600
+
+
+class EnvironmentBuildError(Exception):
+    """A task's Python environment cannot be resolved or built; the message is uv's reason."""
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,6 @@ honoured).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -21,14 +19,13 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
 from podium import defaults
-from podium.compute.errors import LibraryError
-from podium.files import write_whole
+from podium.files import locked, write_whole
+from podium.jvm.errors import LibraryError
 from podium.spec.checks import COORDINATE, coordinate_problem
 
 CENTRAL = "https://repo1.maven.org/maven2/"
@@ -105,18 +102,6 @@ def resolve(request: Request) -> list[Path]:
                 "exclusions": list(request.exclusions),
                 "jars": [str(j) for j in jars]}, indent=1).encode())
     return jars
-
-
-@contextlib.contextmanager
-def locked(folder: Path) -> Iterator[None]:
-    """Hold the cache's lock: one process fills it at a time."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def spark_jars_folder() -> Path:

@@ -1,0 +1,66 @@
+"""The Spark settings every cluster podium starts gets on top of its own `spark_conf`:
+its jars, Delta Lake's session extension and catalog, podium's parser extension, the
+Unity-style catalogs and `/Volumes` file system, and the class-data archive its driver
+maps.
+
+On Databricks every table is a Delta table unless said otherwise, so every cluster has
+Delta and `spark.sql.sources.default` set to `delta`; `spark.podium.delta: "false"` in a
+cluster's `spark_conf` gives plain Spark, and `spark.podium.volumes: "false"` leaves plain
+paths the machine's own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podium import defaults, samples
+from podium.compute import unity
+from podium.compute.errors import ClusterError
+from podium.compute.sizing import cores_of
+from podium.jvm import archive, jars
+from podium.jvm.errors import LibraryError
+
+# "false": plain paths are the machine's own (no `/Volumes`, `/databricks-datasets` mounts)
+VOLUMES_OPT_OUT = "spark.podium.volumes"
+DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+DELTA_CONF = {
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    "spark.sql.sources.default": "delta",
+}
+# Delta's SQL parser drops `spark.sql(text, args=...)` parameters on Spark 4.1+
+# (delta-io/delta#7640, classic and Connect alike); podium's extension parses such
+# statements with Spark's parser (`jvm/sources/ParameterizedParser.java`).
+PARSER_EXTENSION = "podium.spark.ParameterizedParser$Extension"
+# Delta rebuilds a table's state from its log in this many tasks (50 by default, sized for
+# big clusters); on a few local cores that made a small table's first read 3x slower.
+SNAPSHOT_PARTITIONS = "spark.databricks.delta.snapshotPartitions"
+CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
+
+
+def spark_conf(spec: Any) -> dict[str, str]:
+    """The Spark settings a cluster gets besides its own: `spark.jars`, Delta's, the
+    catalogs' and the class-data archive's; a library that cannot be had is a
+    ClusterError that says which."""
+    conf: dict[str, str] = dict(archive.driver_options(spec))
+    try:
+        paths = jars.class_path(spec)
+    except LibraryError as exc:
+        raise ClusterError(str(exc)) from exc
+    if paths:
+        own = str(spec.spark_conf.get("spark.jars", "")).strip()
+        conf["spark.jars"] = ",".join([*([own] if own else []), *paths])
+    if jars.delta_enabled(spec):
+        extensions = str(spec.spark_conf.get("spark.sql.extensions", "")).strip()
+        conf["spark.sql.extensions"] = ",".join(
+            [DELTA_EXTENSION, *([extensions] if extensions else []), PARSER_EXTENSION])
+        conf.update({k: v for k, v in DELTA_CONF.items() if k not in spec.spark_conf})
+        conf.update({k: v for k, v in unity.standard_conf(str(samples.location())).items()
+                     if k not in spec.spark_conf})
+        conf.update(unity.paths_conf(defaults.datasets_dir()))
+        if str(spec.spark_conf.get(VOLUMES_OPT_OUT, "true")).lower() != "false":
+            plugins = str(spec.spark_conf.get("spark.plugins", "")).strip()
+            conf["spark.plugins"] = ",".join([*([plugins] if plugins else []),
+                                              unity.VOLUMES_PLUGIN])
+        if SNAPSHOT_PARTITIONS not in spec.spark_conf:
+            conf[SNAPSHOT_PARTITIONS] = str(max(1, cores_of(spec.master)))
+    return conf
