@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,10 @@ from podium.engine.model import Run
 from podium.runtime import output
 from podium.spec import load_bundle
 
+# The suite's hundreds of short runs start their drivers with C1 only (docs/clusters.md,
+# `spark.podium.jit`): half the CPU of a cold run on this 2-core machine. Subprocesses
+# inherit it; a test that needs the JVM's default sets the cluster's own setting.
+os.environ.setdefault("PODIUM_JIT", "quick")
 REPO = Path(__file__).resolve().parents[1]
 # Databricks' rendered templates are test data, kept verbatim with their own tests.
 collect_ignore = ["cli/templates"]

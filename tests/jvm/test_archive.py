@@ -21,11 +21,11 @@ def test_drivers_map_the_archive_make_built(run_job, executor) -> None:
 
 
 def test_the_option_follows_the_clusters_own(monkeypatch) -> None:
+    from podium.compute.cluster_conf import DRIVER_OPTIONS, driver_options
     from podium.spec.models import ClusterSpec
 
     spec = ClusterSpec.model_validate(
-        {"spark_conf": {"spark.driver.extraJavaOptions": "-Dx=1"}})
-    options = archive.driver_options(spec)[archive.OPTION]
-    assert options.startswith("-Dx=1 -XX:SharedArchiveFile=")
+        {"spark_conf": {"spark.driver.extraJavaOptions": "-Dx=1", "spark.podium.jit": "full"}})
+    assert driver_options(spec)[DRIVER_OPTIONS].startswith("-Dx=1 -XX:SharedArchiveFile=")
     monkeypatch.setenv("PODIUM_JVM_CDS", "0")
-    assert archive.driver_options(spec) == {}
+    assert driver_options(spec) == {}

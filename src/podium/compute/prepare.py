@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from podium import samples
-from podium.compute.cluster_conf import CONNECT_PLUGIN, spark_conf
+from podium.compute.cluster_conf import CONNECT_PLUGIN, DRIVER_OPTIONS, spark_conf
 from podium.jvm import archive, jars, maven
 from podium.jvm.java import java_major, require_java
 from podium.spec.models import ClusterSpec
@@ -54,7 +54,8 @@ def train_archive(dump: str) -> None:
         ("spark.sql.catalogImplementation", "in-memory"), ("spark.plugins", CONNECT_PLUGIN),
         ("spark.connect.grpc.binding.address", "127.0.0.1"),
         ("spark.connect.grpc.binding.port", "0"),
-        *spark_conf(ClusterSpec()).items(), *archive.dump_options(dump).items(),
+        *spark_conf(ClusterSpec()).items(),
+        (DRIVER_OPTIONS, " ".join(archive.dump_options(dump))),
     ])
     spark = SparkSession(SparkContext(conf=conf))
     spark.range(1000).selectExpr("id % 7 AS k", "id").groupBy("k").count().collect()

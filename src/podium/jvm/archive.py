@@ -18,11 +18,9 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 from podium.jvm import maven
 
-OPTION = "spark.driver.extraJavaOptions"
 BUILD_TIMEOUT_SECONDS = 600
 
 
@@ -47,15 +45,12 @@ def enabled() -> bool:
     return os.environ.get("PODIUM_JVM_CDS", "1") != "0"
 
 
-def driver_options(spec: Any) -> dict[str, str]:
-    """The driver JVM option that maps the archive, after the cluster's own options;
-    nothing when there is no archive."""
+def driver_options() -> list[str]:
+    """The driver JVM options that map the archive; none when there is no archive."""
     path = archive_path()
     if not enabled() or not path.is_file():
-        return {}
-    own = str(spec.spark_conf.get(OPTION, "")).strip()
-    return {OPTION: " ".join([*([own] if own else []), f"-XX:SharedArchiveFile={path}",
-                             "-Xlog:cds=off", "-Xlog:cds+dynamic=off"])}
+        return []
+    return [f"-XX:SharedArchiveFile={path}", "-Xlog:cds=off", "-Xlog:cds+dynamic=off"]
 
 
 def build(workload: list[str]) -> Path:
@@ -76,6 +71,6 @@ def build(workload: list[str]) -> Path:
     return path
 
 
-def dump_options(path: str) -> dict[str, str]:
-    """The driver option with which a JVM writes the classes it loaded to `path` at exit."""
-    return {OPTION: f"-XX:ArchiveClassesAtExit={path} -Xlog:cds=off -Xlog:cds+dynamic=off"}
+def dump_options(path: str) -> list[str]:
+    """The JVM options with which a JVM writes the classes it loaded to `path` at exit."""
+    return [f"-XX:ArchiveClassesAtExit={path}", "-Xlog:cds=off", "-Xlog:cds+dynamic=off"]

@@ -1,0 +1,41 @@
+"""The settings every cluster gets on top of its own: here, how its driver's JVM compiles
+(`spark.podium.jit`, else `PODIUM_JIT`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from podium.compute.cluster_conf import DRIVER_OPTIONS, driver_options, jit
+from podium.compute.errors import ClusterError
+from podium.engine.states import Result
+from podium.spec.models import ClusterSpec
+from tests.conftest import CLUSTER
+
+
+def spec(**conf: str) -> ClusterSpec:
+    return ClusterSpec.model_validate({"spark_conf": conf})
+
+
+def test_the_cluster_says_then_the_environment_then_full(monkeypatch) -> None:
+    monkeypatch.delenv("PODIUM_JIT", raising=False)
+    assert jit(spec()) == "full"
+    assert "TieredStopAtLevel" not in driver_options(spec()).get(DRIVER_OPTIONS, "")
+    monkeypatch.setenv("PODIUM_JIT", "quick")
+    assert jit(spec()) == "quick"
+    assert driver_options(spec())[DRIVER_OPTIONS].endswith("-XX:TieredStopAtLevel=1")
+    assert jit(spec(**{"spark.podium.jit": "Full"})) == "full"
+    with pytest.raises(ClusterError, match="'fast'; use 'full' or 'quick'"):
+        jit(spec(**{"spark.podium.jit": "fast"}))
+
+
+def test_the_suite_runs_its_drivers_quick_and_the_jvm_has_the_flag(run_job, executor) -> None:
+    # tests/conftest.py sets PODIUM_JIT=quick for the suite's many short runs
+    run = run_job(CLUSTER + "      tasks:\n        - {task_key: t, job_cluster_key: main, "
+                  "notebook_task: {notebook_path: nb.py}}\n",
+                  files={"nb.py": "# Databricks notebook source\nspark.range(3).count()\n"})
+    assert run.result is Result.SUCCESS
+    jvm = executor.clusters.slots["j:main"].cluster.root._jvm
+    level = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
+        jvm.com.sun.management.HotSpotDiagnosticMXBean._java_lang_class).getVMOption(
+        "TieredStopAtLevel").getValue()
+    assert level == "1"
