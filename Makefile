@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PODIUM_HOME ?= $(CURDIR)/.podium-demo
 
-.PHONY: demo test lint java postgres chromium airflow clean
+.PHONY: demo test test-fast lint java postgres chromium airflow clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: $(STAMP)
 
 test: $(STAMP) java lint postgres chromium interop/airflow/.venv/.installed-stamp
 	$(VENV)/bin/pytest -n 2 --dist loadfile
+
+# The inner loop: the tests that start no Spark (tests/conftest.py's NO_SPARK_FILES).
+test-fast: $(STAMP) lint postgres
+	$(VENV)/bin/pytest -n 2 -m no_spark
 
 # Airflow's Databricks provider against podium serve (docs/api.md); its venv is built once.
 interop/airflow/.venv/.installed-stamp: interop/airflow/requirements.txt

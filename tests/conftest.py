@@ -109,10 +109,34 @@ LONG_FILES = ("tests/compute/test_tables.py", "tests/server/test_seed000.py",
               "tests/server/test_pipelines_api.py")
 
 
+# Files whose tests start no Spark (no JVM, no `podium run` of a Spark task): marked
+# `no_spark`, which `make test-fast` runs, in well under a minute.
+NO_SPARK_FILES = (
+    "tests/test_imports.py", "tests/spec/test_errors.py", "tests/spec/test_loader.py",
+    "tests/spec/test_policies.py", "tests/spec/test_quartz.py",
+    "tests/spec/test_workspace_paths.py", "tests/spec/test_mutations.py",
+    "tests/store/test_history.py", "tests/store/test_migrations.py",
+    "tests/triggers/test_loop.py", "tests/compute/test_manager.py",
+    "tests/engine/test_run_if.py", "tests/engine/test_databricks_forms.py",
+    "tests/engine/test_step_clock.py", "tests/engine/test_workers.py",
+    "tests/runtime/test_dbutils.py", "tests/runtime/test_notebook_context.py",
+    "tests/runtime/test_notebooks.py", "tests/runtime/test_task_output.py",
+    "tests/tasks/test_requirements.py", "tests/server/test_log_lines.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "no_spark: starts no Spark; `make test-fast` runs these")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the Spark Connect tests last: they leave Connect servers and sessions in the
-    process, and the other tests should meet the classic session as a user's first run
-    does. Long files go first (the sort keeps the order within a file)."""
+    """Mark the tests that need no Spark. Run the Spark Connect tests last: they leave
+    Connect servers and sessions in the process, and the other tests should meet the
+    classic session as a user's first run does. Long files go first (the sort keeps the
+    order within a file)."""
+    for item in items:
+        if any(str(item.fspath).endswith(name) for name in NO_SPARK_FILES):
+            item.add_marker(pytest.mark.no_spark)
     def key(item: pytest.Item) -> tuple[bool, bool]:
         path = str(item.fspath)
         return ("tests/compute/test_connect.py" in path,

@@ -96,6 +96,37 @@ def test_a_pipeline_tasks_timeout_on_a_connect_cluster_stops_its_flows(
     assert run.task_runs["after"].result is Result.SUCCESS, run.task_runs["after"].error
 
 
+def test_jobs_a_stopped_tasks_session_starts_late_are_killed_through_the_spark_ui(
+        run_job) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from podium.compute import spark_status
+
+    take_classic_driver(run_job)
+    cluster = ConnectCluster("late", ClusterSpec.model_validate(
+        {"spark_conf": {"spark.master": "local[1]", "spark.podium.flavour": "late"}}))
+    cluster.start()
+    try:
+        session = cluster.connect_session("stopped-task")
+        marker = f"_Session_{session.session_id}_"
+        with ThreadPoolExecutor(1) as pool:  # a job that would hold the core for minutes
+            late = pool.submit(lambda: session.range(10**11).selectExpr("sum(id)").collect())
+            deadline = time.monotonic() + 60
+            while not spark_status.kill_running(cluster.ui_url, cluster.application_id,
+                                                marker):
+                assert time.monotonic() < deadline and not late.done()
+                time.sleep(0.3)
+            try:
+                late.result(timeout=30)
+                raise AssertionError("the job was not killed")
+            except Exception as exc:  # the client sees its job cancelled
+                assert "cancel" in str(exc).lower(), exc
+        assert spark_status.kill_running(cluster.ui_url, cluster.application_id,
+                                         "_Session_nobody_") == 0
+    finally:
+        cluster.stop()
+
+
 def test_a_server_that_cannot_start_fails_its_tasks_with_the_reason(run_job) -> None:
     take_classic_driver(run_job)
     cluster = ("      job_clusters:\n        - job_cluster_key: broken\n          new_cluster:"

@@ -79,3 +79,23 @@ def interpreter() -> str:
     import sys
 
     return sys.executable
+
+
+def spark_style_log() -> None:
+    """Write what a Spark 4 driver logs with structured logging on (one JSON record per
+    line, an exception with its stack) between plain lines, then fail."""
+    import json
+    import sys
+
+    print("plain output before")
+    print(json.dumps({"ts": "2026-12-03T10:00:00.000Z", "level": "WARN",
+                      "logger": "SparkSession", "msg": "a warning from Spark"}),
+          file=sys.stderr)
+    print(json.dumps({"ts": "2026-12-03T10:00:01.000Z", "level": "ERROR",
+                      "logger": "DataFrameQueryContextLogger", "msg": "[DIVIDE_BY_ZERO] oops",
+                      "exception": {"class": "org.apache.spark.SparkArithmeticException",
+                                    "msg": "Division by zero",
+                                    "stacktrace": [{"class": "org.apache.spark.X",
+                                                    "method": "run", "file": "X.scala",
+                                                    "line": 12}]}}), file=sys.stderr)
+    print("plain output after")

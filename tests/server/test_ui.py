@@ -1,6 +1,7 @@
 """The web UI in a real headless Chromium (Debian's, driven by Playwright): log in, run a
-job from the Jobs page and watch it succeed without a reload, read a failed task's error
-and log, repair it from the dialog, cancel a long run; no console errors on any page.
+job with different parameters from its dialog and watch it succeed without a reload, read
+a run's summary, a failed task's error and log (filtered by level), repair it from the
+dialog, pause and resume a schedule, cancel a long run; no console errors on any page.
 Each test leaves a screenshot in its temp folder."""
 
 from __future__ import annotations
@@ -91,9 +92,12 @@ def test_run_a_job_from_the_jobs_page_and_watch_it_succeed(page, server: Server,
                parameters=[{"name": "who", "default": "world"}])
     page.goto(f"{server.url}/")
     row = page.locator("tr[data-job=ui-greeting]")
-    assert row.locator("input[name='param.who']").input_value() == "world"  # prefilled
-    row.locator("input[name='param.who']").fill("browser")
-    row.locator("button:has-text('Run now')").click()
+    assert row.locator("input[name='param.who']").is_visible() is False  # not in the row
+    row.locator("button.open-params").click()
+    dialog = row.locator("dialog.params")
+    assert dialog.locator("input[name='param.who']").input_value() == "world"  # prefilled
+    dialog.locator("input[name='param.who']").fill("browser")
+    dialog.locator("button:has-text('Run now')").click()
     page.wait_for_url(re.compile(r"/runs/\d+$"))
     page.evaluate("window.loadedOnce = true")
     assert page.locator("#live").get_attribute("data-active") == "yes"
@@ -107,6 +111,13 @@ def test_run_a_job_from_the_jobs_page_and_watch_it_succeed(page, server: Server,
     view = server.get("/api/2.1/jobs/runs/get", run_id=run_id).json()
     assert {p["name"]: p["value"] for p in view["job_parameters"]} == {"who": "browser"}
     assert view["tasks"][1]["podium_exit_value"] == "who=browser"
+    summary = page.locator("#summary").inner_text()  # the summary the page starts with
+    assert "SUCCESS" in summary and "Manual" in summary and view["creator_user_name"] in summary
+    assert page.locator("#duration").inner_text().endswith("s")
+    assert page.locator("#started").inner_text().startswith(str(time.localtime().tm_year))
+    assert page.locator("#parameters").inner_text().split() == ["who", "browser"]
+    assert "Original run" in page.locator("#attempts").inner_text()
+    assert page.content().count('id="run-state"') == 1  # the state is said once
 
 
 def test_a_failed_task_shows_its_error_and_log_and_is_repaired_from_the_dialog(
@@ -122,7 +133,9 @@ def test_a_failed_task_shows_its_error_and_log_and_is_repaired_from_the_dialog(
     page.wait_for_url(re.compile(r"/task-runs/\d+$"))
     assert "flaky failure 1" in page.locator("#task-error").inner_text()
     assert "flaky failure 1" in page.locator("#log").inner_text()
-    page.click("#errors-only")
+    page.select_option("#log-level", "ERROR")
+    page.click("form.log-filters button")
+    assert "level=ERROR" in page.url
     assert "flaky failure 1" in page.locator("#log").inner_text()
     page.goto(f"{server.url}/runs/{run_id}")
     page.click("#open-repair")
@@ -133,6 +146,60 @@ def test_a_failed_task_shows_its_error_and_log_and_is_repaired_from_the_dialog(
     page.wait_for_function(
         "document.getElementById('run-state')?.textContent.trim() === 'SUCCESS'", timeout=60_000)
     assert "repair 1: flaky, after" in page.content()
+    attempts = page.locator("#attempts li")
+    assert attempts.count() == 2  # the original run, then the repair with what it ran
+    assert "flaky" in attempts.nth(1).inner_text() and "SUCCESS" in attempts.nth(1).inner_text()
+    assert "repaired 1×" in page.locator("#trigger").inner_text()
+
+
+def test_the_log_viewer_reads_sparks_json_lines_and_filters_by_level_and_text(
+        page, server: Server) -> None:
+    job_id = create_job(server, "ui-logs", [python_task("noisy", "spark_style_log")])
+    run_id = server.post("/api/2.1/jobs/run-now", {"job_id": job_id}).json()["run_id"]
+    task = wait_run(server, run_id)["tasks"][0]
+    page.goto(f"{server.url}/task-runs/{task['run_id']}")
+    log = page.locator("#log")
+    text = log.inner_text()
+    assert "plain output before" in text and "plain output after" in text
+    error = log.locator(".line[data-level=ERROR]")
+    assert error.count() == 1 and "{" not in error.inner_text().split("exception")[0]
+    assert "DataFrameQueryContextLogger [DIVIDE_BY_ZERO] oops" in error.inner_text()
+    assert error.locator("details").get_attribute("open") is None  # the stack is folded
+    error.locator("summary").click()
+    assert "SparkArithmeticException: Division by zero" in error.inner_text()
+    page.select_option("#log-level", "WARN")
+    page.click("form.log-filters button")
+    levels = page.locator("#log .line").evaluate_all("ls => ls.map(l => l.dataset.level)")
+    assert levels == ["WARN", "ERROR"]
+    page.fill("#log-search", "warning from")
+    page.click("form.log-filters button")
+    assert page.locator("#log .line").all_inner_texts()[0].endswith("a warning from Spark")
+    assert page.locator("#log .line").count() == 1
+    page.click("#log-all")
+    assert page.locator("#log .line").count() >= 4
+
+
+def test_a_jobs_page_shows_its_schedule_and_pauses_and_resumes_it(page, server: Server
+                                                                  ) -> None:
+    job_id = server.post("/api/2.1/jobs/create", {
+        "name": "ui-nightly", "tasks": [python_task("one", "ok")],
+        "parameters": [{"name": "day", "default": "today"}],
+        "schedule": {"quartz_cron_expression": "0 0 3 * * ?", "timezone_id": "Europe/Paris",
+                     "pause_status": "PAUSED"}}).json()["job_id"]
+    page.goto(f"{server.url}/jobs/{job_id}")
+    assert "cron 0 0 3 * * ? (Europe/Paris)" in page.locator("#trigger-text").inner_text()
+    assert "PAUSED" in page.locator("#pause-status").inner_text()
+    fires = page.locator("#next-fires li").all_inner_texts()
+    assert len(fires) == 3 and all(" 03:00:00 " in t for t in fires)
+    assert page.locator("#job-parameters").inner_text().split()[1:3] == ["day", "today"]
+    page.click("#toggle-pause")
+    page.wait_for_url(f"{server.url}/jobs/{job_id}")
+    assert "UNPAUSED" in page.locator("#pause-status").inner_text()
+    settings = server.get("/api/2.1/jobs/get", job_id=job_id).json()["settings"]
+    assert settings["schedule"]["pause_status"] == "UNPAUSED"
+    page.click("#toggle-pause")
+    assert server.get("/api/2.1/jobs/get", job_id=job_id).json()["settings"]["schedule"][
+        "pause_status"] == "PAUSED"
 
 
 def test_cancel_a_long_run_from_its_page(page, server: Server) -> None:
@@ -165,6 +232,7 @@ def test_the_runs_list_pages_and_filters_and_the_matrix_shows_tasks_by_run(
     page.goto(f"{server.url}/jobs/{job_id}")
     assert page.locator("table.matrix tbody tr").count() == 2
     assert page.locator("table.matrix a.cell[title=SUCCESS]").count() == 4
+    assert page.locator("#pause-status").count() == 0  # only requests start this job
 
 
 def test_the_clusters_page_and_a_spark_task_link_to_the_spark_ui(page, server: Server

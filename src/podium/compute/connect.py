@@ -217,8 +217,22 @@ class ConnectCluster:
 
     def release_connect(self, tag: str, session: Any, stopped: bool = False) -> None:
         """Close a session `connect_session` opened (a stopped task's operations were
-        interrupted by its tag already)."""
+        interrupted by its tag already); for a task that was `stopped`, also kill the jobs
+        its server-side work still starts for a while after (a pipeline flow planned when
+        the update was interrupted starts its job late, and would hold the cluster's
+        cores for as long as it runs), as the classic driver does."""
+        marker = f"_Session_{session.session_id}_"  # in every job tag of the session
         self.release(session)
+        if stopped and self.ui_url and self.application_id:
+            threading.Thread(target=self._kill_late_jobs, args=(marker,), daemon=True,
+                             name=f"podium-late-jobs-{tag}").start()
+
+    def _kill_late_jobs(self, marker: str) -> None:
+        """Kill jobs whose tag contains `marker` as they start, for `LATE_JOBS_SECONDS`."""
+        deadline = time.monotonic() + defaults.LATE_JOBS_SECONDS
+        while time.monotonic() < deadline and self.ui_url:
+            spark_status.kill_running(self.ui_url, self.application_id, marker)
+            time.sleep(0.5)
 
     def release(self, session: Any) -> None:
         """Close a task's session when the task is done with it."""

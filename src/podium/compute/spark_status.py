@@ -68,6 +68,27 @@ def all_jobs(ui_url: str | None, app_id: str | None) -> list[dict[str, Any]]:
         return []
 
 
+def kill_running(ui_url: str, app_id: str, marker: str) -> int:
+    """Kill the application's running jobs with a tag containing `marker`, through the
+    Spark UI's kill endpoint (all a client of a Connect server can reach); how many."""
+    try:
+        running = fetch(ui_url, f"applications/{app_id}/jobs?status=running")
+    except (OSError, ValueError, urllib.error.URLError):
+        return 0
+    killed = 0
+    for job in running:
+        if any(marker in tag for tag in job.get("jobTags", [])):
+            request = urllib.request.Request(
+                f"{ui_url.rstrip('/')}/jobs/job/kill/?id={job['jobId']}", data=b"",
+                method="POST")
+            try:
+                urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS).close()
+                killed += 1
+            except (OSError, urllib.error.URLError):
+                pass
+    return killed
+
+
 def progress(jobs: list[dict[str, Any]], tag: str) -> tuple[int, int, int, int]:
     """(jobs, active jobs, tasks done, tasks total) of a task, from `all_jobs`."""
     jobs = [j for j in jobs if tag_of(j, {tag}) is not None]

@@ -19,9 +19,9 @@ from podium.runtime.dbutils import display_path
 from podium.server import clusters as clusters_api
 from podium.server import jobs as jobs_api
 from podium.server import runs as runs_api
-from podium.server.bodies import RepairRun, RunId, RunNow
+from podium.server.bodies import RepairRun, RunId, RunNow, UpdateJob
 from podium.server.errors import ApiError
-from podium.server.ui import graph
+from podium.server.ui import display, graph, log_lines
 from podium.server.ui.session import (
     COOKIE,
     CsrfRefused,
@@ -36,7 +36,9 @@ from podium.store.views import run_summary, run_view
 
 HERE = Path(__file__).resolve().parent.parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.globals["colour"] = graph.colour
+templates.env.globals.update(colour=graph.colour, symbol=display.symbol,
+                             trigger_of=display.trigger)
+templates.env.filters.update(when=display.when, duration=display.duration)
 router = APIRouter(include_in_schema=False)
 PAGE = 50  # rows per page of the runs list
 LOG_TAIL_BYTES = 64 * 1024
@@ -114,23 +116,51 @@ def jobs_page(request: Request, after: int | None = None) -> HTMLResponse:
             "job_id": row.job_id, "name": settings.get("name") or f"job {row.job_id}",
             "source": view["podium"]["source"],
             "trigger": _trigger_text(settings),
+            "paused": _paused(settings),
             "parameters": settings.get("parameters", []),
             "runs": [run_summary(r) for r in recent]})
     return render(request, "jobs.html", jobs=jobs,
                   next_after=rows[-1].job_id if more and rows else None)
 
 
+STARTS = ("schedule", "trigger", "continuous")  # what starts a job besides a request
+
+
 def _trigger_text(settings: dict[str, Any]) -> str:
     if "schedule" in settings:
         schedule = settings["schedule"]
-        return (f"cron {schedule['quartz_cron_expression']} ({schedule.get('timezone_id')})"
-                + (" paused" if schedule.get("pause_status") == "PAUSED" else ""))
+        return f"cron {schedule['quartz_cron_expression']} ({schedule.get('timezone_id')})"
     if "continuous" in settings:
         return "continuous"
     trigger = settings.get("trigger") or {}
     kind = next((k for k in ("periodic", "file_arrival", "table_update", "table")
                  if k in trigger), None)
     return kind.replace("_", " ") if kind else "manual"
+
+
+def _paused(settings: dict[str, Any]) -> bool | None:
+    """Whether what starts the job is paused; None when only requests start it."""
+    present = [settings[k] for k in STARTS if isinstance(settings.get(k), dict)]
+    return present[0].get("pause_status") == "PAUSED" if present else None
+
+
+def _next_fires(settings: dict[str, Any], count: int = 3) -> list[str]:
+    """The schedule's next fire times in its time zone (none for other jobs)."""
+    from datetime import UTC, datetime
+
+    from podium.spec.models import Job
+    from podium.spec.quartz import zone_of
+    from podium.triggers.loop import next_times
+
+    if "schedule" not in settings:
+        return []
+    try:
+        job = Job.model_validate(settings)
+    except ValueError:
+        return []
+    zone = zone_of(job.schedule.timezone_id)
+    return [t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+            for t in next_times(job, count, datetime.now(UTC))]
 
 
 @router.post("/jobs/{job_id}/run-now")
@@ -145,9 +175,26 @@ async def run_now(request: Request, job_id: int) -> Response:
     return _back(f"/runs/{answer['run_id']}")
 
 
+@router.post("/jobs/{job_id}/pause")
+def set_pause(request: Request, job_id: int, status: str = Form(...),
+              csrf: str = Form("")) -> Response:
+    """Pause or resume what starts the job, through jobs/update as a client would."""
+    page_user(request)
+    check_csrf(request, csrf)
+    if status not in ("PAUSED", "UNPAUSED"):
+        return HTMLResponse(f"No pause status '{status}'", status_code=400)
+    settings = registry.settings_of(jobs_api.job_row(request, job_id))
+    changed = {k: {**settings[k], "pause_status": status} for k in STARTS
+               if isinstance(settings.get(k), dict)}
+    if changed:
+        jobs_api.update(request, UpdateJob(job_id=job_id, new_settings=changed))
+    return _back(f"/jobs/{job_id}")
+
+
 @router.get("/jobs/{job_id}")
 def job_matrix(request: Request, job_id: int, before: int | None = None) -> HTMLResponse:
-    """Databricks' matrix view: the last runs as columns, tasks as rows."""
+    """A job's page: what starts it (with the next fire times and a pause toggle), its
+    parameters, Run now, and Databricks' matrix of the last runs by task."""
     page_user(request)
     store = workspace(request).store
     row = jobs_api.job_row(request, job_id)
@@ -159,8 +206,11 @@ def job_matrix(request: Request, job_id: int, before: int | None = None) -> HTML
             if task["task_key"] not in keys:
                 keys.append(task["task_key"])
     cells = {(run["run_id"], t["task_key"]): t for run in runs for t in run["tasks"]}
+    settings = registry.settings_of(row)
     return render(request, "matrix.html", job=registry.job_view(row), runs=runs, keys=keys,
-                  cells=cells, state_of=graph.state_of,
+                  cells=cells, state_of=graph.state_of, trigger=_trigger_text(settings),
+                  paused=_paused(settings), next_fires=_next_fires(settings),
+                  parameters=settings.get("parameters", []),
                   next_before=rows[-1].id if more and rows else None)
 
 
@@ -192,7 +242,7 @@ def _run(request: Request, run_id: int) -> dict[str, Any]:
             from None
 
 
-def _live_values(run: dict[str, Any]) -> dict[str, Any]:
+def _live_values(request: Request, run: dict[str, Any]) -> dict[str, Any]:
     tasks = run["tasks"]
     for task in tasks:  # a 10,000-iteration for-each is summarised, not drawn
         each = task.get("for_each_task")
@@ -200,11 +250,16 @@ def _live_values(run: dict[str, Any]) -> dict[str, Any]:
             each["shown"] = each["iterations"][:100]
     failed = {t["task_key"] for t in tasks
               if graph.state_of(t) not in ("SUCCESS", "EXCLUDED", "SKIPPED")}
-    return {"run": run, "active": run["state"]["life_cycle_state"] in ACTIVE,
+    active = run["state"]["life_cycle_state"] in ACTIVE
+    now_ms = int(time.time() * 1000)
+    return {"run": run, "active": active,
+            "elapsed": now_ms - run["start_time"] if active and run["start_time"]
+            else run["run_duration"],
             "preselected": failed | _dependents(tasks, failed),
             "svg": graph.task_graph(tasks, _node_link),
-            "bars": graph.timeline(run, int(time.time() * 1000)),
-            "state_of": graph.state_of}
+            "bars": graph.timeline(run, now_ms),
+            "state_of": graph.state_of, "clusters": _clusters_used(request, run),
+            "attempts": _attempts(run)}
 
 
 def _node_link(task: dict[str, Any]) -> str:
@@ -216,14 +271,49 @@ def _node_link(task: dict[str, Any]) -> str:
 @router.get("/runs/{run_id}")
 def run_page(request: Request, run_id: int) -> HTMLResponse:
     page_user(request)
-    return render(request, "run.html", **_live_values(_run(request, run_id)))
+    return render(request, "run.html", **_live_values(request, _run(request, run_id)))
+
+
+def _clusters_used(request: Request, run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The clusters the run's tasks ran on, each with its Spark UI while this server
+    holds it."""
+    held = {c["spark_context_id"]: c["spark_ui_url"]
+            for c in workspace(request).service.clusters_view() if c["spark_context_id"]}
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for task in run["tasks"]:
+        instance = task.get("cluster_instance") or {}
+        if not instance.get("cluster_id"):
+            continue
+        key = (instance["cluster_id"], instance.get("spark_context_id") or "")
+        entry = found.setdefault(key, {"cluster_id": key[0], "application": key[1],
+                                       "spark_ui": held.get(key[1]), "tasks": []})
+        entry["tasks"].append(task["task_key"])
+    return list(found.values())
+
+
+def _attempts(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The original run and each repair, with the tasks it ran and how they ended."""
+    history = run.get("repair_history", [])
+    out = []
+    for i, entry in enumerate(history):
+        began = entry.get("start_time") or 0
+        until = history[i + 1].get("start_time") if i + 1 < len(history) else None
+        ran = []
+        for task in run["tasks"]:
+            for attempt in task.get("attempts", []):
+                start = attempt.get("start_time") or 0
+                if start >= began and (until is None or start < until):
+                    ran.append({"task_key": task["task_key"],
+                                "state": attempt.get("result_state") or "RUNNING"})
+        out.append({**entry, "ran": ran})
+    return out
 
 
 @router.get("/runs/{run_id}/live")
 def run_live(request: Request, run_id: int) -> HTMLResponse:
     """The part of the run page that changes; it asks again while the run is active."""
     page_user(request)
-    return render(request, "run_live.html", **_live_values(_run(request, run_id)))
+    return render(request, "run_live.html", **_live_values(request, _run(request, run_id)))
 
 
 def _dependents(tasks: list[dict[str, Any]], keys: set[str]) -> set[str]:
@@ -290,14 +380,13 @@ def read_tail(path: Path | None, offset: int | None = None) -> tuple[str, int]:
 
 
 @router.get("/task-runs/{task_run_id}")
-def task_page(request: Request, task_run_id: int, errors: bool = False) -> HTMLResponse:
+def task_page(request: Request, task_run_id: int, level: str = "ALL",
+              q: str = "") -> HTMLResponse:
     page_user(request)
     task, attempts = _task(request, task_run_id)
     text, offset = read_tail(_log_file(attempts))
-    lines = text.splitlines()
-    if errors:
-        lines = [ln for ln in lines if any(w in ln for w in ("Error", "Exception",
-                                                              "Traceback", "error"))]
+    level = level.upper() if level.upper() in log_lines.LEVELS else "ALL"
+    lines = log_lines.shown(text.splitlines(), level, q)
     ws = workspace(request)
     run = run_view(ws.store, task.run_id)
     view = next((t for t in run["tasks"] if t["run_id"] == task_run_id), None)
@@ -306,7 +395,8 @@ def task_page(request: Request, task_run_id: int, errors: bool = False) -> HTMLR
                      and c["spark_context_id"] == task.spark_context_id), None)
     return render(request, "task.html", task=task, view=view, run=run, lines=lines,
                   spark_ui=spark_ui, tables=_displayed(_log_file(attempts)),
-                  offset=offset, errors=errors, active=task.life in ACTIVE,
+                  offset=offset, level=level, q=q, levels=log_lines.LEVELS,
+                  filtered=level != "ALL" or bool(q), active=task.life in ACTIVE,
                   truncated=offset > len(text.encode()))
 
 
@@ -327,7 +417,12 @@ def log_tail(request: Request, task_run_id: int, offset: int = 0) -> HTMLRespons
     page_user(request)
     task, attempts = _task(request, task_run_id)
     text, after = read_tail(_log_file(attempts), offset)
-    return render(request, "log_tail.html", task=task, text=text, offset=after,
+    active = task.life in ACTIVE
+    if active and text and not text.endswith("\n"):  # the rest of the line comes later
+        text, rest = text[:text.rfind("\n") + 1], text[text.rfind("\n") + 1:]
+        after -= len(rest.encode())
+    return render(request, "log_tail.html", task=task, lines=log_lines.shown(text.splitlines()),
+                  offset=after,
                   active=task.life in ACTIVE)
 
 
