@@ -74,10 +74,9 @@ def main() -> None:
             page.screenshot(path=str(OUT / "ui_jobs.png"), full_page=True)
             page.goto(f"{url}/jobs/{jobs['daily_sales']}")
             page.screenshot(path=str(OUT / "ui_job.png"), full_page=True)
-            dark = browser.new_page(viewport={"width": 1280, "height": 900},
-                                    color_scheme="dark")
-            dark.goto(f"{url}/runs/{runs['controller']}")  # the same session cookie
-            dark.screenshot(path=str(OUT / "ui_run_controller_dark.png"), full_page=True)
+            page.emulate_media(color_scheme="dark")
+            page.goto(f"{url}/runs/{runs['controller']}")
+            page.screenshot(path=str(OUT / "ui_run_controller_dark.png"), full_page=True)
             browser.close()
     finally:
         server.terminate()
