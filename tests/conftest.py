@@ -63,6 +63,21 @@ CLUSTER = """
 """
 
 
+def driver_vm_option(run_job, executor, name: str) -> str:
+    """A HotSpot option of the driver JVM that the session's `main` job cluster runs on,
+    read from that JVM after a small notebook ran there."""
+    from podium.engine.states import Result
+
+    run = run_job(CLUSTER + "      tasks:\n        - {task_key: t, job_cluster_key: main, "
+                  "notebook_task: {notebook_path: nb.py}}\n",
+                  files={"nb.py": "# Databricks notebook source\nspark.range(3).count()\n"})
+    assert run.result is Result.SUCCESS
+    jvm = executor.clusters.slots["j:main"].cluster.root._jvm
+    return jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
+        jvm.com.sun.management.HotSpotDiagnosticMXBean._java_lang_class).getVMOption(
+        name).getValue()
+
+
 def on_session_cluster(job):
     """Point a job's clusters at the test session's one application (one classic driver
     per process; differently configured clusters need Spark Connect)."""

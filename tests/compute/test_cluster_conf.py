@@ -7,9 +7,8 @@ import pytest
 
 from podium.compute.cluster_conf import DRIVER_OPTIONS, driver_options, jit
 from podium.compute.errors import ClusterError
-from podium.engine.states import Result
 from podium.spec.models import ClusterSpec
-from tests.conftest import CLUSTER
+from tests.conftest import driver_vm_option
 
 
 def spec(**conf: str) -> ClusterSpec:
@@ -30,12 +29,4 @@ def test_the_cluster_says_then_the_environment_then_full(monkeypatch) -> None:
 
 def test_the_suite_runs_its_drivers_quick_and_the_jvm_has_the_flag(run_job, executor) -> None:
     # tests/conftest.py sets PODIUM_JIT=quick for the suite's many short runs
-    run = run_job(CLUSTER + "      tasks:\n        - {task_key: t, job_cluster_key: main, "
-                  "notebook_task: {notebook_path: nb.py}}\n",
-                  files={"nb.py": "# Databricks notebook source\nspark.range(3).count()\n"})
-    assert run.result is Result.SUCCESS
-    jvm = executor.clusters.slots["j:main"].cluster.root._jvm
-    level = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
-        jvm.com.sun.management.HotSpotDiagnosticMXBean._java_lang_class).getVMOption(
-        "TieredStopAtLevel").getValue()
-    assert level == "1"
+    assert driver_vm_option(run_job, executor, "TieredStopAtLevel") == "1"

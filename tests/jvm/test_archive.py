@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from podium.engine.states import Result
 from podium.jvm import archive
-from tests.conftest import CLUSTER
+from tests.conftest import driver_vm_option
 
 
 def test_drivers_map_the_archive_make_built(run_job, executor) -> None:
     assert archive.archive_path().is_file(), "`make java` builds it"
-    run = run_job(CLUSTER + "      tasks:\n        - {task_key: t, job_cluster_key: main, "
-                  "notebook_task: {notebook_path: nb.py}}\n",
-                  files={"nb.py": "# Databricks notebook source\nspark.range(3).count()\n"})
-    assert run.result is Result.SUCCESS
-    jvm = executor.clusters.slots["j:main"].cluster.root._jvm
-    flag = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
-        jvm.com.sun.management.HotSpotDiagnosticMXBean._java_lang_class).getVMOption(
-        "SharedArchiveFile").getValue()
-    assert flag == str(archive.archive_path())
+    assert driver_vm_option(run_job, executor, "SharedArchiveFile") == \
+        str(archive.archive_path())
 
 
 def test_the_option_follows_the_clusters_own(monkeypatch) -> None:

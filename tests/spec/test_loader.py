@@ -361,3 +361,19 @@ def test_git_fields_come_from_the_checkout_or_the_bundle(write_bundle) -> None:
     (root / "databricks.yml").write_text(GIT_AND_UNDEPLOYED.replace(
         "  uuid: 1234", "  uuid: 1234\n  git: {branch: release}"))
     assert load_bundle(root).jobs["j"].tags["git_branch"] == "release"
+
+
+def test_a_number_where_a_string_belongs_is_its_text_as_the_cli_reads_it(write_bundle) -> None:
+    root = write_bundle("""
+        bundle: {name: digits}
+        resources:
+          jobs:
+            j:
+              job_clusters:
+                - job_cluster_key: main
+                  new_cluster: {policy_id: 3720959008777129}
+              tasks:
+                - {task_key: t, job_cluster_key: main, python_task: {function: "m:f"}}
+        """)
+    cluster = load_bundle(root).jobs["j"].job_clusters[0].new_cluster
+    assert cluster.policy_id == "3720959008777129"

@@ -19,7 +19,9 @@ from podium.spec.yaml_source import YList, YMap
 class Node(BaseModel):
     """Base of every bundle model: extra fields kept, source location remembered."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # A number where a string belongs is that number's text, as the Databricks CLI reads
+    # it (`policy_id: 3720959008777129` is a policy id of digits only, not an error).
+    model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
     IGNORED: ClassVar[frozenset[str]] = frozenset()
 
     _loc: Location = PrivateAttr(default=Location("<unknown>"))
