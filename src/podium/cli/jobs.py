@@ -98,7 +98,6 @@ def starts_of(settings: dict[str, Any]) -> str:
 
 JobArg = Annotated[str, typer.Argument(
     metavar="JOB", help="A registered job: its job_id, bundle key or name.")]
-STARTS = ("schedule", "trigger", "continuous")
 
 
 def _job_row(store: Any, text: str) -> Any:
@@ -133,14 +132,12 @@ def _set_pause(text: str, status: str) -> None:
     store = open_history()
     row = _job_row(store, text)
     settings = registry.settings_of(row)
-    present = [k for k in STARTS if isinstance(settings.get(k), dict)]
-    if not present:
+    changed = registry.pause_changes(settings, status)
+    if not changed:
         fail_at("JOB", f"job {row.job_id} has no schedule, trigger or continuous to "
                 f"{'pause' if status == 'PAUSED' else 'resume'}")
-    for key in present:
-        settings[key]["pause_status"] = status
-    registry.replace(store, row.job_id, settings)
-    typer.echo(f"job {row.job_id} ({row.name}): {present[0]} {status}")
+    registry.replace(store, row.job_id, {**settings, **changed})
+    typer.echo(f"job {row.job_id} ({row.name}): {next(iter(changed))} {status}")
 
 
 @jobs_app.command("pause")

@@ -22,6 +22,7 @@ from pathlib import Path
 from podium.jvm import maven
 
 BUILD_TIMEOUT_SECONDS = 600
+QUIET = ["-Xlog:cds=off", "-Xlog:cds+dynamic=off"]  # no CDS warnings in cluster logs
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,7 +51,7 @@ def driver_options() -> list[str]:
     path = archive_path()
     if not enabled() or not path.is_file():
         return []
-    return [f"-XX:SharedArchiveFile={path}", "-Xlog:cds=off", "-Xlog:cds+dynamic=off"]
+    return [f"-XX:SharedArchiveFile={path}", *QUIET]
 
 
 def build(workload: list[str]) -> Path:
@@ -73,4 +74,4 @@ def build(workload: list[str]) -> Path:
 
 def dump_options(path: str) -> list[str]:
     """The JVM options with which a JVM writes the classes it loaded to `path` at exit."""
-    return [f"-XX:ArchiveClassesAtExit={path}", "-Xlog:cds=off", "-Xlog:cds+dynamic=off"]
+    return [f"-XX:ArchiveClassesAtExit={path}", *QUIET]

@@ -160,6 +160,22 @@ def deploy(store: RunStore, jobs: dict[str, dict[str, Any]], origin: BundleJob,
     return ids, gone
 
 
+STARTS = ("schedule", "trigger", "continuous")  # what starts a job besides a request
+
+
+def pause_changes(settings: dict[str, Any], status: str) -> dict[str, dict[str, Any]]:
+    """The job's schedule, trigger and continuous settings (those it has) with
+    `pause_status` set to `status`: what pausing or resuming it writes."""
+    return {k: {**settings[k], "pause_status": status} for k in STARTS
+            if isinstance(settings.get(k), dict)}
+
+
+def paused(settings: dict[str, Any]) -> bool | None:
+    """Whether what starts the job is paused; None when only requests start it."""
+    present = [settings[k] for k in STARTS if isinstance(settings.get(k), dict)]
+    return present[0].get("pause_status") == "PAUSED" if present else None
+
+
 def settings_of(row: WorkspaceJobRow) -> dict[str, Any]:
     """A registered job's settings (JobSettings)."""
     return _settings(row)

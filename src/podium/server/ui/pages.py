@@ -116,14 +116,11 @@ def jobs_page(request: Request, after: int | None = None) -> HTMLResponse:
             "job_id": row.job_id, "name": settings.get("name") or f"job {row.job_id}",
             "source": view["podium"]["source"],
             "trigger": _trigger_text(settings),
-            "paused": _paused(settings),
+            "paused": registry.paused(settings),
             "parameters": settings.get("parameters", []),
             "runs": [run_summary(r) for r in recent]})
     return render(request, "jobs.html", jobs=jobs,
                   next_after=rows[-1].job_id if more and rows else None)
-
-
-STARTS = ("schedule", "trigger", "continuous")  # what starts a job besides a request
 
 
 def _trigger_text(settings: dict[str, Any]) -> str:
@@ -136,12 +133,6 @@ def _trigger_text(settings: dict[str, Any]) -> str:
     kind = next((k for k in ("periodic", "file_arrival", "table_update", "table")
                  if k in trigger), None)
     return kind.replace("_", " ") if kind else "manual"
-
-
-def _paused(settings: dict[str, Any]) -> bool | None:
-    """Whether what starts the job is paused; None when only requests start it."""
-    present = [settings[k] for k in STARTS if isinstance(settings.get(k), dict)]
-    return present[0].get("pause_status") == "PAUSED" if present else None
 
 
 def _next_fires(settings: dict[str, Any], count: int = 3) -> list[str]:
@@ -184,8 +175,7 @@ def set_pause(request: Request, job_id: int, status: str = Form(...),
     if status not in ("PAUSED", "UNPAUSED"):
         return HTMLResponse(f"No pause status '{status}'", status_code=400)
     settings = registry.settings_of(jobs_api.job_row(request, job_id))
-    changed = {k: {**settings[k], "pause_status": status} for k in STARTS
-               if isinstance(settings.get(k), dict)}
+    changed = registry.pause_changes(settings, status)
     if changed:
         jobs_api.update(request, UpdateJob(job_id=job_id, new_settings=changed))
     return _back(f"/jobs/{job_id}")
@@ -209,7 +199,7 @@ def job_matrix(request: Request, job_id: int, before: int | None = None) -> HTML
     settings = registry.settings_of(row)
     return render(request, "matrix.html", job=registry.job_view(row), runs=runs, keys=keys,
                   cells=cells, state_of=graph.state_of, trigger=_trigger_text(settings),
-                  paused=_paused(settings), next_fires=_next_fires(settings),
+                  paused=registry.paused(settings), next_fires=_next_fires(settings),
                   parameters=settings.get("parameters", []),
                   next_before=rows[-1].id if more and rows else None)
 
@@ -277,8 +267,7 @@ def run_page(request: Request, run_id: int) -> HTMLResponse:
 def _clusters_used(request: Request, run: dict[str, Any]) -> list[dict[str, Any]]:
     """The clusters the run's tasks ran on, each with its Spark UI while this server
     holds it."""
-    held = {c["spark_context_id"]: c["spark_ui_url"]
-            for c in workspace(request).service.clusters_view() if c["spark_context_id"]}
+    held = _spark_uis(request)
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for task in run["tasks"]:
         instance = task.get("cluster_instance") or {}
@@ -289,6 +278,12 @@ def _clusters_used(request: Request, run: dict[str, Any]) -> list[dict[str, Any]
                                        "spark_ui": held.get(key[1]), "tasks": []})
         entry["tasks"].append(task["task_key"])
     return list(found.values())
+
+
+def _spark_uis(request: Request) -> dict[str, str | None]:
+    """The Spark UI of each application this server's clusters run, by application id."""
+    return {c["spark_context_id"]: c["spark_ui_url"]
+            for c in workspace(request).service.clusters_view() if c["spark_context_id"]}
 
 
 def _attempts(run: dict[str, Any]) -> list[dict[str, Any]]:
@@ -390,9 +385,7 @@ def task_page(request: Request, task_run_id: int, level: str = "ALL",
     ws = workspace(request)
     run = run_view(ws.store, task.run_id)
     view = next((t for t in run["tasks"] if t["run_id"] == task_run_id), None)
-    spark_ui = next((c["spark_ui_url"] for c in ws.service.clusters_view()
-                     if task.spark_context_id
-                     and c["spark_context_id"] == task.spark_context_id), None)
+    spark_ui = _spark_uis(request).get(task.spark_context_id or "")
     return render(request, "task.html", task=task, view=view, run=run, lines=lines,
                   spark_ui=spark_ui, tables=_displayed(_log_file(attempts)),
                   offset=offset, level=level, q=q, levels=log_lines.LEVELS,
