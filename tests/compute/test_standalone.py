@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 import urllib.request
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from podium.compute.connect import free_port, spark_home
+from podium.compute.connect import spark_home
 from tests.cli.test_runs import cli
 
 NOTEBOOK = ("# Databricks notebook source\n"
@@ -26,48 +27,60 @@ def read_json(url: str) -> dict:
         return json.load(response)
 
 
-def wait_for(check, seconds: float = 90) -> None:
+def wait_for(check, seconds: float = 90):
+    """check()'s first true value; a daemon still starting raises OSError or says nothing."""
     deadline = time.monotonic() + seconds
     while True:
         try:
-            if check():
-                return
+            if found := check():
+                return found
         except OSError:
             pass
         assert time.monotonic() < deadline, "the standalone cluster did not come up"
         time.sleep(0.5)
 
 
+def logged(log: Path, pattern: str) -> str | None:
+    """The first match of pattern in a daemon's log, once it has written it."""
+    found = re.search(pattern, log.read_text(errors="replace")) if log.exists() else None
+    return found.group(1) if found else None
+
+
 @pytest.fixture
 def standalone(tmp_path: Path) -> Iterator[tuple[str, str, list[str]]]:
-    """(master URL, master UI URL, worker UI URLs); everything stopped after."""
+    """(master URL, master UI URL, worker UI URLs); everything stopped after.
+
+    Every daemon binds port 0 and the test reads the ports back: a port picked
+    beforehand can be taken by another test's Spark UI before the daemon binds it."""
     home = spark_home()
     env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOG_DIR": str(tmp_path / "logs"),
            "SPARK_WORKER_DIR": str(tmp_path / "work")}
-    port, ui = free_port(), free_port()
     spark_class = str(home / "bin" / "spark-class")
-    log = (tmp_path / "cluster.log").open("ab")
-    processes = [subprocess.Popen([spark_class, "org.apache.spark.deploy.master.Master",
-                                   "--host", "127.0.0.1", "--port", str(port),
-                                   "--webui-port", str(ui)], env=env, stdout=log, stderr=log)]
-    master, master_ui = f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{ui}"
-    worker_uis = []
-    for _ in range(2):
-        worker_ui = free_port()
-        worker_uis.append(f"http://127.0.0.1:{worker_ui}")
-        processes.append(subprocess.Popen(
-            [spark_class, "org.apache.spark.deploy.worker.Worker", master, "--host",
-             "127.0.0.1", "--cores", "1", "--memory", "1g", "--webui-port", str(worker_ui)],
-            env=env, stdout=log, stderr=log))
+    processes: list[subprocess.Popen] = []
+
+    def start(name: str, *args: str) -> Path:
+        log = tmp_path / f"{name}.log"
+        with log.open("ab") as out:
+            processes.append(subprocess.Popen([spark_class, *args], env=env, stdout=out,
+                                              stderr=out))
+        return log
+
     try:
-        wait_for(lambda: len(read_json(f"{master_ui}/json/")["workers"]) == 2)
-        yield master, master_ui, worker_uis
+        master_log = start("master", "org.apache.spark.deploy.master.Master", "--host",
+                           "127.0.0.1", "--port", "0", "--webui-port", "0")
+        master = wait_for(lambda: logged(master_log, r"(spark://127\.0\.0\.1:\d+)"))
+        master_ui = wait_for(lambda: logged(master_log, r"MasterWebUI.*?(http://[\w.]+:\d+)"))
+        for n in range(2):
+            start(f"worker{n}", "org.apache.spark.deploy.worker.Worker", master, "--host",
+                  "127.0.0.1", "--cores", "1", "--memory", "1g", "--webui-port", "0")
+        workers = wait_for(lambda: len(w := read_json(f"{master_ui}/json/")["workers"]) == 2
+                           and w)
+        yield master, master_ui, [w["webuiaddress"] for w in workers]
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait(30)
-        log.close()
 
 
 def test_a_job_runs_on_a_standalone_master_and_its_workers(tmp_path: Path, standalone) -> None:

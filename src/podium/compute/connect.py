@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
+import re
 import subprocess
 import threading
 import time
@@ -31,13 +31,10 @@ from podium.spec.models import ClusterSpec
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 START_TIMEOUT_SECONDS = 180
 LOCAL_ONLY = ("spark.master", "spark.remote", defaults.MAX_CONCURRENT_TASKS_CONF)
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# A server binds port 0 and says where it landed: a port picked beforehand can be taken
+# by another process first, and then podium would talk to that one.
+CONNECT_PORT = re.compile(r"Spark Connect server started at: \S*:(\d+)")
+UI_PORT = re.compile(r"'SparkUI' on port (\d+)")
 
 
 def spark_home() -> Path:
@@ -77,12 +74,6 @@ def interrupt_session(url: str, session_id: str) -> None:
         _close(session)
 
 
-def _listening(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 class ConnectCluster:
     """A Spark Connect server for one cluster spec (started here, or attached to)."""
 
@@ -107,6 +98,7 @@ class ConnectCluster:
         self.connect_url: str | None = spec.remote  # for tasks in their own processes
         self.session_conf: dict[str, str] = {}  # set on every session this opens
         self._jobs: tuple[float, list[Any]] = (0.0, [])
+        self._ui_port: str | None = None  # where a server podium started put its UI
 
     @property
     def log_path(self) -> Path:
@@ -125,8 +117,9 @@ class ConnectCluster:
             self.application_id = session.conf.get("spark.app.id")
             # A server started elsewhere (a shared cluster) tags its Delta commits itself.
             self.catalog.writer = session.conf.get(WRITER_CONF, None) or self.catalog.writer
-            ui_port = session.conf.get("spark.ui.port", None)
-            if ui_port and session.conf.get("spark.ui.enabled", "true") == "true":
+            ui_port = self._ui_port or session.conf.get("spark.ui.port", None)
+            if ui_port not in (None, "0") and session.conf.get("spark.ui.enabled",
+                                                               "true") == "true":
                 host = self.url.removeprefix("sc://").split("/")[0].rsplit(":", 1)[0]
                 self.ui_url = f"http://{host}:{ui_port}"
             if self.process is not None and jars.delta_enabled(self.spec):
@@ -140,15 +133,14 @@ class ConnectCluster:
         spark_status.warm_up(self.ui_url, self.application_id)
 
     def _start_server(self) -> None:
-        port = free_port()
         home = spark_home()
         try:
             jvm = spark_conf(self.spec)
         except ClusterError as exc:
             raise ClusterError(f"cluster '{self.key}' failed to start: {exc}") from exc
         conf = {
-            "spark.connect.grpc.binding.port": str(port),
-            "spark.ui.port": str(free_port()),
+            "spark.connect.grpc.binding.port": "0",
+            "spark.ui.port": "0",
             "spark.scheduler.mode": "FAIR",
             "spark.sql.warehouse.dir": str(defaults.warehouse_dir()),
             "spark.sql.catalogImplementation": "in-memory",  # the warehouse is the catalog
@@ -166,11 +158,12 @@ class ConnectCluster:
                **{str(k): str(v) for k, v in self.spec.spark_env_vars.items()}}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
+            offset = log.tell()  # this start's lines come after
             self.process = subprocess.Popen(command, stdout=log, stderr=log,
                                             stdin=subprocess.DEVNULL, env=env,
                                             start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not _listening(port):
+        while (port := self._logged(CONNECT_PORT, offset)) is None:
             if self.process.poll() is not None:
                 raise ClusterError(f"cluster '{self.key}': the Spark Connect server exited "
                                    f"with code {self.process.returncode}: {self._log_tail()}")
@@ -179,8 +172,16 @@ class ConnectCluster:
                 raise ClusterError(f"cluster '{self.key}': the Spark Connect server did not "
                                    f"listen within {START_TIMEOUT_SECONDS}s; see {self.log_path}")
             time.sleep(0.2)
+        self._ui_port = self._logged(UI_PORT, offset)
         self.url = f"sc://127.0.0.1:{port}"
         self.connect_url = self.url
+
+    def _logged(self, pattern: re.Pattern[str], offset: int) -> str | None:
+        """What `pattern` captured in the server's log since `offset`, once it is there."""
+        with self.log_path.open("rb") as log:
+            log.seek(offset)
+            found = pattern.search(log.read().decode(errors="replace"))
+        return found.group(1) if found else None
 
     def _log_tail(self) -> str:
         try:
