@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from tests.cli.test_runs import ENV, PODIUM, cli, get, task_states, wait_until
+from tests.compute.test_connect import assert_refused_without_its_token
 
 DEFINES = """bundle: {name: owner}
 variables:
@@ -70,6 +71,12 @@ def test_two_bundles_in_two_processes_share_one_running_cluster(tmp_path: Path) 
         assert task["podium_exit_value"] == f"{app_id}:team"
 
     assert clusters(home)["team"]["state"] == "RUNNING"  # outlives both runs
+    # its address is the owner's: whole in --json, without its token where it is shown
+    remote = clusters(home)["team"]["spark_remote"]
+    assert_refused_without_its_token(remote)
+    token = remote.split(";token=")[1]
+    assert token not in cli("cluster", "list", home=home).stdout
+    assert token not in clusters(home)["team"]["state_message"]
     stopped = cli("cluster", "stop", "team-cluster", home=home)
     assert stopped.stdout.strip() == "cluster team: TERMINATED"
     assert clusters(home)["team"]["state_message"] == "Stopped by podium cluster stop"

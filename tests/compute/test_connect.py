@@ -8,7 +8,10 @@ import socket
 import time
 from pathlib import Path
 
-from podium.compute.connect import ConnectCluster
+import pytest
+
+from podium.compute import spark_mode
+from podium.compute.connect import ConnectCluster, shown
 from podium.engine.model import Run
 from podium.engine.states import Result
 from podium.spec import load_bundle
@@ -52,6 +55,33 @@ def take_classic_driver(run_job) -> None:
     done = run_job(CLUSTER + "      tasks:\n        - {task_key: t, job_cluster_key: main, "
                    "notebook_task: {notebook_path: short.py}}\n", files={"short.py": SHORT})
     assert done.result is Result.SUCCESS
+
+
+def assert_refused_without_its_token(url: str) -> None:
+    """A raw Spark Connect client at `url`'s port, without a token or with a wrong one,
+    is refused before it runs anything."""
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    assert ";token=" in url and ";token=" not in shown(url)
+    port = url.removeprefix("sc://").split("/")[0].rsplit(":", 1)[1]
+    spark_mode.set_thread(remote=True)
+    for stranger in (f"sc://127.0.0.1:{port}", f"sc://localhost:{port}/;token=guessed"):
+        session = ConnectSession.builder.remote(stranger).create()
+        with pytest.raises(Exception, match=r"UNAUTHENTICATED|[Aa]uthenticat"):
+            session.range(1).count()
+
+
+def test_no_connect_endpoint_podium_starts_answers_without_its_token(run_job,
+                                                                      executor) -> None:
+    take_classic_driver(run_job)
+    run = run_job(ONE_CORE + "      tasks:\n        - {task_key: t, job_cluster_key: one_core, "
+                  "notebook_task: {notebook_path: short.py}}\n", files={"short.py": SHORT})
+    assert run.task_runs["t"].exit_value == "100:connect", run.task_runs["t"].error
+    server = executor.clusters.slots["j:one_core"].cluster
+    driver = next(slot.cluster for slot in executor.clusters.slots.values()
+                  if slot.cluster.kind == "classic" and slot.state == "READY")
+    for cluster in (server, driver):
+        assert_refused_without_its_token(cluster.connect_url)
 
 
 def test_timeout_on_a_connect_cluster_interrupts_its_job(run_job, executor) -> None:

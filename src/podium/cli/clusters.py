@@ -38,6 +38,7 @@ def cluster_start(
 ) -> None:
     """Start a shared cluster from a bundle's `resources.clusters` and return once it runs;
     it keeps running for every job of the workspace until stopped or idle."""
+    from podium.compute.connect import shown
     from podium.compute.errors import ClusterError
     from podium.engine import shared_clusters
     from podium.spec.models import shared_spec
@@ -58,13 +59,14 @@ def cluster_start(
     if as_json:
         print_json(_as_dict(row))
     else:
-        out.print(f"cluster {row.key}: RUNNING at {row.url} ({row.application_id})",
+        out.print(f"cluster {row.key}: RUNNING at {shown(row.url)} ({row.application_id})",
                       markup=False)
 
 
 @cluster_app.command("list")
 def cluster_list(as_json: JsonOpt = False) -> None:
     """Shared clusters of this workspace and their states."""
+    from podium.compute.connect import shown
     from podium.engine import shared_clusters
     from podium.store import clusters
 
@@ -76,7 +78,8 @@ def cluster_list(as_json: JsonOpt = False) -> None:
     table = Table("cluster", "name", "state", "address", "spark_context_id", "last used")
     for row in rows:
         used = datetime.fromtimestamp(row.last_used_ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
-        table.add_row(row.key, row.cluster_name or "-", row.state, row.url or "-",
+        address = shown(row.url) if row.url else "-"
+        table.add_row(row.key, row.cluster_name or "-", row.state, address,
                       row.application_id or "-", used)
     out.print(table)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import subprocess
 import threading
 import time
@@ -53,6 +54,12 @@ def _close(session: Any) -> None:
 def with_session(url: str, session_id: str) -> str:
     """A Connect address that opens (or rejoins) the server-side session `session_id`."""
     return f"{url.rstrip('/')}{'' if ';' in url else '/'};session_id={session_id}"
+
+
+def shown(url: str) -> str:
+    """A Connect address fit to print or store in a message: without its token."""
+    head, *params = url.split(";")
+    return ";".join([head, *(p for p in params if not p.startswith("token="))])
 
 
 def without_session(url: str) -> str:
@@ -128,7 +135,7 @@ class ConnectCluster:
         except Exception as exc:
             self.stop()
             raise ClusterError(f"cluster '{self.key}': cannot open a Spark Connect session at "
-                               f"{self.url}: {str(exc).splitlines()[0]}") from exc
+                               f"{shown(self.url)}: {str(exc).splitlines()[0]}") from exc
         self.startup_seconds = time.monotonic() - began
         spark_status.warm_up(self.ui_url, self.application_id)
 
@@ -138,7 +145,9 @@ class ConnectCluster:
             jvm = spark_conf(self.spec)
         except ClusterError as exc:
             raise ClusterError(f"cluster '{self.key}' failed to start: {exc}") from exc
+        token = secrets.token_hex(16)  # only podium's own clients hold it
         conf = {
+            "spark.connect.grpc.binding.address": "127.0.0.1",
             "spark.connect.grpc.binding.port": "0",
             "spark.ui.port": "0",
             "spark.scheduler.mode": "FAIR",
@@ -155,7 +164,8 @@ class ConnectCluster:
             command += ["--conf", f"{name}={value}"]
         command.append("spark-internal")
         env = {**os.environ, "SPARK_HOME": str(home),
-               **{str(k): str(v) for k, v in self.spec.spark_env_vars.items()}}
+               **{str(k): str(v) for k, v in self.spec.spark_env_vars.items()},
+               "SPARK_CONNECT_AUTHENTICATE_TOKEN": token}  # not on the command line
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             offset = log.tell()  # this start's lines come after
@@ -173,7 +183,8 @@ class ConnectCluster:
                                    f"listen within {START_TIMEOUT_SECONDS}s; see {self.log_path}")
             time.sleep(0.2)
         self._ui_port = self._logged(UI_PORT, offset)
-        self.url = f"sc://127.0.0.1:{port}"
+        # `localhost` with a token: pyspark's loopback credentials, no TLS needed
+        self.url = f"sc://localhost:{port}/;token={token}"
         self.connect_url = self.url
 
     def _logged(self, pattern: re.Pattern[str], offset: int) -> str | None:

@@ -18,7 +18,7 @@ import sys
 import time
 from typing import Any
 
-from podium.compute.connect import ConnectCluster
+from podium.compute.connect import ConnectCluster, shown
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path
 from podium.spec.models import ClusterSpec
@@ -123,7 +123,7 @@ def serve(store: RunStore, key: str) -> None:
     if stopping or now is None or now.state == "TERMINATING":  # stopped while starting
         reason = "Stopped while starting"
     else:
-        registry.set_state(store, key, "RUNNING", f"Running at {server.url}", url=server.url,
+        registry.set_state(store, key, "RUNNING", f"Running at {shown(server.url)}", url=server.url,
                            application_id=server.application_id, pid=os.getpid())
         reason = _watch(store, key, idle_limit_seconds(spec), stopping)
     registry.set_state(store, key, "TERMINATING", reason)
