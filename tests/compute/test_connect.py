@@ -3,6 +3,7 @@ tag, a server that cannot start, and attaching to a server podium did not start.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -57,18 +58,27 @@ def take_classic_driver(run_job) -> None:
     assert done.result is Result.SUCCESS
 
 
+def port_of(url: str) -> int:
+    """The port of a Connect address (`sc://host:port/;params`)."""
+    return int(url.removeprefix("sc://").split("/")[0].rsplit(":", 1)[1])
+
+
 def assert_refused_without_its_token(url: str) -> None:
     """A raw Spark Connect client at `url`'s port, without a token or with a wrong one,
     is refused before it runs anything."""
     from pyspark.sql.connect.session import SparkSession as ConnectSession
 
     assert ";token=" in url and ";token=" not in shown(url)
-    port = url.removeprefix("sc://").split("/")[0].rsplit(":", 1)[1]
+    port = port_of(url)
     spark_mode.set_thread(remote=True)
     for stranger in (f"sc://127.0.0.1:{port}", f"sc://localhost:{port}/;token=guessed"):
         session = ConnectSession.builder.remote(stranger).create()
-        with pytest.raises(Exception, match=r"UNAUTHENTICATED|[Aa]uthenticat"):
-            session.range(1).count()
+        try:
+            with pytest.raises(Exception, match=r"UNAUTHENTICATED|[Aa]uthenticat"):
+                session.range(1).count()
+        finally:  # now, while its server answers: at exit the client would retry for long
+            with contextlib.suppress(Exception):
+                session.stop()
 
 
 def test_no_connect_endpoint_podium_starts_answers_without_its_token(run_job,
@@ -187,8 +197,7 @@ def test_attaching_to_an_existing_server_which_podium_never_stops(run_job) -> No
         # Progress on Spark Connect comes from the server's monitoring API, by task tag.
         jobs, active, done, total = server.progress(tr.tags[0])
         assert jobs >= 1 and active == 0 and done == total > 0
-        port = int(server.url.rsplit(":", 1)[1])
-        with socket.create_connection(("127.0.0.1", port), timeout=5):
+        with socket.create_connection(("127.0.0.1", port_of(server.url)), timeout=5):
             pass  # still listening after the run
     finally:
         server.stop()
