@@ -49,3 +49,24 @@ def test_an_old_database_is_upgraded_keeping_its_rows(tmp_path) -> None:
         assert MigrationContext.configure(connection).get_current_revision() == HEAD
         assert connection.execute(text("SELECT key FROM jobs")).scalar() == "j"
         assert "parent_run_id" in {c["name"] for c in inspect(connection).get_columns("runs")}
+
+
+def test_a_workspace_database_on_sqlite_is_its_owners_alone(podium_home) -> None:
+    """It holds running clusters' addresses with their tokens: a new one is made owner-only
+    (its WAL files follow), and one left readable by others is tightened when opened."""
+    from podium.store import open_store
+    from podium.store.db import dispose_all
+
+    fresh = podium_home / "fresh.db"
+    open_store(f"sqlite:///{fresh}")
+    loose = podium_home / "loose.db"
+    loose.touch(mode=0o644)
+    loose.chmod(0o644)
+    open_store(f"sqlite:///{loose}")
+    try:
+        wal = list(podium_home.glob("*.db-wal"))  # there while connections are open
+        assert len(wal) == 2
+        for path in (fresh, loose, *wal):
+            assert path.stat().st_mode & 0o777 == 0o600, path
+    finally:
+        dispose_all()

@@ -75,12 +75,21 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+def _owner_only(path: Path) -> None:
+    """Make the workspace database readable by its owner alone (it holds the addresses
+    and tokens of running clusters); SQLite gives its -wal and -shm files the same mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    if path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
+        path.chmod(0o600)
+
+
 def engine_for(url: str | None = None) -> Engine:
     """The (cached) engine for `url`, migrated to the latest schema."""
     url = url or database_url()
     if url not in _engines:
         if url.startswith("sqlite"):
-            Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+            _owner_only(Path(url.split("///", 1)[1]))
             engine = _sqlite_engine(url)
         else:
             engine = create_engine(url, pool_pre_ping=True)
