@@ -77,6 +77,22 @@ def test_bad_bundle_exits_2_with_located_one_line_errors(tmp_path: Path) -> None
     assert as_json["errors"][0]["line"] == 5 and as_json["errors"][0]["column"] == 7
 
 
+def test_a_jit_mode_podium_does_not_know_is_located_on_job_and_shared_clusters(
+        tmp_path: Path) -> None:
+    (tmp_path / "databricks.yml").write_text(
+        "bundle: {name: x}\nresources:\n  clusters:\n    team:\n      spark_conf:\n"
+        "        spark.podium.jit: fast\n  jobs:\n    j:\n      job_clusters:\n"
+        "        - job_cluster_key: c\n          new_cluster:\n            spark_conf:\n"
+        "              spark.podium.jit: C2\n"
+        "      tasks: [{task_key: a, job_cluster_key: c, python_task: {function: 'm:f'}}]\n")
+    done = podium("validate", str(tmp_path))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "databricks.yml:6:9: error: resources.clusters.team: spark.podium.jit is 'fast'; " \
+        "use 'full' or 'quick'" in done.stderr
+    assert "databricks.yml:13:15: error: resources.jobs.j.job_clusters[c]: spark.podium.jit " \
+        "is 'C2'; use 'full' or 'quick'" in done.stderr
+
+
 def test_bad_var_option_exits_2(tmp_path: Path) -> None:
     done = podium("validate", str(EXAMPLES / "quickstart"), "--var", "rows")
     assert done.returncode == 2

@@ -20,6 +20,7 @@ from podium.compute.errors import ClusterError
 from podium.compute.sizing import cores_of
 from podium.jvm import archive, jars
 from podium.jvm.errors import LibraryError
+from podium.spec.models import JIT_CONF, JIT_MODES
 
 # "false": plain paths are the machine's own (no `/Volumes`, `/databricks-datasets` mounts)
 VOLUMES_OPT_OUT = "spark.podium.volumes"
@@ -40,9 +41,8 @@ CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
 # fastest code once warm) or "quick" (C1 only: half the CPU and a third less time for a
 # short run of small data, a third slower on a long heavy one). A cluster's `spark_conf`
 # says, else `PODIUM_JIT`, else "full".
-JIT_CONF = "spark.podium.jit"
 JIT_ENV = "PODIUM_JIT"
-JIT_OPTIONS = {"full": "", "quick": "-XX:TieredStopAtLevel=1"}
+JIT_OPTIONS = dict(zip(JIT_MODES, ("", "-XX:TieredStopAtLevel=1"), strict=True))
 DRIVER_OPTIONS = "spark.driver.extraJavaOptions"
 
 
@@ -79,7 +79,8 @@ def jit(spec: Any) -> str:
     """The cluster's JIT mode ("full" or "quick"); ClusterError for any other word."""
     mode = str(spec.spark_conf.get(JIT_CONF) or os.environ.get(JIT_ENV) or "full")
     if mode.strip().lower() not in JIT_OPTIONS:
-        raise ClusterError(f"{JIT_CONF} (or {JIT_ENV}) is '{mode}'; use 'full' or 'quick'")
+        raise ClusterError(f"{JIT_CONF} (or {JIT_ENV}) is '{mode}'; use "
+                           + " or ".join(f"'{m}'" for m in JIT_MODES))
     return mode.strip().lower()
 
 

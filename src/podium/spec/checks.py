@@ -14,6 +14,8 @@ from podium.spec import policies as policies_mod
 from podium.spec import quartz, references, workspace
 from podium.spec.errors import NOTE, Location, Problem
 from podium.spec.models import (
+    JIT_CONF,
+    JIT_MODES,
     TASK_TYPES,
     UNSUPPORTED_TASK_TYPES,
     ClusterSpec,
@@ -392,6 +394,19 @@ def starts(job: Job, where: str) -> Iterator[Problem]:
 Policies = Callable[[], dict[str, tuple[str, dict[str, Any]]]]  # id -> (name, rules)
 
 
+def podium_settings(spec: ClusterSpec, label: str) -> Iterator[Problem]:
+    """podium's own `spark_conf` settings that take one of a few words, checked here so
+    a wrong one is a located error, not a cluster that fails to start."""
+    value = spec.spark_conf.get(JIT_CONF)
+    if value is None or str(value).strip().lower() in JIT_MODES:
+        return
+    raw = spec.raw_of("spark_conf")
+    where = raw.loc_of(JIT_CONF) if isinstance(raw, YMap) and JIT_CONF in raw.key_locs \
+        else spec.loc_of("spark_conf")
+    yield Problem(where, f"{label}: {JIT_CONF} is '{value}'; use "
+                  + " or ".join(f"'{m}'" for m in JIT_MODES))
+
+
 def cluster_policies(job: Job, where: str, policies: Policies | None) -> Iterator[Problem]:
     """Job clusters that name a `policy_id` follow it (see `follows_policy`)."""
     known: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -447,6 +462,8 @@ def check_job(key: str, job: Job, shared_clusters: set[str],
         problems += library_problems(task.libraries)
     for cluster in job.job_clusters:
         problems += library_problems(cluster.new_cluster.libraries)
+        problems += podium_settings(cluster.new_cluster, f"resources.jobs.{key}.job_clusters"
+                                    f"[{cluster.job_cluster_key}]")
     problems += graph(job)
     problems += clusters(job, shared_clusters)
     problems += for_each_inputs(job)

@@ -444,6 +444,7 @@ def _validate_clusters(raw: Any, problems: list[Problem],
             continue
         problems += checks.extra_fields(clusters[key], f"resources.clusters.{key}")
         problems += checks.library_problems(clusters[key].libraries)
+        problems += checks.podium_settings(clusters[key], f"resources.clusters.{key}")
         for library in clusters[key].libraries:
             problems += checks.jar_path(library)
         problems += checks.follows_policy(clusters[key], f"resources.clusters.{key}",

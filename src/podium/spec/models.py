@@ -324,6 +324,11 @@ class Autoscale(Node):
     max_workers: int = 0
 
 
+# How the driver's JVM compiles hot code (compute/cluster_conf.py gives each its flags).
+JIT_CONF = "spark.podium.jit"
+JIT_MODES = ("full", "quick")
+
+
 class ClusterSpec(Node):
     """A `new_cluster` (or `resources.clusters.<key>`): where podium runs Spark."""
 
