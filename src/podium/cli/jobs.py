@@ -165,7 +165,6 @@ def next_times(
     from datetime import UTC, datetime
 
     from podium.spec.models import Job
-    from podium.spec.quartz import zone_of
     from podium.store import registry
     from podium.triggers.loop import next_times as upcoming
 
@@ -173,9 +172,7 @@ def next_times(
     spec = Job.model_validate(registry.settings_of(row))
     if spec.schedule is None:
         fail_at("JOB", f"job {row.job_id} has no schedule")
-    zone = zone_of(spec.schedule.timezone_id)
-    times = [t.astimezone(zone).isoformat()
-             for t in upcoming(spec, count, datetime.now(UTC))]
+    times = [t.isoformat() for t in upcoming(spec, count, datetime.now(UTC))]
     if as_json:
         print_json({"job_id": row.job_id, "timezone_id": spec.schedule.timezone_id,
                     "pause_status": spec.schedule.pause_status, "next": times})

@@ -300,9 +300,11 @@ def watch_tables(spec: TableUpdate) -> Callable[[dict[str, Any]], tuple[dict[str
 
 
 def next_times(job: Job, count: int, after: datetime) -> Iterator[datetime]:
-    """The next fire times of a job's schedule after `after` (for `podium jobs next`)."""
+    """The next fire times of a job's schedule after `after`, in the schedule's time zone
+    (`podium jobs next` and the job's page); none for a job without one."""
     if job.schedule is None:
         return iter(())
     expression = quartz.parse(job.schedule.quartz_cron_expression)
-    times = expression.times_after(after, quartz.zone_of(job.schedule.timezone_id))
-    return (t for _, t in zip(range(count), times, strict=False))
+    zone = quartz.zone_of(job.schedule.timezone_id)
+    times = expression.times_after(after, zone)
+    return (t.astimezone(zone) for _, t in zip(range(count), times, strict=False))

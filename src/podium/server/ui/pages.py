@@ -140,18 +140,14 @@ def _next_fires(settings: dict[str, Any], count: int = 3) -> list[str]:
     from datetime import UTC, datetime
 
     from podium.spec.models import Job
-    from podium.spec.quartz import zone_of
     from podium.triggers.loop import next_times
 
-    if "schedule" not in settings:
-        return []
     try:
         job = Job.model_validate(settings)
     except ValueError:
         return []
-    zone = zone_of(job.schedule.timezone_id)
-    return [t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
-            for t in next_times(job, count, datetime.now(UTC))]
+    return [t.strftime("%Y-%m-%d %H:%M:%S %Z") for t in next_times(job, count,
+                                                                  datetime.now(UTC))]
 
 
 @router.post("/jobs/{job_id}/run-now")
