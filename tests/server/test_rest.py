@@ -119,6 +119,9 @@ def test_bad_input_gets_databricks_errors_and_changes_nothing(server: Server,
     malformed = requests.post(f"{url}/api/2.1/jobs/run-now", data="{not json",
                               headers={**headers, "Content-Type": "application/json"})
     assert error(malformed) == (400, "MALFORMED_REQUEST")
+    for token in ("9" * 30, "-1", "²", "next"):  # a page token is what podium gave out
+        assert error(server.get("/api/2.2/jobs/list", page_token=token)) == \
+            (400, "INVALID_PARAMETER_VALUE"), token
     wrong_type = server.post("/api/2.1/jobs/run-now", {"job_id": "seven"})
     assert error(wrong_type) == (400, "INVALID_PARAMETER_VALUE")
     assert "job_id" in wrong_type.json()["message"]

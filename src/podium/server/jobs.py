@@ -12,7 +12,7 @@ from podium.engine.launch import BadRunRequest, new_bundle_run, new_run, new_sub
 from podium.engine.model import bundle_child_job
 from podium.server.bodies import INT64_MAX, JobId, ResetJob, RunNow, UpdateJob, int64
 from podium.server.errors import ApiError, invalid, not_found
-from podium.server.paging import page_tasks
+from podium.server.paging import page_tasks, token_number
 from podium.server.workspace import caller_run, user, workspace
 from podium.spec import BundleError
 from podium.spec.models import Job
@@ -84,7 +84,7 @@ def list_jobs(request: Request, limit: int = Query(20, ge=1, le=LIST_LIMIT_MAX),
               name: str | None = None, expand_tasks: bool = False) -> dict[str, Any]:
     """Jobs by ascending job_id, in pages (`next_page_token`, or the deprecated
     `offset`)."""
-    after = _token(page_token)
+    after = token_number(page_token)
     rows, more = registry.page(workspace(request).store, limit, after,
                                0 if after is not None else offset, name)
     out: dict[str, Any] = {"jobs": [registry.job_view(r, expand_tasks) for r in rows],
@@ -92,16 +92,6 @@ def list_jobs(request: Request, limit: int = Query(20, ge=1, le=LIST_LIMIT_MAX),
     if more:
         out["next_page_token"] = str(rows[-1].job_id)
     return out
-
-
-def _token(page_token: str | None) -> int | None:
-    if not page_token:
-        return None
-    try:
-        return int(page_token)
-    except ValueError:
-        raise invalid(f"Invalid page_token '{page_token}'; pass next_page_token from the "
-                      "previous answer") from None
 
 
 @router.post("/jobs/reset")

@@ -6,23 +6,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from podium.server.bodies import INT64_MAX
 from podium.server.errors import invalid
 
 PER_PAGE = 100
 
 
-def offset_of(page_token: str | None) -> int:
-    """The position a page token stands for (tokens are offsets), 0 without one."""
+def token_number(page_token: str | None) -> int | None:
+    """The number a page token stands for (podium's tokens are offsets or ids), None
+    without one; anything else — text, a negative or a number past 64 bits — is a 400."""
     if not page_token:
-        return 0
+        return None
     try:
-        offset = int(page_token)
+        number = int(page_token)
     except ValueError:
-        offset = -1
-    if offset < 0:
+        number = -1
+    if not 0 <= number <= INT64_MAX:
         raise invalid(f"Invalid page_token '{page_token}'; pass the next_page_token of the "
                       "previous answer") from None
-    return offset
+    return number
+
+
+def offset_of(page_token: str | None) -> int:
+    """The position a page token stands for, 0 without one."""
+    return token_number(page_token) or 0
 
 
 def page_tasks(response: dict[str, Any], holder: dict[str, Any], carried: tuple[str, ...],

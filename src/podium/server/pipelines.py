@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from podium.engine.launch import new_pipeline_update
 from podium.server.bodies import INT64_MAX
 from podium.server.errors import ApiError, invalid, not_found
+from podium.server.paging import offset_of, token_number
 from podium.server.workspace import user, workspace
 from podium.spec.models import PipelineResource
 from podium.spec.pipelines import pipeline_spec
@@ -195,7 +196,7 @@ def list_updates(request: Request, pipeline_id: str,
                  page_token: str | None = None) -> dict[str, Any]:
     """A pipeline's updates, newest first."""
     row = _row(request, pipeline_id)
-    before = int(page_token) if page_token and page_token.isdigit() else None
+    before = token_number(page_token)
     found = pipelines.updates(workspace(request).store, pipeline_id,
                               min(max_results, MAX_RESULTS) + 1, before)
     out: dict[str, Any] = {"updates": [_update_info(request, row, u)
@@ -234,7 +235,7 @@ def events(request: Request, pipeline_id: str,
     found = [e for e in found if _matches(e, filter)]
     ascending = any("asc" in o.lower() for o in order_by or [])
     found.sort(key=lambda e: (e["timestamp"] or "", e["id"]), reverse=not ascending)
-    start = int(page_token) if page_token and page_token.isdigit() else 0
+    start = offset_of(page_token)
     out: dict[str, Any] = {"events": found[start:start + max_results]}
     if start + max_results < len(found):
         out["next_page_token"] = str(start + max_results)
