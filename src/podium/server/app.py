@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request, Response
 from podium import __version__
 from podium.server import (
     clusters,
+    dbfs,
     errors,
     jobs,
     pipelines,
@@ -27,7 +28,8 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # the Jobs API's documented request limit
 
 def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
     """The app for one workspace: Jobs API 2.1 and 2.2, Clusters, Cluster Policies,
-    Pipelines, Token, Workspace, Secrets and SCIM Me APIs, health, discovery, and the web UI.
+    Pipelines, Token, Workspace, DBFS, Secrets and SCIM Me APIs, health, discovery, and
+    the web UI.
     Beyond `max_requests` API requests at once, more get 429 with Retry-After, which
     Databricks clients wait out and retry."""
     app = FastAPI(title="podium", version=__version__,
@@ -41,6 +43,7 @@ def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
         app.include_router(clusters.router, prefix=f"/api/{version}")
     app.include_router(tokens.router)
     app.include_router(workspace_files.router)
+    app.include_router(dbfs.router)
     app.include_router(scim.router)
     app.include_router(secrets.router)
     app.include_router(policies.router)

@@ -66,7 +66,8 @@ def validation_error(first: dict[str, Any]) -> ApiError:
     return ApiError(400, "INVALID_PARAMETER_VALUE", message)
 
 
-CODE_STATUS = {"RESOURCE_DOES_NOT_EXIST": 404, "RESOURCE_ALREADY_EXISTS": 409}
+CODE_STATUS = {"RESOURCE_DOES_NOT_EXIST": 404, "RESOURCE_ALREADY_EXISTS": 409,
+               "PERMISSION_DENIED": 403}
 
 
 def coded(code: str, message: str) -> ApiError:
