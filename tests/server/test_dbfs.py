@@ -66,6 +66,13 @@ def test_streamed_uploads_reads_in_pieces_moves_and_deletes(server: Server) -> N
                        length=5).json()
     assert piece == {"bytes_read": 5, "data": base64.b64encode(data[10:15]).decode()}
 
+    form = requests.post(f"{server.url}/api/2.0/dbfs/put", headers=server.headers,
+                         data={"path": f"{base}/form.bin", "overwrite": "true"},
+                         files={"contents": ("form.bin", data[:100_000])}, timeout=30)
+    assert form.status_code == 200, form.text  # the multipart form curl -F sends
+    assert w.dbfs.download(f"{base}/form.bin").read() == data[:100_000]
+    w.dbfs.delete(f"{base}/form.bin")
+
     w.dbfs.move(f"{base}/a", f"{base}/b")
     assert [(f.path, f.is_dir) for f in w.dbfs.list(base)] == [(f"{base}/b", True)]
     w.dbutils.fs.cp(f"dbfs:{base}/b/blob.bin", f"dbfs:{base}/c/copy.bin")
