@@ -10,7 +10,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from podium.spec import BundleError, Location, Problem, load_bundle
+from podium.spec import BundleError, Location, Problem
 
 EXIT_BAD_INPUT = 2
 
@@ -60,6 +60,8 @@ def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, str]:
 
 def load(bundle: Path, target: str | None, var: list[str] | None, as_json: bool = False):
     """Load the bundle for a command, turning every problem into exit code 2."""
+    from podium.spec import load_bundle  # commands that read no bundle start without it
+
     try:
         return load_bundle(bundle, target, parse_pairs(var, "--var"), workspace_policies,
                            workspace_lookup)
