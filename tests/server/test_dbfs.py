@@ -10,6 +10,7 @@ import os
 
 import pytest
 import requests
+from databricks.sdk.dbutils import RemoteDbUtils
 from databricks.sdk.errors import NotFound, ResourceAlreadyExists
 from databricks.sdk.service import jobs
 from databricks.sdk.service.workspace import Language
@@ -27,6 +28,12 @@ def error_code(response: requests.Response) -> str:
     return response.json()["error_code"]
 
 
+def client_dbutils(server: Server) -> RemoteDbUtils:
+    """What `w.dbutils` is in a client's own process. (This test process also runs podium
+    tasks, where databricks-sdk hands out the running task's dbutils instead.)"""
+    return RemoteDbUtils(server.sdk().config)
+
+
 def dbfs_get(server: Server, call: str, **params: object) -> requests.Response:
     """GET /api/2.0/dbfs/<call> with query `params` (one of them is `path`)."""
     return requests.get(f"{server.url}/api/2.0/dbfs/{call}", params=params,
@@ -34,9 +41,9 @@ def dbfs_get(server: Server, call: str, **params: object) -> requests.Response:
 
 
 def test_a_client_and_a_task_share_the_dbfs_tree(server: Server) -> None:
-    w = server.sdk()
-    w.dbutils.fs.rm("dbfs:/podium-tests/dbfs", recurse=True)
-    w.dbutils.fs.put("dbfs:/podium-tests/dbfs/in/greeting.txt", "hello from a client")
+    w, dbutils = server.sdk(), client_dbutils(server)
+    dbutils.fs.rm("dbfs:/podium-tests/dbfs", recurse=True)
+    dbutils.fs.put("dbfs:/podium-tests/dbfs/in/greeting.txt", "hello from a client")
     me = w.current_user.me().user_name
     w.workspace.mkdirs(f"/Users/{me}/dbfs")
     w.workspace.upload(f"/Users/{me}/dbfs/share", io.BytesIO(NOTEBOOK.encode()),
@@ -47,8 +54,8 @@ def test_a_client_and_a_task_share_the_dbfs_tree(server: Server) -> None:
     assert run.state.result_state == jobs.RunResultState.SUCCESS
     assert w.jobs.get_run_output(run.tasks[0].run_id).notebook_output.result == \
         "hello from a client"
-    assert w.dbutils.fs.head("dbfs:/podium-tests/dbfs/out/answer.txt") == "HELLO FROM A CLIENT"
-    listed = {f.name: f.size for f in w.dbutils.fs.ls("dbfs:/podium-tests/dbfs/out")}
+    assert dbutils.fs.head("dbfs:/podium-tests/dbfs/out/answer.txt") == "HELLO FROM A CLIENT"
+    listed = {f.name: f.size for f in dbutils.fs.ls("dbfs:/podium-tests/dbfs/out")}
     assert listed == {"answer.txt": len("HELLO FROM A CLIENT")}
 
 
@@ -75,9 +82,9 @@ def test_streamed_uploads_reads_in_pieces_moves_and_deletes(server: Server) -> N
 
     w.dbfs.move(f"{base}/a", f"{base}/b")
     assert [(f.path, f.is_dir) for f in w.dbfs.list(base)] == [(f"{base}/b", True)]
-    w.dbutils.fs.cp(f"dbfs:{base}/b/blob.bin", f"dbfs:{base}/c/copy.bin")
+    client_dbutils(server).fs.cp(f"dbfs:{base}/b/blob.bin", f"dbfs:{base}/c/copy.bin")
     assert w.dbfs.download(f"{base}/c/copy.bin").read() == data
-    w.dbutils.fs.mv(f"dbfs:{base}/c/copy.bin", f"dbfs:{base}/moved.bin")
+    client_dbutils(server).fs.mv(f"dbfs:{base}/c/copy.bin", f"dbfs:{base}/moved.bin")
     assert sorted(f.path for f in w.dbfs.list(base)) == [f"{base}/b", f"{base}/c",
                                                          f"{base}/moved.bin"]
     refused = server.post("/api/2.0/dbfs/delete", {"path": base})  # not empty
