@@ -56,16 +56,20 @@ def with_session(url: str, session_id: str) -> str:
     return f"{url.rstrip('/')}{'' if ';' in url else '/'};session_id={session_id}"
 
 
+def _without(url: str, name: str) -> str:
+    """A Connect address without its parameter `name`."""
+    head, *params = url.split(";")
+    return ";".join([head, *(p for p in params if not p.startswith(f"{name}="))])
+
+
 def shown(url: str) -> str:
     """A Connect address fit to print or store in a message: without its token."""
-    head, *params = url.split(";")
-    return ";".join([head, *(p for p in params if not p.startswith("token="))])
+    return _without(url, "token")
 
 
 def without_session(url: str) -> str:
     """A Connect address without the `session_id` parameter `with_session` added."""
-    head, *params = url.split(";")
-    return ";".join([head, *(p for p in params if not p.startswith("session_id="))])
+    return _without(url, "session_id")
 
 
 def interrupt_session(url: str, session_id: str) -> None:

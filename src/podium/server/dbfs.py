@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
-from podium.files import TEMP_PREFIX
+from podium.files import TEMP_PREFIX, write_whole
 from podium.runtime.dbutils import Fs
 from podium.server.bodies import INT64_MAX, Body, Int64
 from podium.server.errors import coded, validation_error
@@ -173,8 +173,8 @@ def _info(shown: str, local: Path) -> dict[str, Any]:
             "modification_time": int(stat.st_mtime * 1000)}
 
 
-def _existing(path: str) -> Path:
-    local = _local(path)
+def _existing(path: str, write: bool = False) -> Path:
+    local = _local(path, write)
     if not local.exists():
         raise coded("RESOURCE_DOES_NOT_EXIST", f"No file or directory exists on path "
                     f"{_shown(path)}.")
@@ -267,11 +267,7 @@ async def put(request: Request) -> dict[str, Any]:
     except ValidationError as exc:
         raise validation_error(exc.errors()[0]) from None
     data = _decoded(body.contents or "", "contents")
-    target = _new_file(body.path, body.overwrite)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    _replace(Path(temp), target)
+    write_whole(_new_file(body.path, body.overwrite), data)
     return {}
 
 
@@ -319,8 +315,7 @@ def read(path: str, offset: int = Query(0, ge=0, le=INT64_MAX),
 @router.post("/move")
 def move(body: MoveBody) -> dict[str, Any]:
     """Move a file or directory (a directory with everything in it)."""
-    source = _existing(body.source_path)
-    _local(body.source_path, write=True)  # nothing leaves /databricks-datasets
+    source = _existing(body.source_path, write=True)  # nothing leaves /databricks-datasets
     target = _local(body.destination_path, write=True)
     if target.exists():
         raise coded("RESOURCE_ALREADY_EXISTS", f"A file or directory already exists at "
