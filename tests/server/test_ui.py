@@ -21,6 +21,12 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
+def follow(page, selector: str) -> None:
+    """Click what submits a form or follows a link, and wait until the next page has loaded."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
@@ -134,7 +140,7 @@ def test_a_failed_task_shows_its_error_and_log_and_is_repaired_from_the_dialog(
     assert "flaky failure 1" in page.locator("#task-error").inner_text()
     assert "flaky failure 1" in page.locator("#log").inner_text()
     page.select_option("#log-level", "ERROR")
-    page.click("form.log-filters button")
+    follow(page, "form.log-filters button")
     assert "level=ERROR" in page.url
     assert "flaky failure 1" in page.locator("#log").inner_text()
     page.goto(f"{server.url}/runs/{run_id}")
@@ -168,14 +174,14 @@ def test_the_log_viewer_reads_sparks_json_lines_and_filters_by_level_and_text(
     error.locator("summary").click()
     assert "SparkArithmeticException: Division by zero" in error.inner_text()
     page.select_option("#log-level", "WARN")
-    page.click("form.log-filters button")
+    follow(page, "form.log-filters button")
     levels = page.locator("#log .line").evaluate_all("ls => ls.map(l => l.dataset.level)")
     assert levels == ["WARN", "ERROR"]
     page.fill("#log-search", "warning from")
-    page.click("form.log-filters button")
+    follow(page, "form.log-filters button")
     assert page.locator("#log .line").all_inner_texts()[0].endswith("a warning from Spark")
     assert page.locator("#log .line").count() == 1
-    page.click("#log-all")
+    follow(page, "#log-all")
     assert page.locator("#log .line").count() >= 4
 
 
@@ -192,12 +198,12 @@ def test_a_jobs_page_shows_its_schedule_and_pauses_and_resumes_it(page, server: 
     fires = page.locator("#next-fires li").all_inner_texts()
     assert len(fires) == 3 and all(" 03:00:00 " in t for t in fires)
     assert page.locator("#job-parameters").inner_text().split()[1:3] == ["day", "today"]
-    page.click("#toggle-pause")
-    page.wait_for_url(f"{server.url}/jobs/{job_id}")
+    follow(page, "#toggle-pause")
+    assert page.url == f"{server.url}/jobs/{job_id}"
     assert "UNPAUSED" in page.locator("#pause-status").inner_text()
     settings = server.get("/api/2.1/jobs/get", job_id=job_id).json()["settings"]
     assert settings["schedule"]["pause_status"] == "UNPAUSED"
-    page.click("#toggle-pause")
+    follow(page, "#toggle-pause")
     assert server.get("/api/2.1/jobs/get", job_id=job_id).json()["settings"]["schedule"][
         "pause_status"] == "PAUSED"
 
@@ -225,7 +231,7 @@ def test_the_runs_list_pages_and_filters_and_the_matrix_shows_tasks_by_run(
     page.goto(f"{server.url}/runs?job_id={job_id}&state=completed")
     assert page.locator("table.list tbody tr").count() == 2
     page.select_option("select[name=trigger]", "PERIODIC")
-    page.click("button:has-text('Filter')")
+    follow(page, "button:has-text('Filter')")
     assert page.locator("table.list tbody tr").inner_text() == "No runs."
     page.goto(f"{server.url}/runs?job_id={job_id}&trigger=ONE_TIME")
     assert page.locator("table.list tbody tr").count() == 2
