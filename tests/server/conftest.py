@@ -4,8 +4,8 @@ what the tests drive with databricks-sdk and plain requests."""
 from __future__ import annotations
 
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,12 +18,6 @@ import pytest
 import requests
 
 PODIUM = [sys.executable, "-m", "podium"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -71,23 +65,22 @@ def create_token(home: Path, **extra: str) -> str:
     return done.stdout.strip()
 
 
-def start_server(home: Path, port: int | None = None, **extra: str) -> Server:
-    """Start `podium serve` and wait until /health answers."""
-    port = port or free_port()
-    log = home / f"serve-{port}.log"
+def start_server(home: Path, port: int = 0, *args: str, **extra: str) -> Server:
+    """Start `podium serve` (`args` added to its command line), read where it listens from
+    its log (port 0: a free one, bound by the server itself), wait until /health answers."""
     home.mkdir(parents=True, exist_ok=True)
+    log = home / f"serve-{time.monotonic_ns()}.log"
     with log.open("ab") as sink:
-        proc = subprocess.Popen([*PODIUM, "serve", "--port", str(port)], stdout=sink,
+        proc = subprocess.Popen([*PODIUM, "serve", "--port", str(port), *args], stdout=sink,
                                 stderr=sink, env=env_for(home, **extra),
                                 start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
+    url: str | None = None
     while True:
-        try:
-            if requests.get(f"{url}/health", timeout=2).ok:
-                break
-        except requests.ConnectionError:
-            pass
+        if url is None and (found := re.search(r"listening on (\S+)", log.read_text())):
+            url = found.group(1)
+        if url is not None and _healthy(url, home):
+            break
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"podium serve did not start:\n{log.read_text()}")
         time.sleep(0.2)
@@ -95,6 +88,16 @@ def start_server(home: Path, port: int | None = None, **extra: str) -> Server:
     if not token_file.exists():
         token_file.write_text(create_token(home))
     return Server(url, token_file.read_text(), home, proc, log, dict(extra))
+
+
+def _healthy(url: str, home: Path) -> bool:
+    """Whether the server at `url` answers /health (trusting the workspace's own TLS
+    certificate for https)."""
+    verify: str | bool = str(home / "tls" / "cert.pem") if url.startswith("https") else True
+    try:
+        return requests.get(f"{url}/health", timeout=2, verify=verify).ok
+    except requests.ConnectionError:
+        return False
 
 
 def stop_server(server: Server) -> int:

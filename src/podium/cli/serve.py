@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from podium.cli.common import err, fail_at, open_history
+from podium.server import front
 
 LOOPBACK = ("localhost",)
 
@@ -38,11 +39,22 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535,
                                       help="Port to listen on.")] = 8080,
+    tls: Annotated[bool, typer.Option(
+        "--tls", help="Serve HTTPS (and gRPC over TLS, which databricks-connect needs) "
+        "with a self-signed certificate made once under PODIUM_HOME/tls, or --cert/--key."
+    )] = False,
+    cert: Annotated[str | None, typer.Option(
+        "--cert", help="The TLS certificate (PEM) to serve instead of the self-signed one; "
+        "with --key.")] = None,
+    key: Annotated[str | None, typer.Option(
+        "--key", help="The private key (PEM) of --cert.")] = None,
 ) -> None:
     """Serve this workspace's Jobs API (2.1 and 2.2) and Token API, with one engine whose
     clusters every run shares; databricks-sdk, REST controllers and orchestrators drive
     it unchanged. Needs a token (`podium tokens create`) for every /api/ request.
     Registered jobs' schedules, triggers and continuous runs fire while it serves.
+    Spark Connect clients (databricks-connect) reach all-purpose clusters on the same
+    port, with a token and the cluster's id.
 
     SIGTERM or Ctrl-C drains: new requests get 503, running runs are cancelled and
     recorded, clusters stop.
@@ -52,13 +64,22 @@ def serve(
     from podium.engine.service import Service
     from podium.engine.workspace_access import WorkspaceAccess
     from podium.runtime.notebook_context import user_name
+    from podium.server import connect_proxy
     from podium.server.app import create_app
     from podium.server.auth import Authenticator
+    from podium.server.connect_proxy import ConnectProxy
     from podium.server.workspace import Workspace
+    from podium.store import clusters as clusters_registry
     from podium.store import tokens
     from podium.triggers.loop import TriggerLoop
 
     store = open_history()
+    tls_context = _tls_context(host, tls, cert, key)
+    try:
+        public = front.bind(host, port)
+    except OSError as exc:
+        fail_at("--port", f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick "
+                "another port (0 picks a free one)")
     if not _loopback(host) and not tokens.any_token(store):
         fail_at("--host", f"podium serve listens on {host} only when a token exists (anyone "
                 "who reaches it could run code); create one with `podium tokens create`")
@@ -79,9 +100,14 @@ def serve(
     service.executor.task_env = access.env_for
     service.executor.listeners.append(access.listener)
     ws = Workspace(store, service, Authenticator(store), access=access)
-    server = _DrainingServer(uvicorn.Config(create_app(ws, max_requests), host=host, port=port,
-                                            log_level="warning", access_log=False), ws,
-                             listening)
+    proxy = ConnectProxy(connect_proxy.cluster_routes(store, ws.auth),
+                         lambda key: clusters_registry.touch(store, [key]))
+    grpc_port = proxy.start()
+    server = _DrainingServer(uvicorn.Config(create_app(ws, max_requests), host="127.0.0.1",
+                                            port=0, log_level="warning", access_log=False),
+                             ws, listening,
+                             lambda http_port: front.Front(
+                                 public, front.Backends(http_port, grpc_port), tls_context))
     taken = service.start()
     if taken:
         err.print(f"podium serve: took over {len(taken)} accepted run(s): "
@@ -94,7 +120,28 @@ def serve(
         if not server.drained.is_set():
             _drain(ws)
     finally:
+        server.close()
+        proxy.stop()
         access.close()
+
+
+def _tls_context(host: str, tls: bool, cert: str | None, key: str | None) -> Any:
+    """The TLS context `--tls`/`--cert`/`--key` ask for (None: plain HTTP)."""
+    if (cert is None) != (key is None):
+        fail_at("--cert" if cert is None else "--key", "--cert and --key go together; "
+                "give both, or --tls alone for a self-signed certificate")
+    if not tls and cert is None:
+        return None
+    from podium.defaults import home
+    from podium.server import tls as certificates
+
+    if cert is None or key is None:
+        made = certificates.self_signed(home() / "tls", [host])
+        cert, key = str(made[0]), str(made[1])
+    try:
+        return front.server_context(cert, key)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        fail_at("--cert", f"cannot use {cert} with {key}: {exc}")
 
 
 def _address(listening: list[str], timeout: float = 60.0) -> str:
@@ -113,10 +160,12 @@ def _address(listening: list[str], timeout: float = 60.0) -> str:
 class _DrainingServer:
     """uvicorn's server whose exit signals first drain the workspace."""
 
-    def __init__(self, config: Any, ws: Any, listening: list[str]):
+    def __init__(self, config: Any, ws: Any, listening: list[str],
+                 make_front: Any):
         import uvicorn
 
         self.ws, self.drained = ws, threading.Event()
+        self.front: front.Front | None = None
         outer = self
 
         class Server(uvicorn.Server):
@@ -134,19 +183,29 @@ class _DrainingServer:
 
             async def startup(self, sockets: Any = None) -> None:
                 await super().startup(sockets)
-                for server in self.servers:
-                    for sock in server.sockets:
-                        address = sock.getsockname()
-                        err.print(f"podium serve: listening on http://{address[0]}:"
-                                  f"{address[1]}", highlight=False)
-                        shown = "127.0.0.1" if address[0] in ("0.0.0.0", "::") else address[0]
-                        listening.append(f"http://{shown}:{address[1]}")
+                if self.should_exit:
+                    return
+                http_port = self.servers[0].sockets[0].getsockname()[1]
+                outer.front = make_front(http_port)
+                outer.front.start()
+                host, port = outer.front.address
+                scheme = "https" if outer.front.tls is not None else "http"
+                shown = f"[{host}]" if ":" in host else host
+                err.print(f"podium serve: listening on {scheme}://{shown}:{port}",
+                          highlight=False)
+                # tasks reach the API on this machine, past the TLS they need not trust
+                listening.append(f"http://127.0.0.1:{http_port}")
 
         self.server = Server(config)
 
     def run(self) -> None:
         """Serve until a signal has drained the workspace."""
         self.server.run()
+
+    def close(self) -> None:
+        """Stop the public port's relay."""
+        if self.front is not None:
+            self.front.stop()
 
 
 def _drain(ws: Any) -> None:

@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -60,6 +61,19 @@ def _without(url: str, name: str) -> str:
     """A Connect address without its parameter `name`."""
     head, *params = url.split(";")
     return ";".join([head, *(p for p in params if not p.startswith(f"{name}="))])
+
+
+def parameter(url: str, name: str) -> str | None:
+    """The value of a Connect address's parameter `name` (`token`, ...), if it has one."""
+    for param in url.split(";")[1:]:
+        if param.startswith(f"{name}="):
+            return param[len(name) + 1:]
+    return None
+
+
+def endpoint(url: str) -> str:
+    """The `host:port` a Connect address points at."""
+    return url.removeprefix("sc://").split(";")[0].split("/")[0]
 
 
 def shown(url: str) -> str:
@@ -167,7 +181,8 @@ class ConnectCluster:
         for name, value in conf.items():
             command += ["--conf", f"{name}={value}"]
         command.append("spark-internal")
-        env = {**os.environ, "SPARK_HOME": str(home),
+        # Python UDFs of Connect clients run in podium's Python, which has pyarrow
+        env = {**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": sys.executable,
                **{str(k): str(v) for k, v in self.spec.spark_env_vars.items()},
                "SPARK_CONNECT_AUTHENTICATE_TOKEN": token}  # not on the command line
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,188 @@
+"""Spark Connect through `podium serve`, as Databricks offers it: a gRPC call carrying a
+workspace token (`authorization: Bearer ...`) and `x-databricks-cluster-id` is forwarded
+to that all-purpose cluster's own Spark Connect server, with the cluster's token in place
+of the caller's. Messages pass as bytes: the proxy knows no Spark Connect message, so any
+client version that the cluster's Spark understands works through it.
+
+A terminated cluster is started first (the call waits, as on Databricks); a call keeps
+its cluster from auto-terminating, as a task does."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from podium.compute.connect import endpoint, parameter
+
+CLUSTER_HEADER = "x-databricks-cluster-id"
+SESSION_HEADER = "x-databricks-session-id"
+# Metadata that belongs to one hop: the caller's credentials, and what gRPC sets itself.
+HOP_HEADERS = {"authorization", "user-agent", "te", "content-type", ":authority"}
+UNLIMITED = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
+TOUCH_SECONDS = 10.0  # how often a call in use marks its cluster used
+
+
+class RouteError(Exception):
+    """Why a call cannot be forwarded: the gRPC status it ends with, and a message."""
+
+    def __init__(self, code: grpc.StatusCode, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a caller's calls go: the cluster's Spark Connect address (`sc://…;token=`),
+    and the key to mark as used."""
+
+    url: str
+    cluster_key: str
+
+
+Resolve = Callable[[str, dict[str, str]], Route]  # (token, metadata) -> Route, or RouteError
+
+
+class ConnectProxy:
+    """A gRPC server (its own thread and event loop) that forwards every method to the
+    cluster a call names. `resolve` checks the token and finds (or starts) the cluster;
+    it may block, so it runs off the loop."""
+
+    def __init__(self, resolve: Resolve, touch: Callable[[str], None]):
+        self.resolve, self.touch = resolve, touch
+        self._channels: dict[str, grpc.aio.Channel] = {}
+        self._touched: dict[str, float] = {}
+        self._loop = asyncio.new_event_loop()
+        self._server: grpc.aio.Server | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, name="podium-connect",
+                                        daemon=True)
+
+    def start(self, address: str = "127.0.0.1:0") -> int:
+        """Listen on `address` (plaintext; `podium serve`'s front door adds TLS); the
+        port bound."""
+        self._thread.start()
+        return asyncio.run_coroutine_threadsafe(self._start(address), self._loop).result(30)
+
+    async def _start(self, address: str) -> int:
+        self._server = grpc.aio.server(options=UNLIMITED)
+        self._server.add_generic_rpc_handlers([_Handler(self)])
+        port = self._server.add_insecure_port(address)
+        await self._server.start()
+        return port
+
+    def stop(self, grace: float = 2.0) -> None:
+        """End open calls (after `grace` seconds) and close the backend channels."""
+        if self._server is None:
+            return
+
+        async def stop() -> None:
+            assert self._server is not None
+            await self._server.stop(grace)
+            for channel in self._channels.values():
+                await channel.close()
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(stop(), self._loop).result(grace + 10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+    def _channel(self, url: str) -> grpc.aio.Channel:
+        channel = self._channels.get(url)
+        if channel is None:
+            channel = grpc.aio.insecure_channel(endpoint(url), options=UNLIMITED)
+            self._channels[url] = channel
+        return channel
+
+    def _mark_used(self, key: str) -> None:
+        now = time.monotonic()
+        if now - self._touched.get(key, 0.0) > TOUCH_SECONDS:
+            self._touched[key] = now
+            self._loop.run_in_executor(None, self.touch, key)
+
+    async def forward(self, method: str, requests: AsyncIterator[bytes],
+                      context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+        """One call: route it, then relay requests up and responses down until either side
+        ends; the backend's status and trailing metadata (Spark's error details) come back
+        as they are."""
+        metadata = {k: v for k, v in context.invocation_metadata() or ()
+                    if isinstance(v, str)}
+        bearer = metadata.get("authorization", "")
+        scheme, _, token = bearer.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                "Send a workspace token as authorization: Bearer TOKEN "
+                                "(create one with `podium tokens create`)")
+        try:
+            route = await asyncio.get_running_loop().run_in_executor(
+                None, self.resolve, token.strip(), metadata)
+        except RouteError as exc:
+            await context.abort(exc.code, str(exc))
+        self._mark_used(route.cluster_key)
+        passed = [(k, v) for k, v in context.invocation_metadata() or ()
+                  if k not in HOP_HEADERS and not k.startswith("grpc-")]
+        passed.append(("authorization", f"Bearer {parameter(route.url, 'token')}"))
+        call = self._channel(route.url).stream_stream(method)(
+            requests, metadata=passed)
+        try:
+            async for response in call:
+                yield response
+                self._mark_used(route.cluster_key)
+        except grpc.aio.AioRpcError as exc:
+            context.set_trailing_metadata(tuple(exc.trailing_metadata() or ()))
+            await context.abort(exc.code(), exc.details() or "")
+        finally:
+            call.cancel()  # the caller went away: interrupt the cluster's work too
+
+
+class _Handler(grpc.GenericRpcHandler):
+    """Every method, whatever its service, is a bytes-in, bytes-out stream to forward."""
+
+    def __init__(self, proxy: ConnectProxy):
+        self.proxy = proxy
+
+    def service(self, details: grpc.HandlerCallDetails) -> Any:
+        method = details.method
+
+        async def relay(requests: AsyncIterator[bytes],
+                        context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+            async for response in self.proxy.forward(method, requests, context):
+                yield response
+
+        return grpc.stream_stream_rpc_method_handler(relay)
+
+
+def cluster_routes(store: Any, auth: Any) -> Resolve:
+    """Routes by workspace token and `x-databricks-cluster-id` to all-purpose clusters,
+    starting a terminated one."""
+    from podium.compute.errors import ClusterError
+    from podium.engine import shared_clusters
+    from podium.server.errors import ApiError
+
+    def resolve(token: str, metadata: dict[str, str]) -> Route:
+        try:
+            auth.check(token)
+        except ApiError as exc:
+            raise RouteError(grpc.StatusCode.UNAUTHENTICATED, exc.message) from None
+        cluster_id = metadata.get(CLUSTER_HEADER, "").strip()
+        if not cluster_id:
+            raise RouteError(grpc.StatusCode.INVALID_ARGUMENT,
+                             f"Name the cluster to run on: send {CLUSTER_HEADER} (cluster_id "
+                             "in DatabricksSession.builder.remote(...) or in the profile)")
+        row = shared_clusters.current(store, cluster_id)
+        if row is None:
+            raise RouteError(grpc.StatusCode.NOT_FOUND,
+                             f"Cluster {cluster_id} does not exist; list clusters with "
+                             "`podium cluster list` or the Clusters API")
+        try:
+            url = shared_clusters.address(store, row.key, None, start_missing=True)
+        except ClusterError as exc:
+            raise RouteError(grpc.StatusCode.FAILED_PRECONDITION, str(exc)) from None
+        return Route(url, row.key)
+
+    return resolve
