@@ -39,6 +39,7 @@ RUNTIMES = [("17.3.x-scala2.13", "17.3 LTS", "4.0.0", "2.13"),
             ("16.4.x-scala2.13", "16.4 LTS", "3.5.2", "2.13"),
             ("16.4.x-cpu-ml-scala2.12", "16.4 LTS ML", "3.5.2", "2.12"),
             ("15.4.x-scala2.12", "15.4 LTS", "3.5.0", "2.12")]
+DEFAULT_RUNTIME = RUNTIMES[0][0]  # what a cluster created without spark_version reports
 
 
 class ClusterId(bodies.Body):
@@ -88,7 +89,8 @@ def _row(request: Request, cluster_id: str) -> Any:
 def view(row: Any) -> dict[str, Any]:
     """A cluster in the ClusterDetails shape."""
     spec = json.loads(row.spec_json)
-    out = {k: v for k, v in spec.items() if k != "creator_user_name"}
+    out = {"spark_version": DEFAULT_RUNTIME,
+           **{k: v for k, v in spec.items() if k != "creator_user_name"}}
     out.update({
         "cluster_id": row.key, "cluster_name": row.cluster_name or row.key,
         "state": "RESTARTING" if row.key in _restarting else row.state,

@@ -5,12 +5,17 @@ of the caller's. Messages pass as bytes: the proxy knows no Spark Connect messag
 client version that the cluster's Spark understands works through it.
 
 A terminated cluster is started first (the call waits, as on Databricks); a call keeps
-its cluster from auto-terminating, as a task does."""
+its cluster from auto-terminating, as a task does. A call with a session id and no
+cluster (databricks-connect's `serverless()`) runs on the workspace's `serverless`
+cluster, started on demand and stopped when idle. The one message the proxy reads is
+Spark's version answer, to which it adds the cluster's Databricks runtime version, as
+Databricks does: databricks-connect checks it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -26,6 +31,10 @@ CLUSTER_HEADER = "x-databricks-cluster-id"
 SESSION_HEADER = "x-databricks-session-id"
 # Metadata that belongs to one hop: the caller's credentials, and what gRPC sets itself.
 HOP_HEADERS = {"authorization", "user-agent", "te", "content-type", ":authority"}
+ANALYZE = "/spark.connect.SparkConnectService/AnalyzePlan"
+DBR_VERSION_FIELD = 800  # SparkVersion.dbr_version in Databricks' Spark Connect protocol
+SERVERLESS = "serverless"  # the all-purpose cluster serverless sessions share
+SERVERLESS_IDLE_MINUTES = 10
 UNLIMITED = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
 TOUCH_SECONDS = 10.0  # how often a call in use marks its cluster used
 
@@ -41,10 +50,11 @@ class RouteError(Exception):
 @dataclass(frozen=True)
 class Route:
     """Where a caller's calls go: the cluster's Spark Connect address (`sc://…;token=`),
-    and the key to mark as used."""
+    the key to mark as used, and the runtime version it reports."""
 
     url: str
     cluster_key: str
+    runtime: str
 
 
 Resolve = Callable[[str, dict[str, str]], Route]  # (token, metadata) -> Route, or RouteError
@@ -131,13 +141,37 @@ class ConnectProxy:
             requests, metadata=passed)
         try:
             async for response in call:
-                yield response
+                yield with_runtime(response, route.runtime) if method == ANALYZE else response
                 self._mark_used(route.cluster_key)
         except grpc.aio.AioRpcError as exc:
             context.set_trailing_metadata(tuple(exc.trailing_metadata() or ()))
             await context.abort(exc.code(), exc.details() or "")
         finally:
             call.cancel()  # the caller went away: interrupt the cluster's work too
+
+
+def with_runtime(response: bytes, runtime: str) -> bytes:
+    """An AnalyzePlan response with `runtime` as its Spark version's `dbr_version`, when it
+    answers a version question; any other response as it is."""
+    from pyspark.sql.connect.proto import base_pb2
+
+    message = base_pb2.AnalyzePlanResponse.FromString(response)
+    if message.WhichOneof("result") != "spark_version":
+        return response
+    value = runtime.encode()
+    # an unknown field to this protocol version; protobuf keeps and re-sends it
+    message.spark_version.MergeFromString(
+        _varint(DBR_VERSION_FIELD << 3 | 2) + _varint(len(value)) + value)
+    return message.SerializeToString()
+
+
+def _varint(number: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, number = number & 0x7F, number >> 7
+        out.append(low | (0x80 if number else 0))
+        if not number:
+            return bytes(out)
 
 
 class _Handler(grpc.GenericRpcHandler):
@@ -159,10 +193,15 @@ class _Handler(grpc.GenericRpcHandler):
 
 def cluster_routes(store: Any, auth: Any) -> Resolve:
     """Routes by workspace token and `x-databricks-cluster-id` to all-purpose clusters,
-    starting a terminated one."""
+    starting a terminated one; sessions without a cluster to the serverless one."""
     from podium.compute.errors import ClusterError
     from podium.engine import shared_clusters
+    from podium.server.clusters import DEFAULT_RUNTIME
     from podium.server.errors import ApiError
+    from podium.spec.models import ClusterSpec
+
+    serverless = ClusterSpec(cluster_name=SERVERLESS,
+                             autotermination_minutes=SERVERLESS_IDLE_MINUTES)
 
     def resolve(token: str, metadata: dict[str, str]) -> Route:
         try:
@@ -170,19 +209,25 @@ def cluster_routes(store: Any, auth: Any) -> Resolve:
         except ApiError as exc:
             raise RouteError(grpc.StatusCode.UNAUTHENTICATED, exc.message) from None
         cluster_id = metadata.get(CLUSTER_HEADER, "").strip()
-        if not cluster_id:
+        if not cluster_id and SESSION_HEADER not in metadata:
             raise RouteError(grpc.StatusCode.INVALID_ARGUMENT,
                              f"Name the cluster to run on: send {CLUSTER_HEADER} (cluster_id "
-                             "in DatabricksSession.builder.remote(...) or in the profile)")
-        row = shared_clusters.current(store, cluster_id)
-        if row is None:
-            raise RouteError(grpc.StatusCode.NOT_FOUND,
-                             f"Cluster {cluster_id} does not exist; list clusters with "
-                             "`podium cluster list` or the Clusters API")
+                             "in DatabricksSession.builder.remote(...) or in the profile), or "
+                             "use serverless()")
         try:
+            if not cluster_id:
+                url = shared_clusters.address(store, SERVERLESS, serverless,
+                                              start_missing=True)
+                return Route(url, SERVERLESS, DEFAULT_RUNTIME)
+            row = shared_clusters.current(store, cluster_id)
+            if row is None:
+                raise RouteError(grpc.StatusCode.NOT_FOUND,
+                                 f"Cluster {cluster_id} does not exist; list clusters with "
+                                 "`podium cluster list` or the Clusters API")
             url = shared_clusters.address(store, row.key, None, start_missing=True)
         except ClusterError as exc:
             raise RouteError(grpc.StatusCode.FAILED_PRECONDITION, str(exc)) from None
-        return Route(url, row.key)
+        runtime = json.loads(row.spec_json).get("spark_version") or DEFAULT_RUNTIME
+        return Route(url, row.key, runtime)
 
     return resolve
