@@ -32,7 +32,8 @@ chromium:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 
-test: $(STAMP) java lint postgres chromium interop/airflow/.venv/.installed-stamp
+test: $(STAMP) java lint postgres chromium interop/airflow/.venv/.installed-stamp \
+		interop/databricks-connect/.venv/.installed-stamp
 	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 # The inner loop: the tests that start no Spark (tests/conftest.py's NO_SPARK_FILES).
@@ -43,6 +44,14 @@ test-fast: $(STAMP) lint postgres
 interop/airflow/.venv/.installed-stamp: interop/airflow/requirements.txt
 	python3 -m venv interop/airflow/.venv
 	interop/airflow/.venv/bin/pip install --quiet -r interop/airflow/requirements.txt
+	touch $@
+
+# databricks-connect (docs/connect.md) replaces pyspark, so it never enters podium's venv.
+interop/databricks-connect/.venv/.installed-stamp: interop/databricks-connect/requirements.txt \
+		$(STAMP)
+	$(VENV)/bin/uv venv --quiet --python python3 interop/databricks-connect/.venv
+	$(VENV)/bin/uv pip install --quiet --python interop/databricks-connect/.venv/bin/python \
+		-r interop/databricks-connect/requirements.txt
 	touch $@
 
 airflow: $(STAMP) java interop/airflow/.venv/.installed-stamp

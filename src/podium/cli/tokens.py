@@ -75,20 +75,42 @@ def login(
     "http://127.0.0.1:8080",
     profile: Annotated[str, typer.Option("--profile", help="Profile name in "
                                          "~/.databrickscfg.")] = "podium",
+    cluster_id: Annotated[str | None, typer.Option(
+        "--cluster-id", help="The all-purpose cluster databricks-connect sessions of this "
+        "profile run on.")] = None,
 ) -> None:
-    """Create a token and write a profile (host and token) to ~/.databrickscfg, so
-    `WorkspaceClient(profile="podium")` and the Databricks CLI reach `podium serve`."""
+    """Create a token and write a profile (host, token, cluster_id) to ~/.databrickscfg
+    (or DATABRICKS_CONFIG_FILE), so `WorkspaceClient(profile="podium")`, the Databricks
+    CLI and `DatabricksSession.builder.profile("podium")` reach `podium serve`."""
+    import os
+    import tempfile
+
+    from podium.defaults import home
     from podium.runtime.notebook_context import user_name
     from podium.store import tokens
 
     if not host.startswith(("http://", "https://")):
         fail_at("--host", f"'{host}' is not a URL; write it as http://HOST:PORT")
-    value, _ = tokens.create(open_history(), user_name(), f"podium login ({profile})")
-    path = Path.home() / ".databrickscfg"
+    path = Path(os.environ.get("DATABRICKS_CONFIG_FILE") or Path.home() / ".databrickscfg")
     config = configparser.ConfigParser()
-    config.read(path)
-    config[profile] = {"host": host.rstrip("/"), "token": value}
-    with path.open("w") as f:
+    try:
+        config.read(path)
+    except configparser.Error as exc:
+        fail_at(str(path), f"is not a readable profile file ({exc.message.splitlines()[0]}); "
+                "fix or move it, then log in again")
+    value, _ = tokens.create(open_history(), user_name(), f"podium login ({profile})")
+    config[profile] = {"host": host.rstrip("/"), "token": value,
+                       **({"cluster_id": cluster_id} if cluster_id else {})}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # 0600
+    with os.fdopen(fd, "w") as f:
         config.write(f)
-    path.chmod(0o600)
+    os.replace(partial, path)
     typer.echo(f"wrote profile [{profile}] for {host} to {path}")
+    cert = home() / "tls" / "cert.pem"
+    if host.startswith("https://") and cert.exists():
+        typer.echo("podium serve --tls uses a self-signed certificate; trust it with:\n"
+                   f"  export REQUESTS_CA_BUNDLE={cert}\n"
+                   f"  export GRPC_DEFAULT_SSL_ROOTS_FILE_PATH={cert}\n"
+                   "(or add it to the system's store: cp it to "
+                   "/usr/local/share/ca-certificates/podium.crt; update-ca-certificates)")
