@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import grpc
 import pytest
+import requests
 from databricks.sdk.service import compute, jobs
 from databricks.sdk.service.workspace import Language
 
@@ -71,8 +72,15 @@ def test_a_session_on_the_servers_port_runs_on_the_cluster_and_shares_tables_wit
         spark.range(42).write.mode("overwrite").saveAsTable("ide_written")
         # the version answer carries the cluster's runtime, which databricks-connect checks
         assert spark.version.startswith("4.")
+        session_id = spark.client._session_id
     finally:
         spark.stop()
+    signed_in = requests.Session()
+    signed_in.post(f"{server.url}/login", data={"token": server.token, "next": "/"},
+                   timeout=10)
+    page = signed_in.get(f"{server.url}/clusters", timeout=10).text
+    row = page[page.index(f'data-session="{session_id}"'):].split("</tr>")[0]
+    assert cluster_id in row and server.sdk().current_user.me().user_name in row
     w = server.sdk()
     me = w.current_user.me().user_name
     w.workspace.upload(f"/Users/{me}/read_back", io.BytesIO(READ_BACK.encode()),

@@ -103,6 +103,7 @@ def serve(
     proxy = ConnectProxy(connect_proxy.cluster_routes(store, ws.auth),
                          lambda key: clusters_registry.touch(store, [key]))
     grpc_port = proxy.start()
+    ws.connect = proxy
     server = _DrainingServer(uvicorn.Config(create_app(ws, max_requests), host="127.0.0.1",
                                             port=0, log_level="warning", access_log=False),
                              ws, listening,

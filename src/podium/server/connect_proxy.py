@@ -37,6 +37,7 @@ SERVERLESS = "serverless"  # the all-purpose cluster serverless sessions share
 SERVERLESS_IDLE_MINUTES = 10
 UNLIMITED = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
 TOUCH_SECONDS = 10.0  # how often a call in use marks its cluster used
+FORGET_SECONDS = 3600.0  # a session without calls for this long is no longer listed
 
 
 class RouteError(Exception):
@@ -55,6 +56,21 @@ class Route:
     url: str
     cluster_key: str
     runtime: str
+    user: str
+
+
+@dataclass
+class Session:
+    """A client's Spark Connect session seen through the proxy (the clusters page shows
+    them)."""
+
+    cluster_key: str
+    session_id: str
+    user: str
+    client: str
+    started_ms: int
+    last_ms: int
+    calls: int = 0
 
 
 Resolve = Callable[[str, dict[str, str]], Route]  # (token, metadata) -> Route, or RouteError
@@ -69,6 +85,8 @@ class ConnectProxy:
         self.resolve, self.touch = resolve, touch
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._touched: dict[str, float] = {}
+        self._sessions: dict[tuple[str, str], Session] = {}
+        self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._server: grpc.aio.Server | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, name="podium-connect",
@@ -115,6 +133,34 @@ class ConnectProxy:
             self._touched[key] = now
             self._loop.run_in_executor(None, self.touch, key)
 
+    def sessions(self) -> list[Session]:
+        """The sessions that made a call within the last hour, newest call first."""
+        cutoff = time.time() * 1000 - FORGET_SECONDS * 1000
+        with self._lock:
+            for key in [k for k, v in self._sessions.items() if v.last_ms < cutoff]:
+                del self._sessions[key]
+            return sorted(self._sessions.values(), key=lambda s: -s.last_ms)
+
+    def _note(self, route: Route, client: str, message: bytes) -> None:
+        session_id = session_of(message)
+        if session_id is None:
+            return
+        now = int(time.time() * 1000)
+        with self._lock:
+            seen = self._sessions.setdefault(
+                (route.cluster_key, session_id),
+                Session(route.cluster_key, session_id, route.user, client, now, now))
+            seen.last_ms, seen.calls = now, seen.calls + 1
+
+    async def _noted(self, route: Route, client: str,
+                     requests: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        first = True
+        async for message in requests:
+            if first:
+                self._note(route, client, message)
+                first = False
+            yield message
+
     async def forward(self, method: str, requests: AsyncIterator[bytes],
                       context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
         """One call: route it, then relay requests up and responses down until either side
@@ -137,8 +183,9 @@ class ConnectProxy:
         passed = [(k, v) for k, v in context.invocation_metadata() or ()
                   if k not in HOP_HEADERS and not k.startswith("grpc-")]
         passed.append(("authorization", f"Bearer {parameter(route.url, 'token')}"))
+        client = metadata.get("user-agent", "")[:120]
         call = self._channel(route.url).stream_stream(method)(
-            requests, metadata=passed)
+            self._noted(route, client, requests), metadata=passed)
         try:
             async for response in call:
                 yield with_runtime(response, route.runtime) if method == ANALYZE else response
@@ -148,6 +195,24 @@ class ConnectProxy:
             await context.abort(exc.code(), exc.details() or "")
         finally:
             call.cancel()  # the caller went away: interrupt the cluster's work too
+
+
+def session_of(message: bytes) -> str | None:
+    """The session id of a Spark Connect request: field 1 of every request message, and
+    serialized first."""
+    if not message or message[0] != 0x0A:  # field 1, length-delimited
+        return None
+    length, shift, at = 0, 0, 1
+    while at < len(message):
+        byte = message[at]
+        length |= (byte & 0x7F) << shift
+        at, shift = at + 1, shift + 7
+        if not byte & 0x80:
+            break
+    try:
+        return message[at:at + length].decode()
+    except UnicodeDecodeError:
+        return None
 
 
 def with_runtime(response: bytes, runtime: str) -> bytes:
@@ -205,7 +270,7 @@ def cluster_routes(store: Any, auth: Any) -> Resolve:
 
     def resolve(token: str, metadata: dict[str, str]) -> Route:
         try:
-            auth.check(token)
+            user = auth.check(token)
         except ApiError as exc:
             raise RouteError(grpc.StatusCode.UNAUTHENTICATED, exc.message) from None
         cluster_id = metadata.get(CLUSTER_HEADER, "").strip()
@@ -218,7 +283,7 @@ def cluster_routes(store: Any, auth: Any) -> Resolve:
             if not cluster_id:
                 url = shared_clusters.address(store, SERVERLESS, serverless,
                                               start_missing=True)
-                return Route(url, SERVERLESS, DEFAULT_RUNTIME)
+                return Route(url, SERVERLESS, DEFAULT_RUNTIME, user)
             row = shared_clusters.current(store, cluster_id)
             if row is None:
                 raise RouteError(grpc.StatusCode.NOT_FOUND,
@@ -228,6 +293,6 @@ def cluster_routes(store: Any, auth: Any) -> Resolve:
         except ClusterError as exc:
             raise RouteError(grpc.StatusCode.FAILED_PRECONDITION, str(exc)) from None
         runtime = json.loads(row.spec_json).get("spark_version") or DEFAULT_RUNTIME
-        return Route(url, row.key, runtime)
+        return Route(url, row.key, runtime, user)
 
     return resolve

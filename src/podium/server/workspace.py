@@ -4,6 +4,7 @@ authenticator."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 
@@ -12,6 +13,9 @@ from podium.engine.service import Intake
 from podium.engine.workspace_access import WorkspaceAccess
 from podium.server.auth import Authenticator
 from podium.store import RunStore
+
+if TYPE_CHECKING:
+    from podium.server.connect_proxy import ConnectProxy
 
 
 @dataclass
@@ -25,6 +29,7 @@ class Workspace:
     auth: Authenticator
     access: WorkspaceAccess | None = None
     draining: bool = False
+    connect: ConnectProxy | None = None  # Spark Connect on the server's port
 
 
 def workspace(request: Request) -> Workspace:

@@ -432,8 +432,10 @@ def clusters_page(request: Request) -> HTMLResponse:
     """Shared clusters of the workspace and the job clusters this server holds."""
     page_user(request)
     shared = clusters_api.list_clusters(request)["clusters"]
-    held = workspace(request).service.clusters_view()
-    return render(request, "clusters.html", shared=shared, held=held)
+    ws = workspace(request)
+    held = ws.service.clusters_view()
+    sessions = ws.connect.sessions() if ws.connect is not None else []
+    return render(request, "clusters.html", shared=shared, held=held, sessions=sessions)
 
 
 @router.post("/clusters/{cluster_id}/{action}")
