@@ -67,6 +67,7 @@ def serve(
     from podium.server import connect_proxy
     from podium.server.app import create_app
     from podium.server.auth import Authenticator
+    from podium.server.background_loop import BackgroundLoop
     from podium.server.connect_proxy import ConnectProxy
     from podium.server.workspace import Workspace
     from podium.store import clusters as clusters_registry
@@ -100,15 +101,17 @@ def serve(
     service.executor.task_env = access.env_for
     service.executor.listeners.append(access.listener)
     ws = Workspace(store, service, Authenticator(store), access=access)
+    network = BackgroundLoop("podium-network")  # the front door and the Connect proxy
     proxy = ConnectProxy(connect_proxy.cluster_routes(store, ws.auth),
-                         lambda key: clusters_registry.touch(store, [key]))
+                         lambda key: clusters_registry.touch(store, [key]), network)
     grpc_port = proxy.start()
     ws.connect = proxy
     server = _DrainingServer(uvicorn.Config(create_app(ws, max_requests), host="127.0.0.1",
                                             port=0, log_level="warning", access_log=False),
                              ws, listening,
                              lambda http_port: front.Front(
-                                 public, front.Backends(http_port, grpc_port), tls_context))
+                                 public, front.Backends(http_port, grpc_port), network,
+                                 tls_context))
     taken = service.start()
     if taken:
         err.print(f"podium serve: took over {len(taken)} accepted run(s): "
@@ -123,6 +126,7 @@ def serve(
     finally:
         server.close()
         proxy.stop()
+        network.close()
         access.close()
 
 

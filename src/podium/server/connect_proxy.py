@@ -26,6 +26,7 @@ import grpc
 import grpc.aio
 
 from podium.compute.connect import endpoint, parameter
+from podium.server.background_loop import BackgroundLoop
 
 CLUSTER_HEADER = "x-databricks-cluster-id"
 SESSION_HEADER = "x-databricks-session-id"
@@ -37,6 +38,7 @@ SERVERLESS = "serverless"  # the all-purpose cluster serverless sessions share
 SERVERLESS_IDLE_MINUTES = 10
 UNLIMITED = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
 TOUCH_SECONDS = 10.0  # how often a call in use marks its cluster used
+ROUTE_SECONDS = 5.0  # how long a resolved route is reused (a revoked token: this long)
 FORGET_SECONDS = 3600.0  # a session without calls for this long is no longer listed
 
 
@@ -77,26 +79,23 @@ Resolve = Callable[[str, dict[str, str]], Route]  # (token, metadata) -> Route, 
 
 
 class ConnectProxy:
-    """A gRPC server (its own thread and event loop) that forwards every method to the
+    """A gRPC server (on a background loop) that forwards every method to the
     cluster a call names. `resolve` checks the token and finds (or starts) the cluster;
     it may block, so it runs off the loop."""
 
-    def __init__(self, resolve: Resolve, touch: Callable[[str], None]):
-        self.resolve, self.touch = resolve, touch
+    def __init__(self, resolve: Resolve, touch: Callable[[str], None], loop: BackgroundLoop):
+        self.resolve, self.touch, self.loop = resolve, touch, loop
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._touched: dict[str, float] = {}
         self._sessions: dict[tuple[str, str], Session] = {}
+        self._routes: dict[tuple[str, str, bool], tuple[float, Route]] = {}
         self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
         self._server: grpc.aio.Server | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, name="podium-connect",
-                                        daemon=True)
 
     def start(self, address: str = "127.0.0.1:0") -> int:
         """Listen on `address` (plaintext; `podium serve`'s front door adds TLS); the
         port bound."""
-        self._thread.start()
-        return asyncio.run_coroutine_threadsafe(self._start(address), self._loop).result(30)
+        return self.loop.run(self._start(address), 30)
 
     async def _start(self, address: str) -> int:
         self._server = grpc.aio.server(options=UNLIMITED)
@@ -117,8 +116,7 @@ class ConnectProxy:
                 await channel.close()
 
         with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(stop(), self._loop).result(grace + 10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
+            self.loop.run(stop(), grace + 10)
 
     def _channel(self, url: str) -> grpc.aio.Channel:
         channel = self._channels.get(url)
@@ -131,7 +129,7 @@ class ConnectProxy:
         now = time.monotonic()
         if now - self._touched.get(key, 0.0) > TOUCH_SECONDS:
             self._touched[key] = now
-            self._loop.run_in_executor(None, self.touch, key)
+            self.loop.loop.run_in_executor(None, self.touch, key)
 
     def sessions(self) -> list[Session]:
         """The sessions that made a call within the last hour, newest call first."""
@@ -161,6 +159,21 @@ class ConnectProxy:
                 first = False
             yield message
 
+    async def _route(self, token: str, metadata: dict[str, str]) -> Route:
+        """The call's route, reused for a few seconds: resolving reads the store, and a
+        client makes several calls per query."""
+        key = (token, metadata.get(CLUSTER_HEADER, ""), SESSION_HEADER in metadata)
+        now = time.monotonic()
+        cached = self._routes.get(key)
+        if cached is not None and now - cached[0] < ROUTE_SECONDS:
+            return cached[1]
+        route = await asyncio.get_running_loop().run_in_executor(
+            None, self.resolve, token, metadata)
+        if len(self._routes) > 1000:
+            self._routes.clear()
+        self._routes[key] = (now, route)
+        return route
+
     async def forward(self, method: str, requests: AsyncIterator[bytes],
                       context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
         """One call: route it, then relay requests up and responses down until either side
@@ -175,8 +188,7 @@ class ConnectProxy:
                                 "Send a workspace token as authorization: Bearer TOKEN "
                                 "(create one with `podium tokens create`)")
         try:
-            route = await asyncio.get_running_loop().run_in_executor(
-                None, self.resolve, token.strip(), metadata)
+            route = await self._route(token.strip(), metadata)
         except RouteError as exc:
             await context.abort(exc.code, str(exc))
         self._mark_used(route.cluster_key)
@@ -191,6 +203,8 @@ class ConnectProxy:
                 yield with_runtime(response, route.runtime) if method == ANALYZE else response
                 self._mark_used(route.cluster_key)
         except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.UNAVAILABLE:  # the cluster may have stopped
+                self._routes.clear()
             context.set_trailing_metadata(tuple(exc.trailing_metadata() or ()))
             await context.abort(exc.code(), exc.details() or "")
         finally:

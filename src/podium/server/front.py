@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import socket
 import ssl
-import threading
 from dataclasses import dataclass
+
+from podium.server.background_loop import BackgroundLoop
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 CHUNK = 256 * 1024
@@ -56,17 +57,14 @@ def server_context(cert: str, key: str) -> ssl.SSLContext:
 
 
 class Front:
-    """Accepts on the public socket (its own thread and event loop) and relays each
+    """Accepts on the public socket (on a background loop) and relays each
     connection, whole, to the backend its protocol names."""
 
-    def __init__(self, sock: socket.socket, backends: Backends,
+    def __init__(self, sock: socket.socket, backends: Backends, loop: BackgroundLoop,
                  tls: ssl.SSLContext | None = None):
-        self.sock, self.backends, self.tls = sock, backends, tls
-        self._loop = asyncio.new_event_loop()
+        self.sock, self.backends, self.loop, self.tls = sock, backends, loop, tls
         self._server: asyncio.AbstractServer | None = None
         self._open: set[asyncio.StreamWriter] = set()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="podium-front",
-                                        daemon=True)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -76,8 +74,7 @@ class Front:
 
     def start(self) -> None:
         """Start accepting."""
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(30)
+        self.loop.run(self._start(), 30)
 
     async def _start(self) -> None:
         self._server = await asyncio.start_server(
@@ -93,8 +90,7 @@ class Front:
                 writer.close()
 
         with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
+            self.loop.run(stop(), 10)
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -104,9 +100,8 @@ class Front:
         except (OSError, asyncio.IncompleteReadError, ssl.SSLError):
             writer.close()
             return
-        with contextlib.suppress(OSError):
-            up_writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP,
-                                                          socket.TCP_NODELAY, 1)
+        for side in (writer, up_writer):  # gRPC's small frames must not wait for ACKs
+            _no_delay(side)
         up_writer.write(head)
         self._open.update((writer, up_writer))
         try:
@@ -130,6 +125,14 @@ class Front:
                 break
             head += chunk
         return head, head == PREFACE
+
+
+def _no_delay(writer: asyncio.StreamWriter) -> None:
+    """Send small writes at once (asyncio does so itself only for sockets made with
+    IPPROTO_TCP, which an accepted socket of `bind`'s is not)."""
+    sock = writer.get_extra_info("socket")
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
