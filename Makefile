@@ -49,7 +49,7 @@ interop/airflow/.venv/.installed-stamp: interop/airflow/requirements.txt
 # databricks-connect (docs/connect.md) replaces pyspark, so it never enters podium's venv.
 interop/databricks-connect/.venv/.installed-stamp: interop/databricks-connect/requirements.txt \
 		$(STAMP)
-	$(VENV)/bin/uv venv --quiet --python python3 interop/databricks-connect/.venv
+	$(VENV)/bin/uv venv --quiet --allow-existing --python python3 interop/databricks-connect/.venv
 	$(VENV)/bin/uv pip install --quiet --python interop/databricks-connect/.venv/bin/python \
 		-r interop/databricks-connect/requirements.txt
 	touch $@

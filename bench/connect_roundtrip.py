@@ -113,6 +113,9 @@ def main() -> None:
                         times[op][way].append(time.perf_counter() - began)
         for spark in sessions.values():
             spark.stop()
+        requests.post(f"{url}/api/2.1/clusters/permanent-delete",
+                      json={"cluster_id": cluster_id}, headers=headers,
+                      verify=cert if args.tls else True, timeout=60)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)

@@ -1,13 +1,15 @@
 """databricks-connect 16.1, unchanged and in a venv of its own (`make test` builds it),
 develops against `podium serve --tls` as against a workspace: `remote(host, token,
-cluster_id)`, a profile `podium login` wrote, and `serverless()` — DataFrames, SQL, a
-Python UDF, tables shared with jobs, a cancel — and is told clearly when its token or
-cluster is wrong (docs/connect.md)."""
+cluster_id)`, a profile `podium login` wrote (with which the default Python template's
+own tests pass), and `serverless()` — DataFrames, SQL, a Python UDF, tables shared with
+jobs, a cancel — and is told clearly when its token or cluster is wrong
+(docs/connect.md)."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ from tests.server.conftest import PODIUM, Server, env_for, start_server, stop_se
 
 FOLDER = REPO / "interop" / "databricks-connect"
 CONNECT_PYTHON = FOLDER / ".venv" / "bin" / "python"
+TEMPLATE = REPO / "tests" / "cli" / "templates" / "default-python"  # as the CLI renders it
 WRITE = """# Databricks notebook source
 spark.range(100).write.mode("overwrite").saveAsTable("from_job")
 """
@@ -33,6 +36,9 @@ dbutils.notebook.exit(str(spark.table("from_job_from_ide").count()))
 def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_server(tmp_path_factory.mktemp("tls_home"), 0, "--tls")
     yield running
+    for cluster in api(running, "/api/2.1/clusters/list").get("clusters", []):
+        # all-purpose clusters outlive their server, as on Databricks
+        api(running, "/api/2.1/clusters/permanent-delete", {"cluster_id": cluster["cluster_id"]})
     stop_server(running)
 
 
@@ -68,16 +74,23 @@ def run_notebook(server: Server, cluster_id: str, path: Path) -> dict:
     return api(server, "/api/2.1/jobs/runs/get-output", run_id=str(run["tasks"][0]["run_id"]))
 
 
-def developer(server: Server, home: Path, *args: str) -> dict:
-    """interop/databricks-connect/session_check.py run as a developer runs it: trusting
-    the server's certificate, with no podium or Spark settings of the suite's."""
+def developer_env(server: Server, home: Path, **extra: str) -> dict[str, str]:
+    """A developer's environment: trusting the server's certificate, profiles in `home`,
+    no podium or Spark settings of the suite's."""
     assert CONNECT_PYTHON.exists(), "the databricks-connect venv is missing: `make test` builds it"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("SPARK", "PYSPARK", "DATABRICKS", "PODIUM", "PYTHON"))}
     env.update(HOME=str(home), DATABRICKS_CONFIG_FILE=str(home / ".databrickscfg"),
-               REQUESTS_CA_BUNDLE=cert(server), GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=cert(server))
+               REQUESTS_CA_BUNDLE=cert(server), GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=cert(server),
+               **extra)
+    return env
+
+
+def developer(server: Server, home: Path, *args: str) -> dict:
+    """interop/databricks-connect/session_check.py run as a developer runs it."""
     done = subprocess.run([str(CONNECT_PYTHON), str(FOLDER / "session_check.py"), *args],
-                          capture_output=True, text=True, env=env, timeout=400, cwd=home)
+                          capture_output=True, text=True, env=developer_env(server, home),
+                          timeout=400, cwd=home)
     assert done.returncode == 0 and done.stdout.strip(), done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -128,6 +141,14 @@ def test_a_profile_from_podium_login_and_a_serverless_session(
     seen = developer(tls_server, tmp_path, "profile", "podium")
     assert seen["count"] == 10**6 and seen["udf"] == [1, 2, 3]  # it started the cluster
     assert api(tls_server, "/api/2.1/clusters/get", cluster_id=cluster_id)["state"] == "RUNNING"
+
+    project = shutil.copytree(TEMPLATE, tmp_path / "my_default_python")
+    tests = subprocess.run(  # the template's own tests, unchanged, with the profile
+        [str(CONNECT_PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        capture_output=True, text=True, cwd=project, timeout=400,
+        env=developer_env(tls_server, tmp_path, DATABRICKS_CONFIG_PROFILE="podium",
+                          PYTHONPATH=str(project / "src")))
+    assert tests.returncode == 0 and "1 passed" in tests.stdout, tests.stdout[-3000:]
 
     seen = developer(tls_server, tmp_path, "serverless", "podium")
     assert seen["count"] == 10**6 and seen["sql"] == 2

@@ -3,6 +3,7 @@ what the tests drive with databricks-sdk and plain requests."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -82,6 +83,8 @@ def start_server(home: Path, port: int = 0, *args: str, **extra: str) -> Server:
         if url is not None and _healthy(url, home):
             break
         if proc.poll() is not None or time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             raise RuntimeError(f"podium serve did not start:\n{log.read_text()}")
         time.sleep(0.2)
     token_file = home / "token"
