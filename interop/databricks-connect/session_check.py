@@ -1,7 +1,7 @@
 """What a developer does in an IDE with databricks-connect, run against `podium serve`:
 prints one JSON object of what happened (the test reads it).
 
-    session_check.py remote HOST TOKEN CLUSTER_ID [TABLE]
+    session_check.py remote HOST TOKEN CLUSTER_ID [TABLE [CSV_PATH]]
     session_check.py profile NAME [TABLE]
     session_check.py serverless NAME
 """
@@ -67,6 +67,8 @@ def main(mode: str, args: list[str]) -> dict:
     if table:
         seen["table"] = spark.table(table).count()
         spark.range(5).write.mode("overwrite").saveAsTable(f"{table}_from_ide")
+    if len(args) > tail + 1:  # a file in a volume, read where the cluster runs
+        seen["csv"] = [r.asDict() for r in spark.read.csv(args[tail + 1], header=True).collect()]
     if mode == "remote":
         seen["interrupted"] = interrupted(spark, 3.0)
     spark.stop()

@@ -7,6 +7,7 @@ jobs, a cancel — and is told clearly when its token or cluster is wrong
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -104,11 +105,16 @@ def test_an_ide_session_by_host_token_and_cluster_works_and_shares_tables_with_j
     (tmp_path / "read.py").write_text(READ)
     wait_state(tls_server, cluster_id, "RUNNING")
     run_notebook(tls_server, cluster_id, tmp_path / "write.py")
+    landing = "/Volumes/main/default/landing/people.csv"
+    api(tls_server, "/api/2.0/dbfs/put", {"path": landing, "overwrite": True,
+                                          "contents": base64.b64encode(b"name,age\nada,36\n")
+                                          .decode()})
 
     seen = developer(tls_server, tmp_path, "remote", tls_server.url, tls_server.token,
-                     cluster_id, "from_job")
+                     cluster_id, "from_job", landing)
     assert seen["count"] == 10**6 and seen["sql"] == 2 and seen["udf"] == [1, 2, 3]
     assert seen["table"] == 100  # the job's table, read in the IDE
+    assert seen["csv"] == [{"name": "ada", "age": "36"}]  # a volume's file
     cancel = seen["interrupted"]  # the cancel reached the cluster
     assert 0 <= cancel["after"] < 30 and "OPERATION_CANCELED" in cancel["error"], cancel
     output = run_notebook(tls_server, cluster_id, tmp_path / "read.py")
