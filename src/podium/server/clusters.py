@@ -24,6 +24,7 @@ from podium.compute.errors import ClusterError
 from podium.engine import shared_clusters
 from podium.server import bodies
 from podium.server.errors import ApiError, invalid, not_found, validation_error
+from podium.server.runtimes import DEFAULT_RUNTIME, RUNTIMES
 from podium.server.workspace import user, workspace
 from podium.spec import policies as rules
 from podium.spec.models import ClusterSpec
@@ -31,15 +32,6 @@ from podium.store import clusters as registry
 from podium.store import policies
 
 router = APIRouter(prefix="/clusters", dependencies=[Depends(user)])
-
-# What `spark-versions` offers: Databricks runtime keys, so clients that pick one (the
-# SDK's select_spark_version) work. Every one runs on this machine's pyspark.
-RUNTIMES = [("17.3.x-scala2.13", "17.3 LTS", "4.0.0", "2.13"),
-            ("16.4.x-scala2.12", "16.4 LTS", "3.5.2", "2.12"),
-            ("16.4.x-scala2.13", "16.4 LTS", "3.5.2", "2.13"),
-            ("16.4.x-cpu-ml-scala2.12", "16.4 LTS ML", "3.5.2", "2.12"),
-            ("15.4.x-scala2.12", "15.4 LTS", "3.5.0", "2.12")]
-DEFAULT_RUNTIME = RUNTIMES[0][0]  # what a cluster created without spark_version reports
 
 
 class ClusterId(bodies.Body):

@@ -275,8 +275,8 @@ def cluster_routes(store: Any, auth: Any) -> Resolve:
     starting a terminated one; sessions without a cluster to the serverless one."""
     from podium.compute.errors import ClusterError
     from podium.engine import shared_clusters
-    from podium.server.clusters import DEFAULT_RUNTIME
     from podium.server.errors import ApiError
+    from podium.server.runtimes import DEFAULT_RUNTIME
     from podium.spec.models import ClusterSpec
 
     serverless = ClusterSpec(cluster_name=SERVERLESS,
