@@ -17,10 +17,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.conftest import REPO
-from tests.server.conftest import PODIUM, Server, env_for, start_server, stop_server
+from tests.server.conftest import (
+    PODIUM,
+    Server,
+    env_for,
+    start_server,
+    stop_server,
+    wait_run,
+)
 
 FOLDER = REPO / "interop" / "databricks-connect"
 CONNECT_PYTHON = FOLDER / ".venv" / "bin" / "python"
@@ -44,13 +50,11 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def cert(server: Server) -> str:
-    return str(server.home / "tls" / "cert.pem")
+    return str(server.verify)
 
 
 def api(server: Server, path: str, body: dict | None = None, **params: str) -> dict:
-    call = requests.post if body is not None else requests.get
-    answer = call(f"{server.url}{path}", json=body, params=params, headers=server.headers,
-                  verify=cert(server), timeout=60)
+    answer = server.post(path, body) if body is not None else server.get(path, **params)
     assert answer.ok, answer.text
     return answer.json()
 
@@ -66,11 +70,7 @@ def run_notebook(server: Server, cluster_id: str, path: Path) -> dict:
     run_id = api(server, "/api/2.1/jobs/runs/submit", {"run_name": path.stem, "tasks": [{
         "task_key": "t", "existing_cluster_id": cluster_id,
         "notebook_task": {"notebook_path": str(path)}}]})["run_id"]
-    deadline = time.monotonic() + 180
-    while (run := api(server, "/api/2.1/jobs/runs/get", run_id=str(run_id)))["state"][
-            "life_cycle_state"] not in ("TERMINATED", "INTERNAL_ERROR"):
-        assert time.monotonic() < deadline
-        time.sleep(0.3)
+    run = wait_run(server, run_id, timeout=180)
     assert run["state"]["result_state"] == "SUCCESS", run["state"]
     return api(server, "/api/2.1/jobs/runs/get-output", run_id=str(run["tasks"][0]["run_id"]))
 

@@ -36,12 +36,18 @@ class Server:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
+    @property
+    def verify(self) -> str | bool:
+        """What requests trusts: the workspace's own certificate for `--tls`."""
+        return trusted(self.url, self.home)
+
     def get(self, path: str, **params: object) -> requests.Response:
         return requests.get(f"{self.url}{path}", params=params, headers=self.headers,
-                            timeout=30)
+                            verify=self.verify, timeout=30)
 
     def post(self, path: str, body: object) -> requests.Response:
-        return requests.post(f"{self.url}{path}", json=body, headers=self.headers, timeout=30)
+        return requests.post(f"{self.url}{path}", json=body, headers=self.headers,
+                             verify=self.verify, timeout=30)
 
     def sdk(self):
         from databricks.sdk import WorkspaceClient
@@ -93,12 +99,16 @@ def start_server(home: Path, port: int = 0, *args: str, **extra: str) -> Server:
     return Server(url, token_file.read_text(), home, proc, log, dict(extra))
 
 
+def trusted(url: str, home: Path) -> str | bool:
+    """The certificate requests should trust at `url`: the workspace's self-signed one
+    for https, the system's otherwise."""
+    return str(home / "tls" / "cert.pem") if url.startswith("https") else True
+
+
 def _healthy(url: str, home: Path) -> bool:
-    """Whether the server at `url` answers /health (trusting the workspace's own TLS
-    certificate for https)."""
-    verify: str | bool = str(home / "tls" / "cert.pem") if url.startswith("https") else True
+    """Whether the server at `url` answers /health."""
     try:
-        return requests.get(f"{url}/health", timeout=2, verify=verify).ok
+        return requests.get(f"{url}/health", timeout=2, verify=trusted(url, home)).ok
     except requests.ConnectionError:
         return False
 

@@ -82,10 +82,11 @@ def login(
     """Create a token and write a profile (host, token, cluster_id) to ~/.databrickscfg
     (or DATABRICKS_CONFIG_FILE), so `WorkspaceClient(profile="podium")`, the Databricks
     CLI and `DatabricksSession.builder.profile("podium")` reach `podium serve`."""
+    import io
     import os
-    import tempfile
 
     from podium.defaults import home
+    from podium.files import write_whole
     from podium.runtime.notebook_context import user_name
     from podium.store import tokens
 
@@ -101,11 +102,10 @@ def login(
     value, _ = tokens.create(open_history(), user_name(), f"podium login ({profile})")
     config[profile] = {"host": host.rstrip("/"), "token": value,
                        **({"cluster_id": cluster_id} if cluster_id else {})}
+    text = io.StringIO()
+    config.write(text)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # 0600
-    with os.fdopen(fd, "w") as f:
-        config.write(f)
-    os.replace(partial, path)
+    write_whole(path, text.getvalue().encode(), 0o600)
     typer.echo(f"wrote profile [{profile}] for {host} to {path}")
     cert = home() / "tls" / "cert.pem"
     if host.startswith("https://") and cert.exists():

@@ -145,7 +145,7 @@ class ConnectCluster:
             ui_port = self._ui_port or session.conf.get("spark.ui.port", None)
             if ui_port not in (None, "0") and session.conf.get("spark.ui.enabled",
                                                                "true") == "true":
-                host = self.url.removeprefix("sc://").split("/")[0].rsplit(":", 1)[0]
+                host = endpoint(self.url).rsplit(":", 1)[0]
                 self.ui_url = f"http://{host}:{ui_port}"
             if self.process is not None and jars.delta_enabled(self.spec):
                 samples.ensure(session)  # once per machine, by a server podium started

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 import socket
 from pathlib import Path
+
+from podium.files import write_whole
 
 VALID_DAYS = 825  # the longest that clients (macOS, browsers) accept for a server cert
 
@@ -46,12 +47,8 @@ def self_signed(folder: Path, hosts: list[str]) -> tuple[Path, Path]:
         .add_extension(x509.SubjectAlternativeName(alternatives), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .sign(private, hashes.SHA256()))
-    partial = key.with_suffix(".tmp")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(private.private_bytes(serialization.Encoding.PEM,
-                                        serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption()))
-    partial.replace(key)
-    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    write_whole(key, private.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()), 0o600)
+    write_whole(cert, certificate.public_bytes(serialization.Encoding.PEM))
     return cert, key
