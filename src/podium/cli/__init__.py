@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
+
+# podium's processes start Java through PySpark (a fork with a preexec_fn) while gRPC
+# threads serve Spark Connect; gRPC's own fork handlers then break the forked child
+# before it execs (JAVA_GATEWAY_EXITED). Nothing podium forks goes on using gRPC.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 from podium.cli.app import app
 
