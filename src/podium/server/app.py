@@ -11,6 +11,7 @@ from podium.server import (
     clusters,
     dbfs,
     errors,
+    files_api,
     jobs,
     pipelines,
     policies,
@@ -18,18 +19,20 @@ from podium.server import (
     scim,
     secrets,
     tokens,
+    unity_catalog,
     workspace_files,
 )
 from podium.server.ui import pages as ui_pages
 from podium.server.workspace import Workspace
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # the Jobs API's documented request limit
+STREAMED = "/api/2.0/fs/files/"  # uploads of any size, streamed to disk
 
 
 def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
     """The app for one workspace: Jobs API 2.1 and 2.2, Clusters, Cluster Policies,
-    Pipelines, Token, Workspace, DBFS, Secrets and SCIM Me APIs, health, discovery, and
-    the web UI.
+    Pipelines, Token, Workspace, DBFS, Files, Unity Catalog, Secrets and SCIM Me APIs, health,
+    discovery, and the web UI.
     Beyond `max_requests` API requests at once, more get 429 with Retry-After, which
     Databricks clients wait out and retry."""
     app = FastAPI(title="podium", version=__version__,
@@ -44,10 +47,12 @@ def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
     app.include_router(tokens.router)
     app.include_router(workspace_files.router)
     app.include_router(dbfs.router)
+    app.include_router(files_api.router)
     app.include_router(scim.router)
     app.include_router(secrets.router)
     app.include_router(policies.router)
     app.include_router(pipelines.router)
+    app.include_router(unity_catalog.router)
     ui_pages.install(app)  # the web UI at /
 
     in_flight = 0
@@ -56,7 +61,8 @@ def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
     async def limits(request: Request,
                      call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        if (length and length.isdigit() and int(length) > MAX_BODY_BYTES
+                and not request.url.path.startswith(STREAMED)):
             return errors.answer(413, "REQUEST_LIMIT_EXCEEDED", f"The request body is "
                                  f"{length} bytes; the limit is {MAX_BODY_BYTES}")
         if ws.draining and request.method == "POST":

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from podium.compute.errors import CatalogError
 from podium.runtime.secret_store import SecretError
 from podium.store.workspace_files import WorkspaceError
 
@@ -71,8 +72,11 @@ CODE_STATUS = {"RESOURCE_DOES_NOT_EXIST": 404, "RESOURCE_ALREADY_EXISTS": 409,
 
 
 def coded(code: str, message: str) -> ApiError:
-    """An error whose Databricks code says its status (400 unless listed)."""
-    return ApiError(CODE_STATUS.get(code, 400), code, message)
+    """An error whose Databricks code says its status: listed, or 404 for `..._DOES_NOT_EXIST`,
+    409 for `..._ALREADY_EXISTS`, else 400."""
+    status = CODE_STATUS.get(code) or (404 if code.endswith("_DOES_NOT_EXIST") else
+                                       409 if code.endswith("_ALREADY_EXISTS") else 400)
+    return ApiError(status, code, message)
 
 
 def install(app: FastAPI) -> None:
@@ -92,7 +96,7 @@ def install(app: FastAPI) -> None:
         error = coded(exc.code, str(exc))
         return answer(error.status, error.error_code, error.message)
 
-    for kind in (WorkspaceError, SecretError):
+    for kind in (WorkspaceError, SecretError, CatalogError):
         app.add_exception_handler(kind, _coded)
 
     @app.exception_handler(StarletteHTTPException)
