@@ -20,6 +20,13 @@ def server(tmp_path: Path) -> Iterator[Server]:
     """A server of its own: generated requests delete and cancel whatever they name."""
     running = start_server(tmp_path / "home")
     yield running
+    # generated requests create warehouses (and could create clusters): they outlive the
+    # server, so they go first
+    for warehouse in running.get("/api/2.0/sql/warehouses").json()["warehouses"]:
+        requests.delete(f"{running.url}/api/2.0/sql/warehouses/{warehouse['id']}",
+                        headers=running.headers, timeout=30)
+    for cluster in running.get("/api/2.1/clusters/list").json()["clusters"]:
+        running.post("/api/2.1/clusters/permanent-delete", {"cluster_id": cluster["cluster_id"]})
     assert stop_server(running) == 0
 
 

@@ -18,6 +18,8 @@ from podium.server import (
     runs,
     scim,
     secrets,
+    sql_statements,
+    sql_warehouses,
     tokens,
     unity_catalog,
     workspace_files,
@@ -31,7 +33,8 @@ STREAMED = "/api/2.0/fs/files/"  # uploads of any size, streamed to disk
 
 def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
     """The app for one workspace: Jobs API 2.1 and 2.2, Clusters, Cluster Policies,
-    Pipelines, Token, Workspace, DBFS, Files, Unity Catalog, Secrets and SCIM Me APIs, health,
+    Pipelines, Token, Workspace, DBFS, Files, Unity Catalog, SQL
+    Warehouses and Statement Execution, Secrets and SCIM Me APIs, health,
     discovery, and the web UI.
     Beyond `max_requests` API requests at once, more get 429 with Retry-After, which
     Databricks clients wait out and retry."""
@@ -53,6 +56,8 @@ def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
     app.include_router(policies.router)
     app.include_router(pipelines.router)
     app.include_router(unity_catalog.router)
+    app.include_router(sql_warehouses.router)
+    app.include_router(sql_statements.router)
     ui_pages.install(app)  # the web UI at /
 
     in_flight = 0

@@ -25,6 +25,7 @@ from podium.engine import shared_clusters
 from podium.server import bodies
 from podium.server.errors import ApiError, invalid, not_found, validation_error
 from podium.server.runtimes import DEFAULT_RUNTIME, RUNTIMES
+from podium.server.sql_warehouses import MARK
 from podium.server.workspace import user, workspace
 from podium.spec import policies as rules
 from podium.spec.models import ClusterSpec
@@ -215,10 +216,12 @@ def get(request: Request, cluster_id: str) -> dict[str, Any]:
 
 @router.get("/list")
 def list_clusters(request: Request) -> dict[str, Any]:
-    """Every cluster of the workspace (API-created and `podium cluster start`ed)."""
+    """Every cluster of the workspace (API-created and `podium cluster start`ed); SQL
+    warehouses are listed by their own API."""
     store = workspace(request).store
     rows = [shared_clusters.current(store, r.key) for r in registry.all_clusters(store)]
-    return {"clusters": [view(r) for r in rows if r is not None]}
+    return {"clusters": [view(r) for r in rows
+                         if r is not None and MARK not in json.loads(r.spec_json)]}
 
 
 @router.post("/events")
