@@ -23,3 +23,11 @@ class TickTaken(RuntimeError):
 
 class PipelineNotFound(LookupError):
     """No pipeline (or update of it) with that id in the workspace."""
+
+
+class PrincipalNotFound(LookupError):
+    """No user, group or service principal with that id (or a member that is not one)."""
+
+
+class PrincipalConflict(ValueError):
+    """A principal's name is taken, or a change it cannot take (a built-in group)."""

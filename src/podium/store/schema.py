@@ -289,6 +289,29 @@ class ClusterEventRow(Base):
     details_json: Mapped[str] = mapped_column(Text, default="{}")
 
 
+class PrincipalRow(Base):
+    """A user, group or service principal of the workspace (SCIM): its name is the user's
+    `userName`, the group's `displayName` or the service principal's `applicationId`."""
+
+    __tablename__ = "scim_principals"
+    principal_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))  # Users, Groups, ServicePrincipals
+    name: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    extra_json: Mapped[str] = mapped_column(Text, default="{}")  # emails, roles, externalId
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (UniqueConstraint("kind", "name", name="uq_scim_principals_kind_name"),)
+
+
+class MembershipRow(Base):
+    """A principal that belongs to a group."""
+
+    __tablename__ = "scim_members"
+    group_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
 class ClusterPolicyRow(Base):
     """A cluster policy: rules a cluster spec naming its `policy_id` must follow."""
 
