@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request, Response
 from podium import __version__
 from podium.server import (
     clusters,
+    command_execution,
     dbfs,
     errors,
     files_api,
@@ -33,9 +34,8 @@ STREAMED = "/api/2.0/fs/files/"  # uploads of any size, streamed to disk
 
 def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
     """The app for one workspace: Jobs API 2.1 and 2.2, Clusters, Cluster Policies,
-    Pipelines, Token, Workspace, DBFS, Files, Unity Catalog, SQL
-    Warehouses and Statement Execution, Secrets and SCIM Me APIs, health,
-    discovery, and the web UI.
+    Pipelines, Token, Workspace, DBFS, Files, Unity Catalog, SQL Warehouses, Statement
+    Execution, Command Execution, Secrets and SCIM APIs, health, discovery, and the web UI.
     Beyond `max_requests` API requests at once, more get 429 with Retry-After, which
     Databricks clients wait out and retry."""
     app = FastAPI(title="podium", version=__version__,
@@ -58,6 +58,7 @@ def create_app(ws: Workspace, max_requests: int = 64) -> FastAPI:
     app.include_router(unity_catalog.router)
     app.include_router(sql_warehouses.router)
     app.include_router(sql_statements.router)
+    app.include_router(command_execution.router)
     ui_pages.install(app)  # the web UI at /
 
     in_flight = 0
