@@ -8,7 +8,7 @@ import subprocess
 from datetime import timedelta
 
 import pytest
-from databricks.sdk.errors import NotFound
+from databricks.sdk.errors import ResourceDoesNotExist
 from databricks.sdk.service import compute, jobs
 from databricks.sdk.service.workspace import Language
 
@@ -66,5 +66,6 @@ def test_create_run_on_edit_and_delete_an_all_purpose_cluster(server: Server) ->
         assert w.clusters.get(cluster_id).state == compute.State.RUNNING
     finally:
         w.clusters.permanent_delete(cluster_id)
-    with pytest.raises(NotFound):
+    # a 400 INVALID_PARAMETER_VALUE, which databricks-sdk (as on Databricks) turns into this
+    with pytest.raises(ResourceDoesNotExist, match=f"Cluster {cluster_id} does not exist"):
         w.clusters.get(cluster_id)

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from podium.compute.errors import ClusterError
 from podium.engine import shared_clusters
 from podium.server import bodies
-from podium.server.errors import ApiError, invalid, not_found, validation_error
+from podium.server.errors import ApiError, invalid, validation_error
 from podium.server.runtimes import DEFAULT_RUNTIME, RUNTIMES
 from podium.server.sql_warehouses import MARK
 from podium.server.workspace import user, workspace
@@ -207,11 +207,8 @@ def permanent_delete(request: Request, body: ClusterId) -> dict[str, Any]:
 
 @router.get("/get")
 def get(request: Request, cluster_id: str) -> dict[str, Any]:
-    """One cluster."""
-    row = shared_clusters.current(workspace(request).store, cluster_id)
-    if row is None:
-        raise not_found(f"Cluster {cluster_id} does not exist")
-    return view(row)
+    """One cluster; an unknown id is a 400 INVALID_PARAMETER_VALUE, as on Databricks."""
+    return view(_row(request, cluster_id))
 
 
 @router.get("/list")
