@@ -256,11 +256,15 @@ async def put(request: Request) -> dict[str, Any]:
         target = _new_file(str(form.get("path") or ""),
                            str(form.get("overwrite", "false")).lower() == "true")
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
-        with os.fdopen(fd, "wb") as out:
-            await upload.seek(0)
-            while chunk := await upload.read(MAX_BLOCK_BYTES):
-                out.write(chunk)
-        _replace(Path(temp), target)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                await upload.seek(0)
+                while chunk := await upload.read(MAX_BLOCK_BYTES):
+                    out.write(chunk)
+            _replace(Path(temp), target)
+        except BaseException:  # a failed write (a full disk) leaves nothing behind
+            Path(temp).unlink(missing_ok=True)
+            raise
         return {}
     try:
         body = PutBody.model_validate_json(await request.body())
