@@ -7,11 +7,12 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 from databricks.sdk.errors import BadRequest, NotFound
-from databricks.sdk.service import sql
+from databricks.sdk.service import jobs, sql
 
 from tests.server.conftest import Server
 
@@ -123,3 +124,23 @@ def test_errors_polling_and_cancel(server: Server, warehouse: str) -> None:
                                                 warehouse_id="0123456789abcdef")
     with pytest.raises(NotFound):
         w.statement_execution.get_statement("nope")
+
+
+def test_a_sql_task_naming_the_warehouse_runs_on_it(server: Server, warehouse: str,
+                                                    tmp_path: Path) -> None:
+    w = server.sdk()
+    schema = f"job_{uuid.uuid4().hex[:8]}"
+    (tmp_path / "make.sql").write_text(
+        f"CREATE SCHEMA main.{schema};\n"
+        f"CREATE TABLE main.{schema}.made AS SELECT 7 AS n;\n")
+    job = w.jobs.create(name="on-the-warehouse",
+                        tasks=[jobs.Task(task_key="make", sql_task=jobs.SqlTask(
+                            warehouse_id=warehouse,
+                            file=jobs.SqlTaskFile(path=str(tmp_path / "make.sql"))))])
+    done = w.jobs.run_now(job_id=job.job_id).result()
+    assert done.state.result_state == jobs.RunResultState.SUCCESS, \
+        w.jobs.get_run_output(done.tasks[0].run_id).error
+    assert done.tasks[0].cluster_instance.cluster_id == warehouse
+    read = run(server, warehouse, f"SELECT n FROM main.{schema}.made")
+    assert read.result.data_array == [["7"]]
+    run(server, warehouse, f"DROP SCHEMA main.{schema} CASCADE")

@@ -180,8 +180,9 @@ resources:
     (problem,) = missing.lookups_failing(missing.jobs["uses"])
     assert str(problem).endswith("databricks.yml:3:12: error: variable 'policy' looks up "
                                  "cluster_policy 'small', which this workspace does not have "
-                                 "(podium finds clusters, cluster policies and jobs); create "
-                                 "it, or give the variable a value with --var policy=VALUE")
+                                 "(podium finds clusters, cluster policies, jobs and SQL "
+                                 "warehouses); create it, or give the variable a value with "
+                                 "--var policy=VALUE")
     assert missing.lookups_failing(missing.jobs["plain"]) == []
     assert sum("looks up warehouse 'Shared SQL'" in w.message for w in missing.warnings) == 1
 

@@ -71,7 +71,8 @@ def load(bundle: Path, target: str | None, var: list[str] | None, as_json: bool 
 
 def workspace_lookup(kind: str, name: str) -> str | None:
     """The id of the workspace object a bundle's `lookup` variable names: a shared
-    cluster (by name or key), a cluster policy or a registered job (by name)."""
+    cluster (by name or key), a cluster policy, a registered job or a SQL warehouse (by
+    name)."""
     from podium.store import clusters, policies, registry
 
     store = open_history()
@@ -83,6 +84,9 @@ def workspace_lookup(kind: str, name: str) -> str | None:
     if kind == "job":
         rows, _ = registry.page(store, 2, name=name)
         return str(rows[0].job_id) if len(rows) == 1 else None
+    if kind == "warehouse":
+        row = clusters.warehouse(store, name)
+        return row.key if row is not None else None
     return None
 
 

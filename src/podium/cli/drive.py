@@ -54,6 +54,7 @@ def drive(store, runs: list, as_json: bool, bundle: tuple[str, str, str] = ("", 
     output.install()
     executor = Executor(shared_clusters=lambda name, spec: shared_clusters.address(
         store, name, spec, start_clusters))
+    executor.is_warehouse = lambda key: shared_clusters.is_warehouse(store, key)
     recorder = Recorder(store, executor, bundle)
     # The orchestrator's own view goes to the terminal, around the per-task routing.
     view = Console(file=output.original_stdout() if not as_json else output.original_stderr(),

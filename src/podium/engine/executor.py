@@ -96,6 +96,9 @@ class Executor:
         # Called with a child run (and its parent run and task) before it is submitted,
         # so the history can give it an id; the recorder sets this.
         self.on_child_run: Callable[[Run, Run, TaskRun], None] = lambda child, run, tr: None
+        # Whether a sql_task's `warehouse_id` names a SQL warehouse of the workspace (a
+        # shared cluster): such tasks run on it, others on their job's cluster.
+        self.is_warehouse: Callable[[str], bool] = lambda warehouse_id: False
         # Finds the job a run_job_task names; a server also looks in its job registry.
         self.child_job: Callable[[Run, str], ChildJob | None] = bundle_child_job
         # Takes a declared output for a task: None when taken, else who holds it. The
@@ -600,19 +603,25 @@ class Executor:
     def _register(self, run: Run, tr: TaskRun) -> None:
         tr.cluster_key = self._cluster_key(run, tr.task)
         if tr.cluster_key and not tr.final:
-            spec = (shared_spec(run.clusters, tr.task.existing_cluster_id)
-                    if tr.task.existing_cluster_id
-                    else run.job.cluster_as_started(tr.task.job_cluster_key))
+            if tr.task.existing_cluster_id:
+                spec = shared_spec(run.clusters, tr.task.existing_cluster_id)
+            elif tr.cluster_key.startswith(SHARED_PREFIX):  # a warehouse: its own spec
+                spec = None
+            else:
+                spec = run.job.cluster_as_started(tr.task.job_cluster_key)
             self.clusters.register(tr.cluster_key, spec, run.run_id)
 
-    @staticmethod
-    def _cluster_key(run: Run, task: Any) -> str | None:
-        """Which cluster a task runs on: shared by id, the job's cluster by key, the job's
-        default cluster for Spark tasks, none for the others."""
+    def _cluster_key(self, run: Run, task: Any) -> str | None:
+        """Which cluster a task runs on: shared by id, the job's cluster by key, the SQL
+        warehouse a sql_task names, the job's default cluster for other Spark tasks, none
+        for the others."""
         if task.existing_cluster_id:
             return f"{SHARED_PREFIX}{task.existing_cluster_id}"
         if task.job_cluster_key:
             return f"{run.job_key}:{task.job_cluster_key}"
+        warehouse = str(getattr(task.sql_task, "warehouse_id", None) or "")
+        if warehouse and self.is_warehouse(warehouse):
+            return f"{SHARED_PREFIX}{warehouse}"
         return f"{run.job_key}:{DEFAULT_KEY}" if task.uses_spark else None
 
 

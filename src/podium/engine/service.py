@@ -90,6 +90,7 @@ class Service(Intake):
                                                                        start_missing=True),
             idle_cluster_seconds=idle_cluster_seconds)
         self.executor.child_job = lambda run, name: launch.registry_child_job(store, run, name)
+        self.executor.is_warehouse = lambda key: shared_clusters.is_warehouse(store, key)
         super().__init__(self.executor, Recorder(store, self.executor))
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="podium-service", daemon=True)

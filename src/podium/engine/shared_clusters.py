@@ -163,6 +163,12 @@ def stop(store: RunStore, name: str) -> Any:
     return current(store, row.key)
 
 
+def is_warehouse(store: RunStore, key: str) -> bool:
+    """Whether `key` is the id of one of the workspace's SQL warehouses."""
+    row = registry.find(store, key)
+    return row is not None and row.key == key and registry.is_warehouse(row)
+
+
 def address(store: RunStore, name: str, spec: ClusterSpec | None, start_missing: bool) -> str:
     """The Spark Connect address of shared cluster `name`, starting it when asked to;
     a cluster that is not running is a ClusterError that says how to start it."""

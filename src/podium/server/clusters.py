@@ -25,7 +25,6 @@ from podium.engine import shared_clusters
 from podium.server import bodies
 from podium.server.errors import ApiError, invalid, validation_error
 from podium.server.runtimes import DEFAULT_RUNTIME, RUNTIMES
-from podium.server.sql_warehouses import MARK
 from podium.server.workspace import user, workspace
 from podium.spec import policies as rules
 from podium.spec.models import ClusterSpec
@@ -218,7 +217,7 @@ def list_clusters(request: Request) -> dict[str, Any]:
     store = workspace(request).store
     rows = [shared_clusters.current(store, r.key) for r in registry.all_clusters(store)]
     return {"clusters": [view(r) for r in rows
-                         if r is not None and MARK not in json.loads(r.spec_json)]}
+                         if r is not None and not registry.is_warehouse(r)]}
 
 
 @router.post("/events")

@@ -20,7 +20,7 @@ from podium.store import clusters as registry
 
 router = APIRouter(prefix="/api/2.0/sql/warehouses", dependencies=[Depends(user)])
 
-MARK = "sql_warehouse"  # kept with a warehouse's cluster spec: its own settings
+MARK = registry.WAREHOUSE  # kept with a warehouse's cluster spec: its own settings
 DEFAULT_AUTO_STOP = 120  # minutes, as Databricks
 STATES = {"PENDING": "STARTING", "RUNNING": "RUNNING", "TERMINATING": "STOPPING",
           "TERMINATED": "STOPPED", "ERROR": "STOPPED"}
@@ -40,11 +40,6 @@ class WarehouseSettings(bodies.Body):
     tags: dict[str, Any] | None = None
     creator_name: str | None = None
     instance_profile_arn: str | None = None
-
-
-def is_warehouse(row: Any) -> bool:
-    """Whether a shared cluster is a SQL warehouse."""
-    return MARK in json.loads(row.spec_json)
 
 
 def _cluster_spec(settings: dict[str, Any]) -> ClusterSpec:
@@ -68,7 +63,7 @@ def _checked(body: WarehouseSettings, before: dict[str, Any] | None = None) -> d
 def row_of(request: Request, warehouse_id: str) -> Any:
     """The registry row of warehouse `warehouse_id`; 404 when there is none."""
     row = shared_clusters.current(workspace(request).store, warehouse_id)
-    if row is None or not is_warehouse(row):
+    if row is None or not registry.is_warehouse(row):
         raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Warehouse {warehouse_id} does not "
                        "exist")
     return row
@@ -108,7 +103,7 @@ def list_warehouses(request: Request) -> dict[str, Any]:
     store = workspace(request).store
     rows = [shared_clusters.current(store, r.key) for r in registry.all_clusters(store)]
     return {"warehouses": [view(r, request.url.hostname or "localhost") for r in rows
-                           if r is not None and is_warehouse(r)]}
+                           if r is not None and registry.is_warehouse(r)]}
 
 
 @router.get("/{warehouse_id}")

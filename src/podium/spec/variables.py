@@ -241,8 +241,8 @@ def _look_up(name: str, spec: Any, loc: Location, ctx: Context,
     stand_in = f"<lookup of {kind} '{wanted}' for variable '{name}' found nothing>"
     ctx.unresolved[stand_in] = Problem(
         loc, f"variable '{name}' looks up {kind} '{wanted}', which this workspace does not "
-        "have (podium finds clusters, cluster policies and jobs); create it, or give the "
-        f"variable a value with --var {name}=VALUE")
+        "have (podium finds clusters, cluster policies, jobs and SQL warehouses); create it, "
+        f"or give the variable a value with --var {name}=VALUE")
     return stand_in
 
 

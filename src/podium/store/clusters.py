@@ -84,6 +84,23 @@ def find(store: RunStore, name: str) -> SharedClusterRow | None:
     return (by_key or rows or [None])[0]
 
 
+# Kept with a SQL warehouse's cluster spec (its own settings): a warehouse is a shared
+# cluster that the SQL Warehouses API lists and `sql_task`s with its id run on.
+WAREHOUSE = "sql_warehouse"
+
+
+def is_warehouse(row: SharedClusterRow) -> bool:
+    """Whether a shared cluster is a SQL warehouse."""
+    return WAREHOUSE in json.loads(row.spec_json)
+
+
+def warehouse(store: RunStore, name: str) -> SharedClusterRow | None:
+    """A SQL warehouse by id, or else by its name."""
+    rows = [r for r in all_clusters(store) if is_warehouse(r)]
+    return next((r for r in rows if r.key == name), None) or next(
+        (r for r in rows if json.loads(r.spec_json)[WAREHOUSE].get("name") == name), None)
+
+
 def all_clusters(store: RunStore) -> list[SharedClusterRow]:
     """Every shared cluster this workspace has known, by key."""
     return store.rows(select(SharedClusterRow).order_by(SharedClusterRow.key))
