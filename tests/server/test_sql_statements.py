@@ -5,6 +5,8 @@ and Arrow results, chunks, polling and cancel."""
 from __future__ import annotations
 
 import base64
+import json
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 from databricks.sdk.errors import BadRequest, NotFound
 from databricks.sdk.service import jobs, sql
 
-from tests.server.conftest import Server
+from tests.server.conftest import PODIUM, Server, env_for
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +146,14 @@ def test_a_sql_task_naming_the_warehouse_runs_on_it(server: Server, warehouse: s
     read = run(server, warehouse, f"SELECT n FROM main.{schema}.made")
     assert read.result.data_array == [["7"]]
     run(server, warehouse, f"DROP SCHEMA main.{schema} CASCADE")
+
+
+def test_a_bundle_looks_the_warehouse_up_by_name(server: Server, warehouse: str,
+                                                 tmp_path: Path) -> None:
+    name = server.sdk().warehouses.get(warehouse).name
+    (tmp_path / "databricks.yml").write_text(
+        "bundle: {name: lookup}\n"
+        f"variables:\n  wh: {{lookup: {{warehouse: {name}}}}}\n")
+    done = subprocess.run([*PODIUM, "validate", str(tmp_path), "--json"], text=True,
+                          capture_output=True, env=env_for(server.home), timeout=120)
+    assert json.loads(done.stdout)["variables"] == {"wh": warehouse}, done.stderr
