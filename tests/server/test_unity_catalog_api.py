@@ -100,6 +100,7 @@ def test_a_client_makes_a_catalog_and_volume_a_job_fills_and_the_client_lists(
     with pytest.raises(NotFound):
         w.catalogs.get(name)
     assert not Path(unquote(urlparse(volume.storage_location).path)).exists()
+    assert not (server.home / "dbfs" / "Volumes" / name).exists()
 
 
 def test_errors_name_what_is_missing_or_there_already(server: Server) -> None:

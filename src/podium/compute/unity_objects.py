@@ -165,6 +165,8 @@ def delete_catalog(name: str, force: bool) -> None:
     for schema in schemas(name):
         if schema != INFORMATION_SCHEMA:
             delete_schema(name, schema, force, last=True)
+    with contextlib.suppress(OSError):  # its (now empty) folder under /Volumes
+        (unity.volumes_root() / name).rmdir()
 
 
 def schemas(catalog: str) -> list[str]:
