@@ -53,8 +53,8 @@ def test_next_fire_times_pause_and_resume(tmp_path: Path) -> None:
     trigger = next(j for j in listed if j["job_id"] == ids["watcher"])["settings"]["trigger"]
     assert trigger["pause_status"] == "PAUSED"
     table = cli("jobs", "list", home=home, COLUMNS="200").stdout
-    assert "0 30 2 ? * MON-FRI Europe/Berlin (paused)" in table
-    assert "file arrival (paused)" in table
+    assert "cron 0 30 2 ? * MON-FRI (Europe/Berlin), paused" in table
+    assert "file arrival, paused" in table
     cli("jobs", "resume", "report", home=home)
     assert json.loads(cli("jobs", "next", "report", "--json", home=home).stdout)[
         "pause_status"] == "UNPAUSED"

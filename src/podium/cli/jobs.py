@@ -81,19 +81,12 @@ def _registered(as_json: bool) -> None:
 def starts_of(settings: dict[str, Any]) -> str:
     """What starts a job, in a few words: its schedule, trigger or continuous, paused or
     not; `-` when only runs asked for."""
-    schedule, trigger = settings.get("schedule"), settings.get("trigger")
-    if schedule:
-        text = f"{schedule.get('quartz_cron_expression')} {schedule.get('timezone_id', 'UTC')}"
-        paused = schedule.get("pause_status")
-    elif trigger:
-        kind = next((k for k in ("periodic", "file_arrival", "table_update", "table")
-                     if trigger.get(k)), "trigger")
-        text, paused = kind.replace("_", " "), trigger.get("pause_status")
-    elif settings.get("continuous") is not None:
-        text, paused = "continuous", settings["continuous"].get("pause_status")
-    else:
+    from podium.store import registry
+
+    text = registry.start_text(settings)
+    if text is None:
         return "-"
-    return f"{text} (paused)" if paused == "PAUSED" else text
+    return f"{text}, paused" if registry.paused(settings) else text
 
 
 JobArg = Annotated[str, typer.Argument(

@@ -176,6 +176,20 @@ def paused(settings: dict[str, Any]) -> bool | None:
     return present[0].get("pause_status") == "PAUSED" if present else None
 
 
+def start_text(settings: dict[str, Any]) -> str | None:
+    """What starts the job, in a few words (`cron 0 0 3 * * ? (Europe/Paris)`,
+    `file arrival`, `continuous`); None when only requests start it."""
+    schedule, trigger = settings.get("schedule"), settings.get("trigger")
+    if isinstance(schedule, dict):
+        return (f"cron {schedule.get('quartz_cron_expression')} "
+                f"({schedule.get('timezone_id') or 'UTC'})")
+    if isinstance(trigger, dict):
+        kind = next((k for k in ("periodic", "file_arrival", "table_update", "table")
+                     if trigger.get(k)), "trigger")
+        return kind.replace("_", " ")
+    return "continuous" if isinstance(settings.get("continuous"), dict) else None
+
+
 def settings_of(row: WorkspaceJobRow) -> dict[str, Any]:
     """A registered job's settings (JobSettings)."""
     return _settings(row)

@@ -115,24 +115,12 @@ def jobs_page(request: Request, after: int | None = None) -> HTMLResponse:
         jobs.append({
             "job_id": row.job_id, "name": settings.get("name") or f"job {row.job_id}",
             "source": view["podium"]["source"],
-            "trigger": _trigger_text(settings),
+            "trigger": registry.start_text(settings) or "manual",
             "paused": registry.paused(settings),
             "parameters": settings.get("parameters", []),
             "runs": [run_summary(r) for r in recent]})
     return render(request, "jobs.html", jobs=jobs,
                   next_after=rows[-1].job_id if more and rows else None)
-
-
-def _trigger_text(settings: dict[str, Any]) -> str:
-    if "schedule" in settings:
-        schedule = settings["schedule"]
-        return f"cron {schedule['quartz_cron_expression']} ({schedule.get('timezone_id')})"
-    if "continuous" in settings:
-        return "continuous"
-    trigger = settings.get("trigger") or {}
-    kind = next((k for k in ("periodic", "file_arrival", "table_update", "table")
-                 if k in trigger), None)
-    return kind.replace("_", " ") if kind else "manual"
 
 
 def _next_fires(settings: dict[str, Any], count: int = 3) -> list[str]:
@@ -194,7 +182,8 @@ def job_matrix(request: Request, job_id: int, before: int | None = None) -> HTML
     cells = {(run["run_id"], t["task_key"]): t for run in runs for t in run["tasks"]}
     settings = registry.settings_of(row)
     return render(request, "matrix.html", job=registry.job_view(row), runs=runs, keys=keys,
-                  cells=cells, state_of=graph.state_of, trigger=_trigger_text(settings),
+                  cells=cells, state_of=graph.state_of,
+                  trigger=registry.start_text(settings) or "manual",
                   paused=registry.paused(settings), next_fires=_next_fires(settings),
                   parameters=settings.get("parameters", []),
                   next_before=rows[-1].id if more and rows else None)
