@@ -273,16 +273,26 @@ class _Handler(grpc.GenericRpcHandler):
 def cluster_routes(store: Any, auth: Any) -> Resolve:
     """Routes by workspace token and `x-databricks-cluster-id` to all-purpose clusters,
     starting a terminated one; sessions without a cluster to the serverless one."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from podium.compute.errors import ClusterError
     from podium.engine import shared_clusters
     from podium.server.errors import ApiError
     from podium.server.runtimes import DEFAULT_RUNTIME
     from podium.spec.models import ClusterSpec
+    from podium.store.errors import StoreUnavailable
 
     serverless = ClusterSpec(cluster_name=SERVERLESS,
                              autotermination_minutes=SERVERLESS_IDLE_MINUTES)
 
     def resolve(token: str, metadata: dict[str, str]) -> Route:
+        try:
+            return routed(token, metadata)
+        except (SQLAlchemyError, StoreUnavailable) as exc:  # the client may retry
+            raise RouteError(grpc.StatusCode.UNAVAILABLE, "The workspace's database cannot "
+                             f"be reached ({type(exc).__name__}); retry shortly") from None
+
+    def routed(token: str, metadata: dict[str, str]) -> Route:
         try:
             user = auth.check(token)
         except ApiError as exc:
