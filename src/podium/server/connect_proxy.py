@@ -86,6 +86,7 @@ class ConnectProxy:
     def __init__(self, resolve: Resolve, touch: Callable[[str], None], loop: BackgroundLoop):
         self.resolve, self.touch, self.loop = resolve, touch, loop
         self._channels: dict[str, grpc.aio.Channel] = {}
+        self._cluster_urls: dict[str, str] = {}  # the address each cluster was last at
         self._touched: dict[str, float] = {}
         self._sessions: dict[tuple[str, str], Session] = {}
         self._routes: dict[tuple[str, str, bool], tuple[float, Route]] = {}
@@ -172,6 +173,12 @@ class ConnectProxy:
         if len(self._routes) > 1000:
             self._routes.clear()
         self._routes[key] = (now, route)
+        before = self._cluster_urls.get(route.cluster_key)
+        self._cluster_urls[route.cluster_key] = route.url
+        if before is not None and before != route.url:  # restarted elsewhere: the old
+            old = self._channels.pop(before, None)     # server is gone with its calls
+            if old is not None:
+                await old.close()
         return route
 
     async def forward(self, method: str, requests: AsyncIterator[bytes],
