@@ -189,3 +189,21 @@ def test_files_stream_both_ways_with_ranges_folders_and_pages(server: Server) ->
     with pytest.raises(NotFound):
         w.files.get_directory_metadata(f"{root}/a/b")
     w.catalogs.delete(name, force=True)
+
+
+def test_comments_and_properties_are_kept_and_changed(server: Server) -> None:
+    w = server.sdk()
+    name = f"about_{uuid.uuid4().hex[:8]}"
+    w.catalogs.create(name=name, comment="sales data", properties={"team": "sales"})
+    assert (w.catalogs.get(name).comment, w.catalogs.get(name).properties) == (
+        "sales data", {"team": "sales"})
+    assert w.catalogs.update(name, comment="all sales").comment == "all sales"
+    made = w.schemas.create(name="raw", catalog_name=name, comment="as it came")
+    assert made.comment == "as it came"
+    w.schemas.update(f"{name}.raw", properties={"layer": "bronze"})
+    got = w.schemas.get(f"{name}.raw")
+    assert (got.comment, got.properties) == ("as it came", {"layer": "bronze"})
+    assert [t.name for t in w.tables.list(catalog_name=name, schema_name="raw")] == []
+    with pytest.raises(PermissionDenied):
+        w.catalogs.update("samples", comment="mine now")
+    w.catalogs.delete(name, force=True)

@@ -24,6 +24,7 @@ from podium import defaults, samples
 from podium.compute import unity
 from podium.compute.catalog import DEFAULT_DB, data_format, partition_columns, scan
 from podium.compute.errors import CatalogError
+from podium.files import write_whole
 
 INFORMATION_SCHEMA = "information_schema"
 READ_ONLY = ("samples", "system")
@@ -148,12 +149,53 @@ def require_catalog(name: str) -> None:
         raise CatalogError("CATALOG_DOES_NOT_EXIST", f"Catalog '{name}' does not exist.")
 
 
-def create_catalog(name: str) -> None:
+def create_catalog(name: str, comment: str | None = None,
+                   properties: dict[str, str] | None = None) -> None:
     """Make catalog `name` with its `default` schema, as `CREATE CATALOG` does."""
     check_name("catalog", name)
     if name in catalogs() or name == "spark_catalog":
         raise CatalogError("CATALOG_ALREADY_EXISTS", f"Catalog '{name}' already exists")
     (_warehouse() / f"{unity.database(name, DEFAULT_DB)}.db").mkdir(parents=True)
+    describe(name, None, comment, properties)
+
+
+def _about_file(catalog: str, schema: str | None) -> Path | None:
+    """Where a catalog's (in its `default` schema's folder) or a schema's comment and
+    properties are kept; None for objects without a folder of their own."""
+    if catalog in READ_ONLY or (catalog == unity.HIVE_METASTORE
+                                and schema in (None, DEFAULT_DB)):
+        return None  # read-only, or the warehouse folder itself
+    folder = _warehouse() / f"{unity.database(catalog, schema or DEFAULT_DB)}.db"
+    return folder / (".podium-catalog.json" if schema is None else ".podium-schema.json")
+
+
+def about(catalog: str, schema: str | None = None) -> dict[str, Any]:
+    """A catalog's or schema's `comment` and `properties` (empty when none were given)."""
+    file = _about_file(catalog, schema)
+    try:
+        return json.loads(file.read_text(encoding="utf-8")) if file is not None else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def describe(catalog: str, schema: str | None, comment: str | None,
+             properties: dict[str, str] | None) -> None:
+    """Keep a catalog's or schema's comment and properties (given ones replace kept ones;
+    a file beside its tables, which scans leave out)."""
+    if comment is None and properties is None:
+        return
+    file = _about_file(catalog, schema)
+    if file is None:
+        name = catalog if schema is None else f"{catalog}.{schema}"
+        raise CatalogError("PERMISSION_DENIED", f"'{name}' is built in; it keeps no comment "
+                           "or properties")
+    file.parent.mkdir(parents=True, exist_ok=True)
+    kept = about(catalog, schema)
+    if comment is not None:
+        kept["comment"] = comment
+    if properties is not None:
+        kept["properties"] = {str(k): str(v) for k, v in properties.items()}
+    write_whole(file, json.dumps(kept).encode())
 
 
 def delete_catalog(name: str, force: bool) -> None:
@@ -207,7 +249,8 @@ def _writable(catalog: str) -> None:
         raise CatalogError("PERMISSION_DENIED", f"Catalog '{catalog}' is read-only")
 
 
-def create_schema(catalog: str, name: str) -> None:
+def create_schema(catalog: str, name: str, comment: str | None = None,
+                  properties: dict[str, str] | None = None) -> None:
     """Make schema `name` of `catalog`: its folder in the warehouse."""
     require_catalog(catalog)
     _writable(catalog)
@@ -216,6 +259,7 @@ def create_schema(catalog: str, name: str) -> None:
         raise CatalogError("SCHEMA_ALREADY_EXISTS", f"Schema '{catalog}.{name}' already "
                            "exists")
     (_warehouse() / f"{unity.database(catalog, name)}.db").mkdir(parents=True)
+    describe(catalog, name, comment, properties)
 
 
 def delete_schema(catalog: str, name: str, force: bool, last: bool = False) -> None:

@@ -52,6 +52,14 @@ class CreateVolume(Body):
     comment: str | None = None
 
 
+class UpdateCatalogOrSchema(Body):
+    comment: str | None = None
+    properties: dict[str, str] | None = None
+    owner: str | None = None
+    enable_predictive_optimization: str | None = None
+    isolation_mode: str | None = None
+
+
 class UpdateVolume(Body):
     new_name: str | None = None
     comment: str | None = None
@@ -82,7 +90,8 @@ def _catalog(name: str, who: str) -> dict[str, Any]:
     kind = {HIVE_METASTORE: "SYSTEM_CATALOG", "samples": "SYSTEM_CATALOG",
             "system": "SYSTEM_CATALOG"}.get(name, "MANAGED_CATALOG")
     created = uc.catalog_created(name)
-    return {"name": name, "full_name": name, "owner": who, "catalog_type": kind,
+    return {**uc.about(name), "name": name, "full_name": name, "owner": who,
+            "catalog_type": kind,
             "metastore_id": METASTORE_ID, "created_at": created, "created_by": who,
             "updated_at": created, "updated_by": who, "isolation_mode": "OPEN",
             "securable_type": "CATALOG", "browse_only": False}
@@ -90,7 +99,8 @@ def _catalog(name: str, who: str) -> dict[str, Any]:
 
 def _schema(catalog: str, name: str, who: str) -> dict[str, Any]:
     created = uc.schema_created(catalog, name)
-    return {"name": name, "catalog_name": catalog, "full_name": f"{catalog}.{name}",
+    return {**uc.about(catalog, name), "name": name, "catalog_name": catalog,
+            "full_name": f"{catalog}.{name}",
             "owner": who, "metastore_id": METASTORE_ID, "created_at": created,
             "created_by": who, "updated_at": created, "updated_by": who,
             "securable_type": "SCHEMA"}
@@ -138,7 +148,7 @@ def list_catalogs(max_results: int = Query(0, le=2**31 - 1), page_token: str | N
 @router.post("/catalogs")
 def create_catalog(body: CreateCatalog, who: str = Depends(user)) -> dict[str, Any]:
     """A new catalog with its `default` schema."""
-    uc.create_catalog(body.name)
+    uc.create_catalog(body.name, body.comment, body.properties)
     return _catalog(body.name, who)
 
 
@@ -146,6 +156,15 @@ def create_catalog(body: CreateCatalog, who: str = Depends(user)) -> dict[str, A
 def get_catalog(name: str, who: str = Depends(user)) -> dict[str, Any]:
     """One catalog."""
     uc.require_catalog(name)
+    return _catalog(name, who)
+
+
+@router.patch("/catalogs/{name}")
+def update_catalog(name: str, body: UpdateCatalogOrSchema,
+                   who: str = Depends(user)) -> dict[str, Any]:
+    """Change a catalog's comment or properties."""
+    uc.require_catalog(name)
+    uc.describe(name, None, body.comment, body.properties)
     return _catalog(name, who)
 
 
@@ -167,7 +186,7 @@ def list_schemas(catalog_name: str, max_results: int = Query(0, le=2**31 - 1),
 @router.post("/schemas")
 def create_schema(body: CreateSchema, who: str = Depends(user)) -> dict[str, Any]:
     """A new schema: its folder in the warehouse, which running jobs find at once."""
-    uc.create_schema(body.catalog_name, body.name)
+    uc.create_schema(body.catalog_name, body.name, body.comment, body.properties)
     return _schema(body.catalog_name, body.name, who)
 
 
@@ -176,6 +195,16 @@ def get_schema(full_name: str, who: str = Depends(user)) -> dict[str, Any]:
     """One schema by `catalog.schema`."""
     catalog, schema = _parts(full_name, 2, "schema")
     uc.require_schema(catalog, schema)
+    return _schema(catalog, schema, who)
+
+
+@router.patch("/schemas/{full_name}")
+def update_schema(full_name: str, body: UpdateCatalogOrSchema,
+                  who: str = Depends(user)) -> dict[str, Any]:
+    """Change a schema's comment or properties."""
+    catalog, schema = _parts(full_name, 2, "schema")
+    uc.require_schema(catalog, schema)
+    uc.describe(catalog, schema, body.comment, body.properties)
     return _schema(catalog, schema, who)
 
 
