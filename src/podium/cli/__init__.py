@@ -7,7 +7,8 @@ import sys
 
 # podium's processes start Java through PySpark (a fork with a preexec_fn) while gRPC
 # threads serve Spark Connect; gRPC's own fork handlers then break the forked child
-# before it execs (JAVA_GATEWAY_EXITED). Nothing podium forks goes on using gRPC.
+# before it execs (JAVA_GATEWAY_EXITED). A child that uses gRPC itself (an environment's
+# task process) is forked before its parent opens any channel, so it needs no handlers.
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 from podium.cli.app import app
