@@ -60,6 +60,13 @@ def scan(warehouse: Path) -> tuple[set[str], dict[tuple[str, str], TableDir]]:
     return databases, tables
 
 
+def database_folders(warehouse: Path) -> dict[str, Path]:
+    """The warehouse's database folders (`<db>.db`) by database name, without looking at
+    their tables."""
+    return {top.name[:-3]: Path(top.path) for top in _folders(warehouse)
+            if top.name.endswith(".db")}
+
+
 def _folders(path: Path) -> list[os.DirEntry[str]]:
     """Visible sub-folders; none when the folder went away (another process dropped it)."""
     try:

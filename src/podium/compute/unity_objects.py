@@ -22,7 +22,13 @@ from urllib.parse import unquote, urlparse
 
 from podium import defaults, samples
 from podium.compute import unity
-from podium.compute.catalog import DEFAULT_DB, data_format, partition_columns, scan
+from podium.compute.catalog import (
+    DEFAULT_DB,
+    data_format,
+    database_folders,
+    partition_columns,
+    scan,
+)
 from podium.compute.errors import CatalogError
 from podium.files import write_whole
 
@@ -115,11 +121,9 @@ def _warehouse() -> Path:
 def _schema_folders() -> dict[tuple[str, str], Path]:
     """Every schema with a folder in the warehouse, by (catalog, schema)."""
     found: dict[tuple[str, str], Path] = {}
-    databases, _tables = scan(_warehouse())
-    for database in databases:
+    for database, folder in database_folders(_warehouse()).items():
         catalog, sep, schema = database.partition(unity.SEPARATOR)
-        key = (catalog, schema) if sep else (unity.HIVE_METASTORE, database)
-        found[key] = _warehouse() / f"{database}.db"
+        found[(catalog, schema) if sep else (unity.HIVE_METASTORE, database)] = folder
     return found
 
 
@@ -292,7 +296,7 @@ def tables(catalog: str, schema: str, with_columns: bool = True) -> list[Table]:
     found = []
     for name in sorted(_table_names(catalog, schema, folder)):
         with contextlib.suppress(CatalogError):  # dropped while we looked
-            found.append(table(catalog, schema, name, with_columns))
+            found.append(_table_in(folder, catalog, schema, name, with_columns))
     return found
 
 
@@ -315,10 +319,17 @@ def table(catalog: str, schema: str, name: str, with_columns: bool = True) -> Ta
     is still being written."""
     require_schema(catalog, schema)
     folder = schema_folder(catalog, schema)
+    if folder is None:
+        raise CatalogError("TABLE_DOES_NOT_EXIST",
+                           f"Table '{catalog}.{schema}.{name}' does not exist.")
+    return _table_in(folder, catalog, schema, name, with_columns)
+
+
+def _table_in(folder: Path, catalog: str, schema: str, name: str,
+              with_columns: bool) -> Table:
+    """Table or view `name` of the schema whose folder is `folder`."""
     missing = CatalogError("TABLE_DOES_NOT_EXIST",
                            f"Table '{catalog}.{schema}.{name}' does not exist.")
-    if folder is None:
-        raise missing
     view = folder / f"{name}{VIEW_SUFFIX}"
     if view.is_file():
         return _view(catalog, schema, name, view)
@@ -326,13 +337,10 @@ def table(catalog: str, schema: str, name: str, with_columns: bool = True) -> Ta
     fmt = data_format(path) if path.is_dir() else None
     if fmt is None:
         raise missing
-    columns = _columns(path, fmt) if with_columns else []
-    properties: dict[str, str] = {}
-    table_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"podium-table:{path}"))
-    if fmt == "delta":
-        meta = _delta_metadata(path)
-        properties = {k: str(v) for k, v in (meta.get("configuration") or {}).items()}
-        table_id = meta.get("id") or table_id
+    meta = _delta_metadata(path) if fmt == "delta" else {}
+    columns = _columns(path, fmt, meta) if with_columns else []
+    properties = {k: str(v) for k, v in (meta.get("configuration") or {}).items()}
+    table_id = meta.get("id") or str(uuid.uuid5(uuid.NAMESPACE_URL, f"podium-table:{path}"))
     created = _ms(path / "_delta_log" / f"{0:020d}.json") if fmt == "delta" else _ms(path)
     return Table(catalog, schema, name, "MANAGED", fmt.upper(), path.resolve().as_uri(),
                  columns, created or _ms(path), _ms(path), table_id, properties)
@@ -381,10 +389,10 @@ def _delta_metadata(path: Path) -> dict[str, Any]:
     return {}
 
 
-def _columns(path: Path, fmt: str) -> list[Column]:
-    """The table's columns, partition columns marked, in the table's order."""
+def _columns(path: Path, fmt: str, meta: dict[str, Any]) -> list[Column]:
+    """The table's columns, partition columns marked, in the table's order (a Delta
+    table's from its `metaData` action)."""
     if fmt == "delta":
-        meta = _delta_metadata(path)
         fields = json.loads(meta.get("schemaString") or '{"fields": []}').get("fields", [])
         partitions = list(meta.get("partitionColumns") or [])
     else:

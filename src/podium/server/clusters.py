@@ -71,7 +71,9 @@ def _spec(request: Request, body: dict[str, Any]) -> ClusterSpec:
         raise validation_error(exc.errors()[0]) from None
 
 
-def _row(request: Request, cluster_id: str) -> Any:
+def row_of(request: Request, cluster_id: str) -> Any:
+    """The registry row of cluster `cluster_id`; 400 `Cluster X does not exist` (as
+    Databricks answers) when there is none."""
     row = shared_clusters.current(workspace(request).store, cluster_id)
     if row is None:
         raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Cluster {cluster_id} does not exist")
@@ -132,7 +134,7 @@ def create(request: Request, body: dict[str, Any] = Body(...),
 def edit(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
     """Replace a cluster's spec; a running cluster restarts with it."""
     cluster_id = str(body.pop("cluster_id", "") or "")
-    row = _row(request, cluster_id)
+    row = row_of(request, cluster_id)
     spec = _spec(request, body)
     store = workspace(request).store
     kept = {k: v for k, v in json.loads(row.spec_json).items() if k == "creator_user_name"}
@@ -165,7 +167,7 @@ def _restart(store: Any, key: str) -> None:
 @router.post("/start")
 def start(request: Request, body: ClusterId) -> dict[str, Any]:
     """Start a terminated cluster."""
-    row = _row(request, body.cluster_id)
+    row = row_of(request, body.cluster_id)
     if row.state in registry.LIVE:
         raise ApiError(400, "INVALID_STATE", f"Cluster {row.key} is in unexpected state "
                        f"{row.state}.")
@@ -177,7 +179,7 @@ def start(request: Request, body: ClusterId) -> dict[str, Any]:
 @router.post("/restart")
 def restart(request: Request, body: ClusterId) -> dict[str, Any]:
     """Stop and start a running cluster (its Spark application is new)."""
-    row = _row(request, body.cluster_id)
+    row = row_of(request, body.cluster_id)
     if row.state != "RUNNING":
         raise ApiError(400, "INVALID_STATE", f"Cluster {row.key} is in unexpected state "
                        f"{row.state}.")
@@ -189,7 +191,7 @@ def restart(request: Request, body: ClusterId) -> dict[str, Any]:
 @router.post("/delete")
 def terminate(request: Request, body: ClusterId) -> dict[str, Any]:
     """Terminate a cluster (it stays listed and can be started again)."""
-    row = _row(request, body.cluster_id)
+    row = row_of(request, body.cluster_id)
     if row.state in registry.LIVE:
         registry.set_state(workspace(request).store, row.key, "TERMINATING", "Terminating")
         _background(shared_clusters.stop, workspace(request).store, row.key)
@@ -199,7 +201,7 @@ def terminate(request: Request, body: ClusterId) -> dict[str, Any]:
 @router.post("/permanent-delete")
 def permanent_delete(request: Request, body: ClusterId) -> dict[str, Any]:
     """Remove a cluster at once; its supervisor, finding it gone, stops its server."""
-    row = _row(request, body.cluster_id)
+    row = row_of(request, body.cluster_id)
     registry.forget(workspace(request).store, row.key)
     return {}
 
@@ -207,7 +209,7 @@ def permanent_delete(request: Request, body: ClusterId) -> dict[str, Any]:
 @router.get("/get")
 def get(request: Request, cluster_id: str) -> dict[str, Any]:
     """One cluster; an unknown id is a 400 INVALID_PARAMETER_VALUE, as on Databricks."""
-    return view(_row(request, cluster_id))
+    return view(row_of(request, cluster_id))
 
 
 @router.get("/list")
@@ -223,7 +225,7 @@ def list_clusters(request: Request) -> dict[str, Any]:
 @router.post("/events")
 def events(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
     """A cluster's events, newest first (`order: ASC` for oldest first)."""
-    row = _row(request, str(body.get("cluster_id", "")))
+    row = row_of(request, str(body.get("cluster_id", "")))
     found = registry.events(workspace(request).store, row.key)
     if str(body.get("order", "DESC")).upper() == "ASC":
         found = list(reversed(found))

@@ -23,6 +23,7 @@ from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path
 from podium.engine import shared_clusters
 from podium.server import bodies
+from podium.server.clusters import row_of
 from podium.server.errors import ApiError, invalid
 from podium.server.workspace import user, workspace
 
@@ -92,13 +93,6 @@ def _language(text: str) -> str:
     return language
 
 
-def _cluster(request: Request, cluster_id: str) -> Any:
-    row = shared_clusters.current(workspace(request).store, cluster_id)
-    if row is None:
-        raise invalid(f"Cluster {cluster_id} does not exist")
-    return row
-
-
 def _start(store: Any, context: Context) -> None:
     """Start the context's process on its cluster (starting a terminated cluster)."""
     try:
@@ -159,7 +153,7 @@ def _context(request: Request, cluster_id: str, context_id: str) -> Context:
 def create_context(request: Request, body: CreateContext) -> dict[str, Any]:
     """A new context on a cluster; `contexts/status` says when it is Running."""
     _language(body.language)
-    _cluster(request, body.clusterId)
+    row_of(request, body.clusterId)
     context = Context(uuid.uuid4().hex, body.clusterId)
     _contexts(request)[context.context_id] = context
     threading.Thread(target=_start, args=(workspace(request).store, context), daemon=True,
