@@ -6,6 +6,9 @@
   hand_rolled      one SparkSession and a ThreadPoolExecutor with the default max_workers
   podium           `podium run` of a bundle job with N tasks on one job cluster
   podium_for_each  the same as one for_each_task
+  podium_warm      the `podium` job through the Jobs API's run-now on a `podium serve`
+                   whose cluster is already up (a run of the job before the timed ones
+                   started it); core-seconds from the request to the run's end
 
 For each: wall time, core-seconds held (wall time x cores of every application while it
 is up) and the ratio to dedicated. Writes bench/results/seed_experiment.json and, when
@@ -24,6 +27,8 @@ import argparse
 import json
 import os
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -161,6 +166,64 @@ def podium(job: str, bundle: Path, work: Path) -> dict[str, float]:
             "cluster_start_s": startup, "executor_s": executor_s}
 
 
+class WarmServer:
+    """A `podium serve` with the bundle deployed and its job's cluster already up."""
+
+    def __init__(self, bundle: Path, work: Path):
+        import requests
+
+        self.requests = requests
+        env = {**os.environ, "PODIUM_HOME": str(work / "home-warm")}
+        podium_cmd = [sys.executable, "-m", "podium"]
+        token = subprocess.run([*podium_cmd, "tokens", "create"], env=env, check=True,
+                               capture_output=True, text=True).stdout.strip()
+        deployed = subprocess.run([*podium_cmd, "deploy", "--bundle", str(bundle), "--json"],
+                                  env=env, check=True, capture_output=True, text=True)
+        self.job_id = json.loads(deployed.stdout)["jobs"]["tasks"]
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.proc = subprocess.Popen([*podium_cmd, "serve", "--port", str(port)], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url, self.headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{self.url}/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise SystemExit("podium serve did not start") from None
+                time.sleep(0.1)
+        self.run()  # the cluster starts and stays up (the server keeps idle ones warm)
+
+    def run(self) -> float:
+        """One run-now of the job to its end (polled every 20 ms); its wall time."""
+        began = time.perf_counter()
+        run_id = self.requests.post(f"{self.url}/api/2.2/jobs/run-now",
+                                    json={"job_id": self.job_id}, headers=self.headers,
+                                    timeout=30).json()["run_id"]
+        while True:
+            state = self.requests.get(f"{self.url}/api/2.2/jobs/runs/get",
+                                      params={"run_id": run_id}, headers=self.headers,
+                                      timeout=30).json()["state"]
+            if state["life_cycle_state"] in ("TERMINATED", "INTERNAL_ERROR", "SKIPPED"):
+                if state.get("result_state") != "SUCCESS":
+                    raise SystemExit(f"run {run_id} of the warm server ended {state}")
+                return time.perf_counter() - began
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(60)
+
+
+def podium_warm(server: WarmServer) -> dict[str, float]:
+    """The job through run-now on the warm server: from the request to the run's end."""
+    wall = server.run()
+    return {"wall_s": wall, "core_s": wall * CORES, "apps": 0}
+
+
 def chart(result: dict, path: Path) -> None:
     """A bar chart of core-seconds per mode, with the ratio to dedicated."""
     try:
@@ -174,7 +237,8 @@ def chart(result: dict, path: Path) -> None:
     names = list(result["modes"])
     values = [result["modes"][n]["core_s"] for n in names]
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    bars = ax.bar(names, values, color=["#999999", "#d9822b", "#2b7bd9", "#2bd97b"])
+    bars = ax.bar(names, values, color=["#999999", "#d9822b", "#2b7bd9", "#2bd97b",
+                                        "#7b2bd9"][:len(names)])
     for bar, name in zip(bars, names, strict=True):
         ax.annotate(f"{result['modes'][name]['ratio_to_dedicated']:.1%}",
                     (bar.get_x() + bar.get_width() / 2, bar.get_height()),
@@ -191,7 +255,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=48)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--modes", default="dedicated,hand_rolled,podium,podium_for_each")
+    parser.add_argument("--modes",
+                        default="dedicated,hand_rolled,podium,podium_for_each,podium_warm")
     parser.add_argument("--slots", type=int, default=0,
                         help="podium's task slots on the cluster (default: podium's own)")
     parser.add_argument("--rounds", type=int, default=1,
@@ -206,11 +271,22 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="podium-seed-"))
     bundle = podium_bundle(work / "bundle", source, args.jobs, args.rows, args.slots,
                            delta=args.format == "delta")
+    def warm_run(mode_dir: Path) -> dict[str, float]:
+        # Started and warmed for each timed run and stopped after it, so an idle server
+        # never takes CPU from the other modes.
+        print("  starting podium serve and its cluster (not timed) ...", flush=True)
+        server = WarmServer(bundle, mode_dir)
+        try:
+            return podium_warm(server)
+        finally:
+            server.stop()
+
     runners = {
         "dedicated": lambda w: dedicated(source, args.jobs, args.rows, w),
         "hand_rolled": lambda w: hand_rolled(source, args.jobs, args.rows, w),
         "podium": lambda w: podium("tasks", bundle, w),
         "podium_for_each": lambda w: podium("for_each", bundle, w),
+        "podium_warm": warm_run,
     }
     samples: dict[str, list[dict[str, float]]] = {}
     try:
@@ -234,7 +310,7 @@ def main() -> None:
         print(f"{name:<16} {m['wall_s']:>7.1f}s {m['core_s']:>9.1f} "
               f"{m['ratio_to_dedicated']:>12.1%}")
     if "hand_rolled" in modes:
-        for name in ("podium", "podium_for_each"):
+        for name in ("podium", "podium_for_each", "podium_warm"):
             if name in modes:
                 print(f"{name} / hand_rolled core-seconds: "
                       f"{modes[name]['core_s'] / modes['hand_rolled']['core_s']:.3f}")

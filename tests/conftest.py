@@ -121,7 +121,7 @@ LONG_FILES = ("tests/compute/test_tables.py", "tests/server/test_seed000.py",
               "tests/server/test_rest.py", "tests/server/test_clusters_api.py",
               "tests/cli/test_fan_out.py", "tests/engine/test_spark_tasks.py",
               "tests/cli/test_templates.py", "tests/tasks/test_dbt.py",
-              "tests/server/test_pipelines_api.py")
+              "tests/server/test_pipelines_api.py", "tests/compute/test_adaptive_burst.py")
 
 
 # Files whose tests start no Spark (no JVM, no `podium run` of a Spark task): marked
@@ -132,6 +132,7 @@ NO_SPARK_FILES = (
     "tests/spec/test_workspace_paths.py", "tests/spec/test_mutations.py",
     "tests/store/test_history.py", "tests/store/test_migrations.py",
     "tests/triggers/test_loop.py", "tests/compute/test_manager.py",
+    "tests/compute/test_concurrency.py",
     "tests/engine/test_run_if.py", "tests/engine/test_databricks_forms.py",
     "tests/engine/test_step_clock.py", "tests/engine/test_workers.py",
     "tests/runtime/test_dbutils.py", "tests/runtime/test_notebook_context.py",

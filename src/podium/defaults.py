@@ -10,6 +10,7 @@ CANCEL_GRACE_SECONDS = 2.0        # how long a cancelled thread may take to unwi
 LATE_JOBS_SECONDS = 60.0          # how long a stopped pipeline's late Spark jobs are cancelled
 DEFAULT_MASTER = "local[*]"
 MAX_CONCURRENT_TASKS_CONF = "spark.podium.maxConcurrentTasks"
+CONCURRENCY_CONF = "spark.podium.concurrency"  # "adaptive" (default) or "fixed"
 LOG_TAIL_LINES = 15               # lines of a failed task's log shown in the summary
 # Python packages podium gives every task environment from its own: a task's own copy
 # would replace the Spark client that talks to its cluster.

@@ -259,6 +259,8 @@ def test_the_clusters_page_and_a_spark_task_link_to_the_spark_ui(page, server: S
     page.goto(f"{server.url}/clusters")
     row = page.locator("table.list tr", has_text="daily_sales:main")
     assert "READY" in row.inner_text()
+    # Its task limit, adaptive by default, with the reason for its current value.
+    assert re.match(r"\d+ \(adaptive: .+\)", row.locator("td.limit").inner_text())
     spark_ui = row.locator("a").get_attribute("href")
     assert spark_ui.startswith("http://")
     deadline = time.monotonic() + 60  # a task's Spark cost is read once its run ended

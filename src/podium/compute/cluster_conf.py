@@ -1,7 +1,7 @@
 """The Spark settings every cluster podium starts gets on top of its own `spark_conf`:
 its jars, Delta Lake's session extension and catalog, podium's parser extension, the
-Unity-style catalogs and `/Volumes` file system, and the class-data archive its driver
-maps.
+Unity-style catalogs and `/Volumes` file system, the class-data archive its driver maps,
+and the driver's JVM metrics (heap and GC, read for adaptive concurrency).
 
 On Databricks every table is a Delta table unless said otherwise, so every cluster has
 Delta and `spark.sql.sources.default` set to `delta`; `spark.podium.delta: "false"` in a
@@ -16,8 +16,9 @@ from typing import Any
 
 from podium import defaults, samples
 from podium.compute import unity
+from podium.compute.cluster_load import JVM_SOURCE_CONF
 from podium.compute.errors import ClusterError
-from podium.compute.sizing import cores_of
+from podium.compute.sizing import adaptive, cores_of
 from podium.jvm import archive, jars
 from podium.jvm.errors import LibraryError
 from podium.spec.models import JIT_CONF, JIT_MODES
@@ -51,6 +52,8 @@ def spark_conf(spec: Any) -> dict[str, str]:
     catalogs' and the class-data archive's; a library that cannot be had is a
     ClusterError that says which."""
     conf: dict[str, str] = driver_options(spec)
+    adaptive(spec)  # a word other than adaptive or fixed fails the start, saying which
+    conf.update({k: v for k, v in JVM_SOURCE_CONF.items() if k not in spec.spark_conf})
     try:
         paths = jars.class_path(spec)
     except LibraryError as exc:

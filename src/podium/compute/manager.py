@@ -1,7 +1,10 @@
-"""Which cluster serves a task: lazy start off the control loop, slots, stop after use.
+"""Which cluster serves a task: lazy start off the control loop, task limits, stop after
+use.
 
-The executor calls `acquire`/`release` from its loop only; starting a cluster happens in a
-background thread that reports back through the executor's event queue.
+The executor calls `try_acquire`/`release`/`adapt` from its loop only; starting a cluster
+happens in a background thread that reports back through the executor's event queue, and
+one sampler thread reads the load of clusters that tasks wait for, which `adapt` hands to
+each cluster's `concurrency.Governor` on the loop.
 """
 
 from __future__ import annotations
@@ -9,13 +12,16 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from podium import defaults
-from podium.compute import classic
+from podium.compute import classic, sizing
 from podium.compute.classic import ClassicCluster
+from podium.compute.cluster_load import LoadReader
+from podium.compute.concurrency import Decision, Governor, Load
 from podium.compute.connect import ConnectCluster
 from podium.compute.errors import ClusterError
 from podium.spec.models import ClusterSpec
@@ -24,6 +30,8 @@ DEFAULT_KEY = "default"
 # Job clusters are "<job key>:<cluster key>"; no job key starts with "@" (a job named
 # `shared` has the cluster "shared:default", which once read as a shared cluster).
 SHARED_PREFIX = "@shared:"
+SAMPLE_SECONDS = 1.0  # how often the load of a cluster that tasks wait for is read
+WANT_SECONDS = 3.0  # how long after the last waiting task a cluster's load is still read
 
 
 @dataclass
@@ -36,6 +44,18 @@ class Slot:
     in_use: int = 0
     users: set[int] = field(default_factory=set)  # run ids still needing it
     idle_since: float | None = None  # monotonic time its last user let go (kept warm)
+    governor: Governor | None = None  # its adaptive task limit, once started (else fixed)
+    reader: LoadReader | None = None
+    sample: tuple[float, Load | None] | None = None  # the sampler's latest read, and when
+    sample_used: float = 0.0
+    waiting: int = 0  # tasks refused a slot in the loop's current turn
+    wanted_until: float = 0.0  # read its load until then
+    decisions: deque[Decision] = field(default_factory=lambda: deque(maxlen=20))
+
+    @property
+    def limit(self) -> int:
+        """How many tasks the cluster may run at once now."""
+        return self.governor.limit if self.governor is not None else self.cluster.slots
 
 
 class ClusterManager:
@@ -54,6 +74,9 @@ class ClusterManager:
         self.shared = shared
         self.slots: dict[str, Slot] = {}
         self._starting = threading.Semaphore(defaults.cluster_starts())
+        # Told of every change of a cluster's task limit (progress, the server's log).
+        self.on_decision: list[Callable[[str, Decision], None]] = []
+        self._sampler: threading.Thread | None = None
 
     def register(self, key: str, spec: ClusterSpec | None, run_id: int) -> None:
         """Note that `run_id` will need cluster `key`. A live cluster with the same spec
@@ -135,14 +158,76 @@ class ClusterManager:
         """Record the outcome of a start (called by the loop when notified)."""
         slot = self.slots[key]
         slot.state, slot.error = ("FAILED", error) if error else ("READY", None)
+        if slot.state != "READY" or slot.governor is not None:
+            return
+        spec = slot.cluster.spec
+        try:
+            if not sizing.adaptive(spec):
+                return
+        except ClusterError as exc:
+            slot.state, slot.error = "FAILED", f"cluster '{key}': {exc}"
+            return
+        slot.governor = Governor(sizing.cores_of(spec.master), sizing.concurrency_cap(spec))
+        slot.reader = LoadReader(slot.cluster)
 
     def try_acquire(self, key: str) -> Any | None:
-        """A ready cluster with a free task slot, taking the slot; else None."""
+        """A ready cluster below its task limit, taking a place; else None (and the
+        refusal is counted: tasks waiting are what makes a cluster's load worth reading)."""
         slot = self.slots[key]
-        if slot.state != "READY" or slot.in_use >= slot.cluster.slots:
+        if slot.state != "READY":
+            return None
+        if slot.in_use >= slot.limit:
+            slot.waiting += 1
             return None
         slot.in_use += 1
         return slot.cluster
+
+    def waiting_message(self, key: str) -> str:
+        """What a task waiting for a place on cluster `key` is told."""
+        slot = self.slots[key]
+        why = f" ({slot.governor.reason})" if slot.governor is not None else ""
+        return f"Waiting for a free task slot on the cluster: {slot.in_use} of " \
+               f"{slot.limit} running{why}"
+
+    def adapt(self, now: float) -> None:
+        """End of a loop turn: move each cluster's task limit by its latest load sample,
+        and keep its load read while tasks wait for it."""
+        for key, slot in {id(s): (k, s) for k, s in self.slots.items()}.values():
+            waiting, slot.waiting = slot.waiting, 0
+            if slot.governor is None or slot.state != "READY":
+                continue
+            if waiting and slot.reader is not None:
+                slot.wanted_until = now + WANT_SECONDS
+                self._ensure_sampler()
+            sample = slot.sample
+            if sample is None or sample[0] <= slot.sample_used or sample[1] is None:
+                continue
+            slot.sample_used = sample[0]
+            decision = slot.governor.step(now, sample[1], slot.in_use, waiting)
+            if decision is not None:
+                slot.decisions.append(decision)
+                for tell in self.on_decision:
+                    tell(key, decision)
+
+    def _ensure_sampler(self) -> None:
+        if self._sampler is not None and self._sampler.is_alive():
+            return
+        self._sampler = threading.Thread(target=self._sample, name="podium-cluster-load",
+                                         daemon=True)
+        self._sampler.start()
+
+    def _sample(self) -> None:
+        """Read the load of every cluster tasks wait for, once a second, until none do."""
+        while True:
+            time.sleep(SAMPLE_SECONDS)
+            now = time.monotonic()
+            wanted = [s for s in list(self.slots.values()) if s.state == "READY"
+                      and s.reader is not None and s.wanted_until > now]
+            if not wanted:
+                return
+            for slot in {id(s): s for s in wanted}.values():
+                assert slot.reader is not None
+                slot.sample = (time.monotonic(), slot.reader.read())
 
     def release(self, key: str) -> None:
         """Give a task slot back."""

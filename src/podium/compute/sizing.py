@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from podium import defaults
+from podium.compute.errors import ClusterError
 from podium.spec.models import ClusterSpec
 
 
@@ -21,9 +22,24 @@ def cores_of(master: str) -> int:
 
 
 def task_slots(spec: ClusterSpec) -> int:
-    """Task slots of a cluster: `spark.podium.maxConcurrentTasks`, else twice its cores."""
-    return int(spec.spark_conf.get(defaults.MAX_CONCURRENT_TASKS_CONF, 0)) or \
-        max(2, cores_of(spec.master) * 2)
+    """Task slots of a cluster with fixed concurrency: `spark.podium.maxConcurrentTasks`,
+    else twice its cores."""
+    return concurrency_cap(spec) or max(2, cores_of(spec.master) * 2)
+
+
+def concurrency_cap(spec: ClusterSpec) -> int | None:
+    """`spark.podium.maxConcurrentTasks`: the most tasks a cluster runs at once, if set."""
+    return int(spec.spark_conf.get(defaults.MAX_CONCURRENT_TASKS_CONF, 0)) or None
+
+
+def adaptive(spec: ClusterSpec) -> bool:
+    """Whether a cluster's task limit follows its load (`spark.podium.concurrency`:
+    `adaptive`, the default) or stays where it starts (`fixed`)."""
+    mode = str(spec.spark_conf.get(defaults.CONCURRENCY_CONF, "adaptive")).strip().lower()
+    if mode not in ("adaptive", "fixed"):
+        raise ClusterError(f"{defaults.CONCURRENCY_CONF} is '{mode}'; use 'adaptive' or "
+                           "'fixed'")
+    return mode == "adaptive"
 
 
 def cluster_log_path(key: str) -> Path:

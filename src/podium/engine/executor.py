@@ -163,6 +163,7 @@ class Executor:
             self._check_deadlines(run, now)
             self._advance(run, now)
             self._maybe_finish(run)
+        self.clusters.adapt(now)
         self._commit_and_launch()
 
     def _commit_and_launch(self) -> None:
@@ -289,8 +290,8 @@ class Executor:
             cluster = self.clusters.try_acquire(tr.cluster_key)
             if cluster is None:
                 if tr.life is not LifeCycle.QUEUED:
-                    self.transition(run, tr, LifeCycle.QUEUED,
-                                    message="Waiting for a free task slot on the cluster")
+                    self.transition(run, tr, LifeCycle.QUEUED, message=self.clusters.
+                                    waiting_message(tr.cluster_key))
                 return
             lacking = jars.missing(cluster, tr.task.libraries)
             if lacking:

@@ -9,6 +9,7 @@ stored requests the recorder turns into cancels. Clusters nobody needs stay warm
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -25,6 +26,9 @@ from podium.engine.states import LifeCycle
 from podium.runtime import output
 from podium.store import RunStore
 from podium.store.maintenance import adopt_unstarted, sweep_orphans
+
+log = logging.getLogger("podium.concurrency")
+log.setLevel(logging.INFO)  # each change of a cluster's task limit is a line of the log
 
 STOP_SECONDS = 10.0  # how long a drain waits for cancelled runs to be recorded
 TAKEOVER_SECONDS = 5.0  # how often a server looks for runs a stopped server left behind
@@ -71,7 +75,10 @@ class Intake:
     def clusters_view(self) -> list[dict[str, Any]]:
         """The clusters this process holds, with their states."""
         return [{"key": key, "state": slot.state, "in_use": slot.in_use,
-                 "kind": slot.cluster.kind,
+                 "kind": slot.cluster.kind, "limit": slot.limit,
+                 "adaptive": slot.governor is not None,
+                 "reason": slot.governor.reason if slot.governor is not None else "fixed",
+                 "decisions": [d.text() for d in reversed(slot.decisions)],
                  "spark_context_id": getattr(slot.cluster, "application_id", None),
                  "spark_ui_url": getattr(slot.cluster, "ui_url", None)
                  if slot.state == "READY" else None}
@@ -91,6 +98,8 @@ class Service(Intake):
             idle_cluster_seconds=idle_cluster_seconds)
         self.executor.child_job = lambda run, name: launch.registry_child_job(store, run, name)
         self.executor.is_warehouse = lambda key: shared_clusters.is_warehouse(store, key)
+        self.executor.clusters.on_decision.append(
+            lambda key, decision: log.info("cluster %s: %s", key, decision.text()))
         super().__init__(self.executor, Recorder(store, self.executor))
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="podium-service", daemon=True)

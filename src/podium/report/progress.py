@@ -40,11 +40,13 @@ class Progress:
 
     def __init__(self, executor: Executor, runs: list[Run], console: Console):
         self.executor, self.runs, self.console = executor, runs, console
+        self.limits: dict[str, str] = {}  # each cluster's latest change of its task limit
         # podium routes task output itself; Live must not redirect stdout as well.
         self.live = Live(self._table(), console=console, auto_refresh=False, transient=False,
                          redirect_stdout=False, redirect_stderr=False) \
             if console.is_terminal else None
         self.seen: dict[tuple[int, str], str] = {}
+        executor.clusters.on_decision.append(self.decision)
         if self.live:
             self.live.start()
         self._last = 0.0
@@ -66,6 +68,14 @@ class Progress:
                                   (tr.final or tr.life.value == "BLOCKED") else ""),
                                markup=False, highlight=False, soft_wrap=True)
 
+    def decision(self, key: str, decision: Any) -> None:
+        """A cluster's task limit changed: a line when not on a terminal, else the
+        table's caption."""
+        self.limits[key] = decision.text()
+        if self.live is None:
+            self.console.print(f"cluster {key.split(':')[-1]}: {decision.text()}",
+                               markup=False, highlight=False, soft_wrap=True)
+
     def _spark(self, tr: TaskRun) -> str:
         if tr.iterations:
             return bar(tr.done, len(tr.iterations), tr.failed)
@@ -78,7 +88,9 @@ class Progress:
         return f"{jobs} jobs ({active} active), {done}/{total} tasks" if jobs else ""
 
     def _table(self) -> Table:
-        table = Table("run", "task", "state", "attempt", "duration", "cluster", "spark")
+        table = Table("run", "task", "state", "attempt", "duration", "cluster", "spark",
+                      caption="\n".join(f"cluster {key.split(':')[-1]}: {text}"
+                                        for key, text in self.limits.items()) or None)
         for run in self.runs:
             for tr in run.task_runs.values():
                 table.add_row(str(run.run_id), escape(tr.key), _state_text(tr),

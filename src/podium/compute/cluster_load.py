@@ -1,0 +1,109 @@
+"""A cluster's load as `concurrency.Load`, read from what Spark reports about itself (the
+monitoring REST API and the driver's metrics servlet, where `cluster_conf` turns on the
+JVM source) and, for a driver on this machine, the machine's CPU from `/proc/stat`.
+
+Rates (time in GC, CPU) are measured between two reads, so a reader keeps the previous
+counters; one reader per cluster, used from one thread.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from podium.compute import spark_status
+from podium.compute.concurrency import Load
+
+# Turns on the driver's JVM metrics (heap, GC) at `/metrics/json`.
+JVM_SOURCE_CONF = {
+    "spark.metrics.conf.driver.source.jvm.class": "org.apache.spark.metrics.source.JvmSource"}
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_GC_TIME = re.compile(r"\.driver\.jvm\.[^.]+\.time$")
+
+
+def machine_cpu_ticks(stat: Path = Path("/proc/stat")) -> tuple[int, int] | None:
+    """(busy, total) CPU ticks of this machine since boot; None where there is no
+    `/proc/stat`."""
+    try:
+        fields = [int(v) for v in stat.read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields)
+
+
+class LoadReader:
+    """Samples one cluster's load; `read()` is None when the cluster has no UI or does
+    not answer."""
+
+    def __init__(self, cluster: Any):
+        self.cluster = cluster
+        self._gc: tuple[float, float] | None = None  # (wall seconds, GC ms so far)
+        self._cpu: tuple[int, int] | None = None
+
+    def read(self) -> Load | None:
+        """The cluster's load now, from four small requests to its driver."""
+        try:
+            ui, app = self.cluster.ui_url, self.cluster.application_id
+        except Exception:  # a cluster stopping under the sampler has no UI to ask
+            return None
+        if not ui or not app:
+            return None
+        try:
+            executors = spark_status.fetch(ui, f"applications/{app}/executors")
+            stages = spark_status.fetch(ui, f"applications/{app}/stages?status=active")
+            jobs = spark_status.fetch(ui, f"applications/{app}/jobs?status=running")
+            gauges = _metrics(ui)
+        except (OSError, ValueError, urllib.error.URLError):
+            return None
+        cores = sum(int(e.get("totalCores", 0)) for e in executors if e.get("isActive", True))
+        busy = sum(int(e.get("activeTasks", 0)) for e in executors if e.get("isActive", True))
+        pending = sum(max(0, int(s.get("numTasks", 0)) - int(s.get("numActiveTasks", 0))
+                          - int(s.get("numCompleteTasks", 0))) for s in stages)
+        return Load(cores=cores, busy=busy, pending=pending, active_jobs=len(jobs),
+                    heap=_heap(gauges), gc=self._gc_share(gauges),
+                    cpu=self._cpu_share() if urlsplit(ui).hostname in LOOPBACK else None)
+
+    def _gc_share(self, gauges: dict[str, Any]) -> float | None:
+        times = [v["value"] for k, v in gauges.items() if _GC_TIME.search(k)]
+        if not times:
+            return None
+        now, spent = time.monotonic(), float(sum(times))
+        before, self._gc = self._gc, (now, spent)
+        if before is None or now <= before[0]:
+            return None
+        return max(0.0, (spent - before[1]) / 1000 / (now - before[0]))
+
+    def _cpu_share(self) -> float | None:
+        ticks = machine_cpu_ticks()
+        before, self._cpu = self._cpu, ticks
+        if ticks is None or before is None or ticks[1] <= before[1]:
+            return None
+        return (ticks[0] - before[0]) / (ticks[1] - before[1])
+
+
+def _metrics(ui: str) -> dict[str, Any]:
+    """The driver's gauges (empty when its metrics servlet is off)."""
+    try:
+        with urllib.request.urlopen(f"{ui.rstrip('/')}/metrics/json/",
+                                    timeout=spark_status.TIMEOUT_SECONDS) as response:
+            return dict(json.load(response).get("gauges", {}))
+    except (OSError, ValueError, urllib.error.URLError):
+        return {}
+
+
+def _heap(gauges: dict[str, Any]) -> float | None:
+    """The share of the driver's heap still in use after its last collections (live
+    data, not garbage waiting for the next one); None without the JVM source."""
+    live = [v["value"] for k, v in gauges.items() if ".driver.jvm.pools." in k
+            and k.endswith(".used-after-gc")]
+    top = [v["value"] for k, v in gauges.items() if k.endswith(".driver.jvm.heap.max")]
+    if not live or not top or top[0] <= 0:
+        return None
+    return float(sum(live)) / float(top[0])
