@@ -191,7 +191,7 @@ class WarmServer:
             try:
                 if requests.get(f"{self.url}/health", timeout=1).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
                     raise SystemExit("podium serve did not start") from None
                 time.sleep(0.1)

@@ -57,7 +57,7 @@ def run_for_token(store: RunStore, token: str | None) -> int | None:
     """The run an idempotency token already made, if any."""
     if not token:
         return None
-    with store.sessions.begin() as db:
+    with store.reads.begin() as db:
         return db.scalar(select(RunRow.id).where(RunRow.idempotency_token == token))
 
 
@@ -102,7 +102,7 @@ def _bundle_jobs(store: RunStore, row: WorkspaceJobRow) -> dict[str, Job]:
     run_job_task of a deployed job names)."""
     if row.source != "BUNDLE":
         return {}
-    with store.sessions.begin() as db:
+    with store.reads.begin() as db:
         rows = list(db.scalars(select(WorkspaceJobRow).where(
             WorkspaceJobRow.bundle_root == row.bundle_root,
             WorkspaceJobRow.target == row.target)))

@@ -1,12 +1,20 @@
 """Where the history lives: SQLite in the workspace by default, PostgreSQL through
 `PODIUM_DATABASE_URL`. The schema is created and upgraded by Alembic migrations on
-first use, inside one locked transaction so concurrent first uses do not race."""
+first use, inside one locked transaction so concurrent first uses do not race.
+
+On SQLite a transaction that may write takes the database's write lock when it begins
+(`BEGIN IMMEDIATE`), and the threads of one process take turns for it on a lock of their
+own first, so they queue in order instead of polling in SQLite's busy handler (which
+sleeps up to 100 ms between tries). Reads go through a second engine whose transactions
+take no lock (`reader_for`): in WAL mode they see the last commit while a write goes on.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import sqlite3
+import threading
 import time
 from functools import cache
 from pathlib import Path
@@ -18,7 +26,9 @@ from podium import defaults
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_MS = 60_000
+POOL_SIZE = 20  # connections per engine: a server answers up to 40 requests at once
 _engines: dict[str, Engine] = {}
+_readers: dict[str, Engine] = {}
 
 
 def database_url() -> str:
@@ -52,9 +62,10 @@ def _use_wal(cursor: Any) -> None:
             time.sleep(0.05)
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, reader: bool = False) -> Engine:
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000,
-                                              "check_same_thread": False})
+                                              "check_same_thread": False},
+                           pool_size=POOL_SIZE, max_overflow=POOL_SIZE)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -64,13 +75,56 @@ def _sqlite_engine(url: str) -> Engine:
         _use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if reader:
+            cursor.execute("PRAGMA query_only=ON")  # a write by mistake fails, never waits
         cursor.close()
+
+    if reader:
+        @event.listens_for(engine, "begin")
+        def _on_read(connection) -> None:  # type: ignore[no-untyped-def]
+            connection.exec_driver_sql("BEGIN")  # a snapshot; no lock taken
+        return engine
+
+    turn = threading.Lock()
+    holders: set[int] = set()  # the connections that hold `turn`
+    dialect = engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def release(dbapi_connection: Any) -> None:
+        key = id(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
+        if key in holders:
+            holders.discard(key)
+            turn.release()
+
+    def do_commit(dbapi_connection: Any) -> None:
+        try:
+            commit(dbapi_connection)
+        finally:
+            release(dbapi_connection)
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        try:
+            rollback(dbapi_connection)
+        finally:
+            release(dbapi_connection)
+
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
-        # Take the write lock up front: a deferred transaction that later writes can fail
-        # with "database is locked" without waiting for the busy timeout.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # This process's writers take turns here; one that waited past the busy timeout
+        # (a transaction left open by mistake) goes on to SQLite's own lock and timeout.
+        raw = connection.connection.dbapi_connection
+        if turn.acquire(timeout=SQLITE_BUSY_MS / 1000):
+            holders.add(id(raw))
+        try:
+            # Take the write lock up front: a deferred transaction that later writes can
+            # fail with "database is locked" without waiting for the busy timeout.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            release(raw)
+            raise
 
     return engine
 
@@ -92,10 +146,23 @@ def engine_for(url: str | None = None) -> Engine:
             _owner_only(Path(url.split("///", 1)[1]))
             engine = _sqlite_engine(url)
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            engine = create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE,
+                                   max_overflow=POOL_SIZE)
         upgrade(engine)
         _engines[url] = engine
     return _engines[url]
+
+
+def reader_for(url: str | None = None) -> Engine:
+    """The engine for reads only: on SQLite one whose transactions take no lock (a read
+    never waits for a write), elsewhere the engine itself."""
+    url = url or database_url()
+    engine = engine_for(url)
+    if not url.startswith("sqlite"):
+        return engine
+    if url not in _readers:
+        _readers[url] = _sqlite_engine(url, reader=True)
+    return _readers[url]
 
 
 REVISION = re.compile(r"^(down_)?revision\s*(?::[^=]*)?=\s*['\"]?(\w+|None)['\"]?", re.M)
@@ -140,6 +207,7 @@ def upgrade(engine: Engine) -> None:
 
 def dispose_all() -> None:
     """Close every cached engine (tests switch databases)."""
-    for engine in _engines.values():
+    for engine in [*_engines.values(), *_readers.values()]:
         engine.dispose()
     _engines.clear()
+    _readers.clear()

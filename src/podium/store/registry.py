@@ -63,7 +63,7 @@ def create(store: RunStore, settings: dict[str, Any], user: str,
 
 def get(store: RunStore, job_id: int) -> WorkspaceJobRow:
     """A registered job, or JobNotFound."""
-    with store.sessions.begin() as db:
+    with store.reads.begin() as db:
         row = db.get(WorkspaceJobRow, job_id)
         if row is None:
             raise JobNotFound(f"Job {job_id} does not exist.")
@@ -80,7 +80,7 @@ def page(store: RunStore, limit: int, after: int | None = None, offset: int = 0,
         query = query.where(WorkspaceJobRow.job_id > after)
     if name is not None:
         query = query.where(func.lower(WorkspaceJobRow.name) == name.lower())
-    with store.sessions.begin() as db:
+    with store.reads.begin() as db:
         rows = list(db.scalars(query.offset(offset).limit(limit + 1)))
         for row in rows:
             db.expunge(row)
@@ -91,7 +91,7 @@ def started_by_triggers(store: RunStore) -> list[WorkspaceJobRow]:
     """Jobs whose settings have a `schedule`, `trigger` or `continuous` (what the
     trigger loop looks at each turn)."""
     text = WorkspaceJobRow.settings_json
-    with store.sessions.begin() as db:
+    with store.reads.begin() as db:
         rows = list(db.scalars(select(WorkspaceJobRow).where(
             text.contains('"schedule"') | text.contains('"trigger"')
             | text.contains('"continuous"')).order_by(WorkspaceJobRow.job_id)))

@@ -108,9 +108,11 @@ def _attempt_params(tr: TaskRunLike, attempt: Any, repair: int) -> dict[str, Any
 class RunStore:
     """Run history on one database (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, reader: Engine | None = None):
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
+        # Sessions that only read: on SQLite they take no lock and never wait for a write.
+        self.reads = sessionmaker(reader or engine, expire_on_commit=False)
         self._upsert_attempt = _upsert_attempt(engine.dialect.name)
 
     # ---- jobs ------------------------------------------------------------------------
@@ -120,10 +122,15 @@ class RunStore:
         """The id of this exact job version, stored on first sight."""
         spec_json = json.dumps(spec, sort_keys=True, default=str)
         digest = hashlib.sha256(spec_json.encode()).hexdigest()
+        same = select(JobRow.id).where(JobRow.bundle_root == bundle_root,
+                                       JobRow.target == target, JobRow.key == key,
+                                       JobRow.spec_hash == digest)
+        with self.reads.begin() as db:  # nearly always there: no write lock needed
+            found = db.scalar(same)
+        if found is not None:
+            return found
         with self.sessions.begin() as db:
-            found = db.scalar(select(JobRow.id).where(
-                JobRow.bundle_root == bundle_root, JobRow.target == target, JobRow.key == key,
-                JobRow.spec_hash == digest))
+            found = db.scalar(same)
             if found is not None:
                 return found
             result = db.execute(JobRow.__table__.insert().values(
@@ -133,7 +140,7 @@ class RunStore:
 
     def job_spec(self, job_id: int) -> tuple[JobRow, dict[str, Any]]:
         """A stored job version and its spec."""
-        with self.sessions.begin() as db:
+        with self.reads.begin() as db:
             row = db.get(JobRow, job_id)
             db.expunge(row)
         return row, json.loads(row.spec_json)
@@ -283,14 +290,14 @@ class RunStore:
 
     def rows(self, query: Any) -> list[Any]:
         """The rows a query selects, detached so they outlive the session."""
-        with self.sessions.begin() as db:
+        with self.reads.begin() as db:
             rows = list(db.scalars(query))
             db.expunge_all()
             return rows
 
     def run_row(self, run_id: int) -> RunRow:
         """One run's row, or RunNotFound."""
-        with self.sessions.begin() as db:
+        with self.reads.begin() as db:
             row = db.get(RunRow, run_id)
             if row is None:
                 raise RunNotFound(run_id)
@@ -310,7 +317,7 @@ class RunStore:
     def task_rows(self, run_id: int) -> list[tuple[TaskRunRow, list[AttemptRow],
                                                    list[NotebookRunRow]]]:
         """A run's task runs in job order, each with its attempts and child notebooks."""
-        with self.sessions.begin() as db:
+        with self.reads.begin() as db:
             tasks = list(db.scalars(select(TaskRunRow).where(TaskRunRow.run_id == run_id)
                                     .order_by(TaskRunRow.position)))
             out = []
@@ -326,7 +333,7 @@ class RunStore:
 
     def task_run(self, task_run_id: int) -> tuple[TaskRunRow, list[AttemptRow]]:
         """One task run by its own id, with its attempts; RunNotFound if there is none."""
-        with self.sessions.begin() as db:
+        with self.reads.begin() as db:
             task = db.get(TaskRunRow, task_run_id)
             if task is None:
                 raise RunNotFound(task_run_id)
@@ -375,7 +382,7 @@ class RunStore:
 
     def task_values(self, run_id: int) -> dict[str, dict[str, Any]]:
         """Every stored task value of a run: `{task_key: {key: value}}`."""
-        with self.sessions.begin() as db:
+        with self.reads.begin() as db:
             rows = db.scalars(select(TaskValueRow).where(TaskValueRow.run_id == run_id))
             values: dict[str, dict[str, Any]] = {}
             for row in rows:

@@ -51,7 +51,7 @@ def verify(store: RunStore, value: str) -> str | None:
     if not value.startswith(PREFIX) or "." not in value:
         return None
     token_id, _, secret = value[len(PREFIX):].partition(".")
-    with store.sessions.begin() as db:
+    with store.reads.begin() as db:
         row = db.get(TokenRow, token_id)
         if row is None or (row.expiry_ms != -1 and row.expiry_ms < now_ms()):
             return None
@@ -61,7 +61,7 @@ def verify(store: RunStore, value: str) -> str | None:
 
 def listing(store: RunStore) -> list[TokenInfo]:
     """Every token of the workspace, oldest first."""
-    with store.sessions.begin() as db:
+    with store.reads.begin() as db:
         return [TokenInfo(r.token_id, r.user_name, r.comment, r.created_ms, r.expiry_ms)
                 for r in db.scalars(select(TokenRow).order_by(TokenRow.created_ms))]
 
@@ -74,5 +74,5 @@ def revoke(store: RunStore, token_id: str) -> bool:
 
 def any_token(store: RunStore) -> bool:
     """Whether at least one token exists (the server needs one to listen beyond loopback)."""
-    with store.sessions.begin() as db:
+    with store.reads.begin() as db:
         return db.scalar(select(TokenRow.token_id).limit(1)) is not None

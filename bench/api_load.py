@@ -1,0 +1,236 @@
+"""The Jobs API under load: many clients at once calling run-now on a warm `podium serve`
+(its cluster already up), on SQLite and on PostgreSQL.
+
+For each store: `--clients` threads share `--runs` run-now requests of a job with one
+notebook task (one cell: a small Spark count); then every run is awaited. Reports the
+answer time of run-now (median, p90, p99, max), the runs ended per second from the first
+request to the last run's end, and checks that every run succeeded, none lost or doubled.
+Writes bench/results/api_load.json. PostgreSQL is the one `make test` starts (or
+PODIUM_TEST_DATABASE_URL); a schema of its own is made and dropped.
+Usage: python bench/api_load.py [--clients 64] [--runs 300] [--stores sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+HERE = Path(__file__).parent
+PODIUM = [sys.executable, "-m", "podium"]
+PG_SERVER = os.environ.get("PODIUM_TEST_DATABASE_URL",
+                           "postgresql+psycopg://podium:podium@127.0.0.1:5432/podium_test")
+NOTEBOOK = "# Databricks notebook source\nrows = spark.range(10).count()\n"
+BUNDLE = """bundle: {name: api-load}
+resources:
+  jobs:
+    one_cell:
+      max_concurrent_runs: 1000
+      tasks:
+        - {task_key: cell, notebook_task: {notebook_path: ./cell.py}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+class Server:
+    """`podium serve` on a fresh workspace (and store), the bench's job deployed."""
+
+    def __init__(self, work: Path, database_url: str | None):
+        work.mkdir(parents=True)
+        (work / "bundle").mkdir()
+        (work / "bundle" / "databricks.yml").write_text(BUNDLE)
+        (work / "bundle" / "cell.py").write_text(NOTEBOOK)
+        self.env = {**os.environ, "PODIUM_HOME": str(work / "home")}
+        if database_url:
+            self.env["PODIUM_DATABASE_URL"] = database_url
+        token = subprocess.run([*PODIUM, "tokens", "create"], env=self.env, check=True,
+                               capture_output=True, text=True).stdout.strip()
+        deployed = subprocess.run([*PODIUM, "deploy", "--bundle", str(work / "bundle"),
+                                   "--json"], env=self.env, check=True, capture_output=True,
+                                  text=True)
+        self.job_id = json.loads(deployed.stdout)["jobs"]["one_cell"]
+        port = free_port()
+        self.log = (work / "serve.log").open("wb")
+        self.proc = subprocess.Popen([*PODIUM, "serve", "--port", str(port)], env=self.env,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{port}"
+        self.headers = {"Authorization": f"Bearer {token}"}
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{self.url}/health", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise SystemExit(f"podium serve did not start (log: {work}/serve.log)") \
+                        from None
+                time.sleep(0.1)
+
+    def run_now(self, session: requests.Session) -> int:
+        answer = session.post(f"{self.url}/api/2.2/jobs/run-now", json={"job_id": self.job_id},
+                              headers=self.headers, timeout=60)
+        answer.raise_for_status()
+        return int(answer.json()["run_id"])
+
+    def runs(self) -> list[dict]:
+        """Every run of the job (API 2.2 pages of 25)."""
+        found, token = [], None
+        while True:
+            params = {"job_id": self.job_id, "limit": 25, **({"page_token": token} if token
+                                                             else {})}
+            page = requests.get(f"{self.url}/api/2.2/jobs/runs/list", params=params,
+                                headers=self.headers, timeout=60).json()
+            found += page.get("runs", [])
+            token = page.get("next_page_token")
+            if not token:
+                return found
+
+    def wait_idle(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            active = requests.get(f"{self.url}/api/2.2/jobs/runs/list",
+                                  params={"job_id": self.job_id, "active_only": "true"},
+                                  headers=self.headers, timeout=60).json().get("runs", [])
+            if not active:
+                return
+            time.sleep(0.5)
+        raise SystemExit(f"runs still active after {timeout:.0f} s")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(60)
+        self.log.close()
+
+
+def load(server: Server, clients: int, runs: int) -> dict:
+    """`runs` run-now requests from `clients` threads at once; what they measured."""
+    latencies: list[float] = []
+    run_ids: list[int] = []
+    errors: list[str] = []
+    left = iter(range(runs))
+    lock = threading.Lock()
+    go = threading.Event()
+
+    def client() -> None:
+        session = requests.Session()
+        go.wait()
+        while True:
+            with lock:
+                if next(left, None) is None:
+                    return
+            began = time.perf_counter()
+            try:
+                run_id = server.run_now(session)
+            except requests.RequestException as exc:
+                with lock:
+                    errors.append(str(exc))
+                continue
+            with lock:
+                latencies.append(time.perf_counter() - began)
+                run_ids.append(run_id)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    first_ms = time.time() * 1000
+    go.set()
+    for thread in threads:
+        thread.join()
+    server.wait_idle(timeout=30 + runs)
+    mine = [r for r in server.runs() if r["run_id"] in set(run_ids)]
+    results = [r["state"].get("result_state") for r in mine]
+    last_ms = max(r.get("end_time", 0) for r in mine) if mine else first_ms
+    return {
+        "clients": clients, "runs": runs, "errors": len(errors),
+        "run_now_ms": {"median": statistics.median(latencies) * 1000,
+                       "p90": percentile(latencies, 0.90) * 1000,
+                       "p99": percentile(latencies, 0.99) * 1000,
+                       "max": max(latencies) * 1000},
+        "runs_per_s": len(mine) / max(0.001, (last_ms - first_ms) / 1000),
+        "succeeded": results.count("SUCCESS"), "listed": len(mine),
+        "distinct_ids": len(set(run_ids)),
+    }
+
+
+def postgres_schema() -> tuple[str, object]:
+    """A fresh schema on the test PostgreSQL: its URL and a function that drops it."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_SERVER)
+    with admin.begin() as db:
+        db.execute(text(f"CREATE SCHEMA {schema}"))
+
+    def drop() -> None:
+        with admin.begin() as db:
+            db.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+    return f"{PG_SERVER}?options=-csearch_path%3D{schema}", drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--stores", default="sqlite,postgresql")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="podium-api-load-"))
+    stores: dict[str, dict] = {}
+    try:
+        for store in args.stores.split(","):
+            url, drop = postgres_schema() if store == "postgresql" else (None, None)
+            server = Server(work / store, url)
+            try:
+                print(f"{store}: warming the cluster ...", flush=True)
+                first = server.run_now(requests.Session())
+                server.wait_idle(timeout=300)
+                print(f"{store}: {args.runs} run-now from {args.clients} clients "
+                      f"(first run {first}) ...", flush=True)
+                stores[store] = load(server, args.clients, args.runs)
+            finally:
+                server.stop()
+                if drop is not None:
+                    drop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"\n{'store':<11} {'median':>8} {'p90':>8} {'p99':>8} {'max':>8} {'runs/s':>7} "
+          f"{'ok':>9}")
+    for store, m in stores.items():
+        t = m["run_now_ms"]
+        print(f"{store:<11} {t['median']:>6.0f}ms {t['p90']:>6.0f}ms {t['p99']:>6.0f}ms "
+              f"{t['max']:>6.0f}ms {m['runs_per_s']:>7.1f} {m['succeeded']:>4}/{m['runs']}"
+              + (f"  {m['errors']} errors" if m["errors"] else "")
+              + ("" if m["distinct_ids"] == m["listed"] == m["runs"] else
+                 f"  ids {m['distinct_ids']}, listed {m['listed']}"))
+    (HERE / "results" / "api_load.json").write_text(
+        json.dumps({"clients": args.clients, "runs": args.runs, "stores": stores}, indent=2)
+        + "\n")
+
+
+if __name__ == "__main__":
+    main()
