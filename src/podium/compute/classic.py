@@ -341,6 +341,32 @@ class ClassicCluster:
             return []
         return list(self.root.sparkContext.statusTracker().getActiveJobsIds())
 
+    def exit_reason(self) -> str | None:
+        """Why the driver's JVM is gone, or None while it runs."""
+        from pyspark import SparkContext
+
+        process = getattr(SparkContext._gateway, "proc", None)
+        if self.root is None or process is None or process.poll() is None:
+            return None
+        return f"its driver JVM exited (code {process.returncode})"
+
+    def discard(self) -> None:
+        """Forget a driver whose JVM died, so that the next classic cluster of the process
+        starts a JVM of its own (stopping it would only call the dead JVM)."""
+        global _driver_owner
+        from pyspark import SparkContext
+        from pyspark.sql import SparkSession
+
+        self.root = None
+        SparkContext._active_spark_context = None
+        SparkSession._instantiatedSession = None
+        SparkSession._activeSession = None
+        _end_jvm()
+        self.connect_url = None
+        with _driver_lock:
+            if _driver_owner is self:
+                _driver_owner = None
+
     def stop(self) -> None:
         """Stop the application and free the process's classic driver."""
         global _driver_owner

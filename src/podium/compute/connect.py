@@ -124,6 +124,7 @@ class ConnectCluster:
         self.session_conf: dict[str, str] = {}  # set on every session this opens
         self._jobs: tuple[float, list[Any]] = (0.0, [])
         self._ui_port: str | None = None  # where a server podium started put its UI
+        self._stopping = False  # a stop under way: its server's exit is no surprise
 
     @property
     def log_path(self) -> Path:
@@ -133,6 +134,7 @@ class ConnectCluster:
     def start(self) -> None:
         """Start the server (or check the one to attach to) and learn its application id."""
         began = time.monotonic()
+        self._stopping = False
         if self.address is not None:
             self.url = self.connect_url = self.address()
         elif not self.attached:
@@ -305,10 +307,35 @@ class ConnectCluster:
         return spark_status.usage(self.ui_url, self.application_id, tags,
                                   cores_of(self.spec.master))
 
+    def exit_reason(self) -> str | None:
+        """Why a server podium started is gone (with its log's last error), or None while
+        it runs; None for a server started elsewhere."""
+        process = self.process
+        if process is None or self._stopping or process.poll() is None:
+            return None
+        return f"its Spark Connect server exited (code {process.returncode}): " \
+               f"{self._log_tail()}"
+
+    def discard(self) -> None:
+        """Forget a server that died. Its sessions' channels are closed here, without a
+        call to the server (a call would retry against nothing for minutes, and so would
+        PySpark's clean-up of each session when the process exits); calls still waiting on
+        them end at once."""
+        with self._lock:
+            dead, self._open, self._sessions = self._open, [], {}
+        for session in dead:
+            client = getattr(session, "client", None)
+            if client is not None:
+                client._closed = True  # no clean-up calls at exit
+                with contextlib.suppress(Exception):
+                    client._channel.close()
+        self.process = None
+
     def stop(self) -> None:
         """Close open sessions, then stop a server podium started (an attached one is
         left running). Sessions go first: a client whose server is gone retries for a
         long time when the interpreter exits."""
+        self._stopping = True
         with self._lock:
             still_open, self._open = self._open, []
         for session in still_open:

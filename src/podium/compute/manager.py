@@ -31,6 +31,7 @@ DEFAULT_KEY = "default"
 # `shared` has the cluster "shared:default", which once read as a shared cluster).
 SHARED_PREFIX = "@shared:"
 SAMPLE_SECONDS = 1.0  # how often the load of a cluster that tasks wait for is read
+WATCH_SECONDS = 0.5  # how often the clusters this process started are checked for life
 WANT_SECONDS = 3.0  # how long after the last waiting task a cluster's load is still read
 
 
@@ -51,6 +52,7 @@ class Slot:
     waiting: int = 0  # tasks refused a slot in the loop's current turn
     wanted_until: float = 0.0  # read its load until then
     decisions: deque[Decision] = field(default_factory=lambda: deque(maxlen=20))
+    lost: str | None = None  # why its driver or server died under it, once noticed
 
     @property
     def limit(self) -> int:
@@ -63,8 +65,10 @@ class ClusterManager:
 
     def __init__(self, notify: Callable[[str, str | None], None], keep_alive: bool = False,
                  shared: Callable[[str, ClusterSpec | None], str] | None = None,
-                 idle_seconds: float | None = None):
+                 idle_seconds: float | None = None,
+                 on_lost: Callable[[str, str], None] | None = None):
         self.notify = notify  # (cluster key, error or None) once a start finishes
+        self.on_lost = on_lost  # (cluster key, why) when a ready cluster's process died
         self.keep_alive = keep_alive  # never stop clusters (tests)
         # Keep a cluster nobody needs warm this long before stopping it (a server), so
         # the next run that needs an equal one starts without a Spark start.
@@ -77,6 +81,7 @@ class ClusterManager:
         # Told of every change of a cluster's task limit (progress, the server's log).
         self.on_decision: list[Callable[[str, Decision], None]] = []
         self._sampler: threading.Thread | None = None
+        self._watcher: threading.Thread | None = None
 
     def register(self, key: str, spec: ClusterSpec | None, run_id: int) -> None:
         """Note that `run_id` will need cluster `key`. A live cluster with the same spec
@@ -158,6 +163,12 @@ class ClusterManager:
         """Record the outcome of a start (called by the loop when notified)."""
         slot = self.slots[key]
         slot.state, slot.error = ("FAILED", error) if error else ("READY", None)
+        if slot.state == "READY" and self.on_lost is not None and \
+                hasattr(slot.cluster, "exit_reason") and \
+                (self._watcher is None or not self._watcher.is_alive()):
+            self._watcher = threading.Thread(target=self._watch, name="podium-cluster-watch",
+                                             daemon=True)
+            self._watcher.start()
         if slot.state != "READY" or slot.governor is not None:
             return
         spec = slot.cluster.spec
@@ -169,6 +180,40 @@ class ClusterManager:
             return
         slot.governor = Governor(sizing.cores_of(spec.master), sizing.concurrency_cap(spec))
         slot.reader = LoadReader(slot.cluster)
+
+    def _watch(self) -> None:
+        """Notice, within a second, a ready cluster whose driver or server died, and say
+        so once (its tasks would otherwise wait on it until their timeouts)."""
+        while True:
+            time.sleep(WATCH_SECONDS)
+            ready = {id(s): (k, s) for k, s in list(self.slots.items()) if s.state == "READY"}
+            if not ready:
+                return
+            for key, slot in ready.values():
+                check = getattr(slot.cluster, "exit_reason", None)
+                reason = None if slot.lost or check is None else check()
+                if reason and self.on_lost is not None:
+                    slot.lost = reason
+                    self.on_lost(key, reason)
+
+    def exit_reason(self, key: str | None) -> str | None:
+        """Why ready cluster `key`'s process is gone, or None (also for no cluster)."""
+        slot = self.slots.get(key) if key else None
+        check = getattr(slot.cluster, "exit_reason", None) if slot is not None else None
+        if slot is None or slot.state != "READY" or check is None:
+            return None
+        slot.lost = slot.lost or check()
+        return slot.lost
+
+    def lost(self, key: str) -> list[str]:
+        """Forget cluster `key` whose process died; the next task that needs it starts it
+        anew. Returns every key that named it (equal specs share a cluster)."""
+        slot = self.slots[key]
+        keys = [k for k, s in self.slots.items() if s is slot]
+        if slot.state == "READY":
+            slot.cluster.discard()
+            slot.state, slot.idle_since, slot.in_use = "STOPPED", None, 0
+        return keys
 
     def try_acquire(self, key: str) -> Any | None:
         """A ready cluster below its task limit, taking a place; else None (and the

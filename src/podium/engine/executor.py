@@ -65,6 +65,14 @@ class ClusterStarted:
 
 
 @dataclass
+class ClusterLost:
+    """A ready cluster's driver or server died (why, in words)."""
+
+    key: str
+    reason: str
+
+
+@dataclass
 class UsageRead:
     """What a run's tasks used of a cluster, read off the loop (None: nothing known)."""
 
@@ -92,7 +100,8 @@ class Executor:
         self.listeners: list[Listener] = [listener] if listener else []
         self.clusters = ClusterManager(lambda k, e: self.events.put(ClusterStarted(k, e)),
                                        keep_alive=keep_clusters, shared=shared_clusters,
-                                       idle_seconds=idle_cluster_seconds)
+                                       idle_seconds=idle_cluster_seconds,
+                                       on_lost=lambda k, why: self.events.put(ClusterLost(k, why)))
         # Called with a child run (and its parent run and task) before it is submitted,
         # so the history can give it an id; the recorder sets this.
         self.on_child_run: Callable[[Run, Run, TaskRun], None] = lambda child, run, tr: None
@@ -183,12 +192,17 @@ class Executor:
             if tr is None or tr.life is not LifeCycle.RUNNING or tr.attempt_number != event.attempt:
                 return  # a late report from an attempt already stopped
             tr.exit_value = None if event.exit_value is None else str(event.exit_value)
-            if event.error is None:
+            why = self.clusters.exit_reason(tr.cluster_key) if event.error else None
+            if why is not None:  # its cluster died under it: say so, and start it anew
+                self._cluster_lost(ClusterLost(tr.cluster_key or "", why), now)
+            elif event.error is None:
                 self._end_attempt(run, tr, Result.SUCCESS, None, now)
             else:
                 self._end_attempt(run, tr, Result.FAILED, event.error, now)
         elif isinstance(event, ClusterStarted):
             self.clusters.started(event.key, event.error)
+        elif isinstance(event, ClusterLost):
+            self._cluster_lost(event, now)
         elif isinstance(event, EnvironmentBuilt):  # its tasks see the build's state
             if event.env is not None:
                 isolated.prestart(event.env)  # imports done before its first task
@@ -198,6 +212,25 @@ class Executor:
             for run in self.runs.values():
                 if not run.final and event.run_id in (None, run.run_id):
                     self._stop_run(run, Result.CANCELED, "Run cancelled", now)
+
+    def _cluster_lost(self, event: ClusterLost, now: float) -> None:
+        """A cluster died under its tasks: fail each running one now, naming the cluster
+        (its retries start the cluster anew), then forget the dead cluster."""
+        slot = self.clusters.slots.get(event.key)
+        if slot is None or slot.state != "READY":
+            return
+        keys = {k for k, s in self.clusters.slots.items() if s is slot}
+        name = event.key.removeprefix(SHARED_PREFIX) if event.key.startswith(SHARED_PREFIX) \
+            else event.key.split(":", 1)[-1]  # a job cluster by its job_cluster_key
+        message = f"cluster '{name}' stopped under the task: {event.reason}"
+        for run in [r for r in self.runs.values() if not r.final]:
+            for tr in self._live(run):
+                if tr.life is LifeCycle.RUNNING and tr.cluster_key in keys \
+                        and tr.spark_context_id:
+                    if tr.ctx is not None:
+                        tr.ctx.interrupt(spark=False)  # nothing to cancel on a dead cluster
+                    self._end_attempt(run, tr, Result.FAILED, message, now)
+        self.clusters.lost(event.key)
 
     # ---- transitions -----------------------------------------------------------------
 

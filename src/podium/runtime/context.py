@@ -123,10 +123,11 @@ class TaskContext:
         if self.cancel_event.is_set():
             raise TaskInterrupted(f"task '{self.task_key}' was cancelled")
 
-    def interrupt(self) -> None:
-        """Stop this task: Spark jobs first, then its Python thread (asynchronously)."""
+    def interrupt(self, spark: bool = True) -> None:
+        """Stop this task: Spark jobs first (unless `spark` is False: its cluster is
+        gone), then its Python thread (asynchronously)."""
         self.cancel_event.set()
-        if self.sessions is not None and self.tag:
+        if spark and self.sessions is not None and self.tag:
             self.sessions.cancel(self.tag)
         with self.lock:  # the worker clears thread_id under this lock when its code ends
             if self.thread_id is not None:
