@@ -205,15 +205,13 @@ class ClusterManager:
         slot.lost = slot.lost or check()
         return slot.lost
 
-    def lost(self, key: str) -> list[str]:
-        """Forget cluster `key` whose process died; the next task that needs it starts it
-        anew. Returns every key that named it (equal specs share a cluster)."""
+    def lost(self, key: str) -> None:
+        """Forget cluster `key` whose process died (under every key that names it: equal
+        specs share a cluster); the next task that needs it starts it anew."""
         slot = self.slots[key]
-        keys = [k for k, s in self.slots.items() if s is slot]
         if slot.state == "READY":
             slot.cluster.discard()
             slot.state, slot.idle_since, slot.in_use = "STOPPED", None, 0
-        return keys
 
     def try_acquire(self, key: str) -> Any | None:
         """A ready cluster below its task limit, taking a place; else None (and the
