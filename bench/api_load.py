@@ -56,22 +56,18 @@ def percentile(values: list[float], share: float) -> float:
 
 
 class Server:
-    """`podium serve` on a fresh workspace (and store), the bench's job deployed."""
+    """`podium serve` on a fresh workspace (and store) with `bundle` deployed; `job` is the
+    deployed job's key. Also used by seed_experiment.py's warm mode."""
 
-    def __init__(self, work: Path, database_url: str | None):
-        work.mkdir(parents=True)
-        (work / "bundle").mkdir()
-        (work / "bundle" / "databricks.yml").write_text(BUNDLE)
-        (work / "bundle" / "cell.py").write_text(NOTEBOOK)
+    def __init__(self, work: Path, bundle: Path, job: str, database_url: str | None = None):
         self.env = {**os.environ, "PODIUM_HOME": str(work / "home")}
         if database_url:
             self.env["PODIUM_DATABASE_URL"] = database_url
         token = subprocess.run([*PODIUM, "tokens", "create"], env=self.env, check=True,
                                capture_output=True, text=True).stdout.strip()
-        deployed = subprocess.run([*PODIUM, "deploy", "--bundle", str(work / "bundle"),
-                                   "--json"], env=self.env, check=True, capture_output=True,
-                                  text=True)
-        self.job_id = json.loads(deployed.stdout)["jobs"]["one_cell"]
+        deployed = subprocess.run([*PODIUM, "deploy", "--bundle", str(bundle), "--json"],
+                                  env=self.env, check=True, capture_output=True, text=True)
+        self.job_id = json.loads(deployed.stdout)["jobs"][job]
         port = free_port()
         self.log = (work / "serve.log").open("wb")
         self.proc = subprocess.Popen([*PODIUM, "serve", "--port", str(port)], env=self.env,
@@ -88,6 +84,16 @@ class Server:
                     raise SystemExit(f"podium serve did not start (log: {work}/serve.log)") \
                         from None
                 time.sleep(0.1)
+
+    def wait_run(self, run_id: int, poll: float = 0.02) -> dict:
+        """The run's state once it ended (runs/get every `poll` seconds)."""
+        while True:
+            state = requests.get(f"{self.url}/api/2.2/jobs/runs/get",
+                                 params={"run_id": run_id}, headers=self.headers,
+                                 timeout=60).json()["state"]
+            if state["life_cycle_state"] in ("TERMINATED", "INTERNAL_ERROR", "SKIPPED"):
+                return state
+            time.sleep(poll)
 
     def run_now(self, session: requests.Session) -> int:
         answer = session.post(f"{self.url}/api/2.2/jobs/run-now", json={"job_id": self.job_id},
@@ -204,7 +210,11 @@ def main() -> None:
     try:
         for store in args.stores.split(","):
             url, drop = postgres_schema() if store == "postgresql" else (None, None)
-            server = Server(work / store, url)
+            bundle = work / store / "bundle"
+            bundle.mkdir(parents=True)
+            (bundle / "databricks.yml").write_text(BUNDLE)
+            (bundle / "cell.py").write_text(NOTEBOOK)
+            server = Server(work / store, bundle, "one_cell", url)
             try:
                 print(f"{store}: warming the cluster ...", flush=True)
                 first = server.run_now(requests.Session())

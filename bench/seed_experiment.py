@@ -27,8 +27,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -166,62 +164,29 @@ def podium(job: str, bundle: Path, work: Path) -> dict[str, float]:
             "cluster_start_s": startup, "executor_s": executor_s}
 
 
-class WarmServer:
-    """A `podium serve` with the bundle deployed and its job's cluster already up."""
+def podium_warm(bundle: Path, work: Path) -> dict[str, float]:
+    """The job through run-now on a `podium serve` whose cluster a first run started, from
+    the request to the run's end. The server is started and stopped around the timed run,
+    so it never idles beside the other modes."""
+    import requests
+    from api_load import Server
 
-    def __init__(self, bundle: Path, work: Path):
-        import requests
-
-        self.requests = requests
-        env = {**os.environ, "PODIUM_HOME": str(work / "home-warm")}
-        podium_cmd = [sys.executable, "-m", "podium"]
-        token = subprocess.run([*podium_cmd, "tokens", "create"], env=env, check=True,
-                               capture_output=True, text=True).stdout.strip()
-        deployed = subprocess.run([*podium_cmd, "deploy", "--bundle", str(bundle), "--json"],
-                                  env=env, check=True, capture_output=True, text=True)
-        self.job_id = json.loads(deployed.stdout)["jobs"]["tasks"]
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.proc = subprocess.Popen([*podium_cmd, "serve", "--port", str(port)], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.url, self.headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{self.url}/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise SystemExit("podium serve did not start") from None
-                time.sleep(0.1)
-        self.run()  # the cluster starts and stays up (the server keeps idle ones warm)
-
-    def run(self) -> float:
-        """One run-now of the job to its end (polled every 20 ms); its wall time."""
-        began = time.perf_counter()
-        run_id = self.requests.post(f"{self.url}/api/2.2/jobs/run-now",
-                                    json={"job_id": self.job_id}, headers=self.headers,
-                                    timeout=30).json()["run_id"]
-        while True:
-            state = self.requests.get(f"{self.url}/api/2.2/jobs/runs/get",
-                                      params={"run_id": run_id}, headers=self.headers,
-                                      timeout=30).json()["state"]
-            if state["life_cycle_state"] in ("TERMINATED", "INTERNAL_ERROR", "SKIPPED"):
-                if state.get("result_state") != "SUCCESS":
-                    raise SystemExit(f"run {run_id} of the warm server ended {state}")
-                return time.perf_counter() - began
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(60)
-
-
-def podium_warm(server: WarmServer) -> dict[str, float]:
-    """The job through run-now on the warm server: from the request to the run's end."""
-    wall = server.run()
-    return {"wall_s": wall, "core_s": wall * CORES, "apps": 0}
+    print("  starting podium serve and its cluster (not timed) ...", flush=True)
+    server = Server(work, bundle, "tasks")
+    try:
+        times = []
+        for _ in range(2):  # the first starts the cluster, the second is timed
+            began = time.perf_counter()
+            run_id = requests.post(f"{server.url}/api/2.2/jobs/run-now",
+                                   json={"job_id": server.job_id}, headers=server.headers,
+                                   timeout=30).json()["run_id"]
+            state = server.wait_run(run_id)
+            if state.get("result_state") != "SUCCESS":
+                raise SystemExit(f"run {run_id} of the warm server ended {state}")
+            times.append(time.perf_counter() - began)
+    finally:
+        server.stop()
+    return {"wall_s": times[-1], "core_s": times[-1] * CORES, "apps": 0}
 
 
 def chart(result: dict, path: Path) -> None:
@@ -271,22 +236,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="podium-seed-"))
     bundle = podium_bundle(work / "bundle", source, args.jobs, args.rows, args.slots,
                            delta=args.format == "delta")
-    def warm_run(mode_dir: Path) -> dict[str, float]:
-        # Started and warmed for each timed run and stopped after it, so an idle server
-        # never takes CPU from the other modes.
-        print("  starting podium serve and its cluster (not timed) ...", flush=True)
-        server = WarmServer(bundle, mode_dir)
-        try:
-            return podium_warm(server)
-        finally:
-            server.stop()
-
     runners = {
         "dedicated": lambda w: dedicated(source, args.jobs, args.rows, w),
         "hand_rolled": lambda w: hand_rolled(source, args.jobs, args.rows, w),
         "podium": lambda w: podium("tasks", bundle, w),
         "podium_for_each": lambda w: podium("for_each", bundle, w),
-        "podium_warm": warm_run,
+        "podium_warm": lambda w: podium_warm(bundle, w),
     }
     samples: dict[str, list[dict[str, float]]] = {}
     try:
