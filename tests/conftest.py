@@ -139,7 +139,7 @@ NO_SPARK_FILES = (
     "tests/runtime/test_notebooks.py", "tests/runtime/test_task_output.py",
     "tests/tasks/test_requirements.py", "tests/server/test_log_lines.py",
     "tests/cli/test_serve.py", "tests/server/test_scim.py",
-    "tests/server/test_connect_routes.py",
+    "tests/server/test_connect_routes.py", "tests/server/test_database_outage.py",
 )
 
 

@@ -63,6 +63,7 @@ def serve(
 
     from podium.engine.service import Service
     from podium.engine.workspace_access import WorkspaceAccess
+    from podium.runtime import output
     from podium.runtime.notebook_context import user_name
     from podium.server import connect_proxy
     from podium.server.app import create_app
@@ -87,6 +88,7 @@ def serve(
     # how long an unused cluster stays warm; how many API requests are served at once
     service = Service(store, env_number("PODIUM_IDLE_CLUSTER_SECONDS", 600,
                                         "a number of seconds"))
+    output.log_own()  # podium's own warnings (the database away, limits changing) in its log
     max_requests = int(env_number("PODIUM_MAX_CONCURRENT_REQUESTS", 64, "a number"))
     triggers = TriggerLoop(
         store, service.accept,

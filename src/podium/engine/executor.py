@@ -36,6 +36,7 @@ from podium.runtime.context import TaskContext, now_ms
 from podium.runtime.dbutils import forget
 from podium.runtime.errors import TaskFailed, TaskInterrupted
 from podium.spec.models import shared_spec
+from podium.store.errors import StoreUnavailable
 from podium.tasks import REGISTRY, requirements
 
 Listener = Callable[[Run, TaskRun | None], None]
@@ -120,7 +121,7 @@ class Executor:
         # whoever serves the workspace API (`engine/workspace_access.py`).
         self.task_env: Callable[[Run], Any] = lambda run: None
         self.environments = Environments(self.events.put)  # tasks' own Python packages
-        self._launches: list[tuple[Run, TaskRun, Any]] = []
+        self._launches: list[tuple[Run, TaskRun, Any, int]] = []
         self.workers = Workers()  # threads that run task code
         self._held: dict[str, tuple[int, str]] = {}
 
@@ -178,10 +179,15 @@ class Executor:
     def _commit_and_launch(self) -> None:
         """Write this turn's changes (the recorder), then start the task code they
         record: code never runs before its RUNNING row is committed."""
-        self.on_commit()
+        try:
+            self.on_commit()
+        except StoreUnavailable:
+            return  # the database is away: task code starts once a later turn wrote it
         launches, self._launches = self._launches, []
-        for run, tr, cluster in launches:
-            self._start_thread(run, tr, cluster)
+        for run, tr, cluster, number in launches:
+            # an attempt stopped (a cancel, a timeout) while it waited is not started
+            if tr.life is LifeCycle.RUNNING and tr.attempt_number == number:
+                self._start_thread(run, tr, cluster)
 
     # ---- events ----------------------------------------------------------------------
 
@@ -336,7 +342,8 @@ class Executor:
                     "add it to the cluster's libraries and restart the cluster"), now)
                 return
         self._open_attempt(run, tr, cluster, now)
-        self._launches.append((run, tr, cluster))  # after the turn's changes are written
+        # started after the turn's changes are written
+        self._launches.append((run, tr, cluster, tr.attempt_number))
 
     def _environment_ready(self, run: Run, tr: TaskRun, now: float) -> bool:
         """Whether the task can start as far as its Python packages go: it asks for none,

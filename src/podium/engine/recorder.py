@@ -11,9 +11,11 @@ from podium.engine.executor import Executor
 from podium.engine.model import Run, TaskRun
 from podium.engine.restore import job_snapshot
 from podium.store import RunStore, admission, clusters
+from podium.store.errors import StoreUnavailable, unreachable
 
 HEARTBEAT_SECONDS = 2.0
 POLL_SECONDS = 0.5
+RETRY_SECONDS = 1.0  # how long to wait before writing again after the database failed
 
 
 class Recorder:
@@ -29,6 +31,7 @@ class Recorder:
         self._runs: dict[int, Run] = {}  # changes of this loop turn, not yet written
         self._tasks: dict[int, tuple[Run, TaskRun, set[int]]] = {}
         self._iterations: dict[int, TaskRun] = {}
+        self._retry_at = 0.0  # no write tried before then, after one failed
         executor.listeners.insert(0, self.record)  # before the progress view
         executor.on_commit = self.flush
         executor.on_child_run = self.child_run
@@ -46,13 +49,24 @@ class Recorder:
                 numbers.add(tr.attempts[-1].number)
 
     def flush(self) -> None:
-        """Write every change noted since the last flush in one transaction."""
+        """Write every change noted since the last flush in one transaction. While the
+        database cannot be reached the changes are kept (the objects hold their latest
+        state) and StoreUnavailable is raised, at most once a second a try: the executor
+        then starts no task code until a later flush has written them."""
         if not (self._runs or self._tasks or self._iterations):
             return
+        if time.monotonic() < self._retry_at:
+            raise StoreUnavailable("the database is unreachable; retrying")
         runs, tasks = list(self._runs.values()), list(self._tasks.values())
         iterations = list(self._iterations.values())
+        try:
+            self.store.save_batch(runs, tasks, iterations)
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            self._retry_at = time.monotonic() + RETRY_SECONDS
+            raise StoreUnavailable(f"the database is unreachable: {exc}") from exc
         self._runs, self._tasks, self._iterations = {}, {}, {}
-        self.store.save_batch(runs, tasks, iterations)
         for run, tr, _ in tasks:
             if tr.final and (run.run_id, tr.key) in self._claimed:
                 self._claimed.discard((run.run_id, tr.key))

@@ -25,10 +25,10 @@ from podium.engine.restore import restore
 from podium.engine.states import LifeCycle
 from podium.runtime import output
 from podium.store import RunStore
+from podium.store.errors import unreachable
 from podium.store.maintenance import adopt_unstarted, sweep_orphans
 
-log = logging.getLogger("podium.concurrency")
-log.setLevel(logging.INFO)  # each change of a cluster's task limit is a line of the log
+log = logging.getLogger("podium.service")
 
 STOP_SECONDS = 10.0  # how long a drain waits for cancelled runs to be recorded
 TAKEOVER_SECONDS = 5.0  # how often a server looks for runs a stopped server left behind
@@ -98,7 +98,7 @@ class Service(Intake):
             idle_cluster_seconds=idle_cluster_seconds)
         self.executor.child_job = lambda run, name: launch.registry_child_job(store, run, name)
         self.executor.is_warehouse = lambda key: shared_clusters.is_warehouse(store, key)
-        self.executor.clusters.on_decision.append(
+        self.executor.clusters.on_decision.append(  # each change of a task limit is a line
             lambda key, decision: log.info("cluster %s: %s", key, decision.text()))
         super().__init__(self.executor, Recorder(store, self.executor))
         self.stopping = threading.Event()
@@ -153,8 +153,24 @@ class Service(Intake):
             del self.executor.runs[run_id]
 
     def _loop(self) -> None:
+        """Turn until stopped. A database that cannot be reached costs a turn, not the
+        loop: tasks keep running, their changes wait in the recorder, and every part of a
+        turn is tried again a second later (one log line per outage)."""
+        away = False
         while not self.stopping.is_set():
-            self._turn()
+            try:
+                self._turn()
+                if away:
+                    log.warning("the database answers again")
+                away = False
+            except Exception as exc:
+                if not unreachable(exc):
+                    log.exception("the service loop's turn failed; going on")
+                elif not away:
+                    log.warning("the database cannot be reached (%s); retrying every "
+                                "second", str(exc).splitlines()[0])
+                away = True
+                self.stopping.wait(1.0)
 
     def active_runs(self) -> list[Run]:
         """Runs this process is running or holding in its queue."""

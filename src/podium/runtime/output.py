@@ -135,6 +135,27 @@ def install() -> None:
             _installed = True
 
 
+class _OwnLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes the orchestrator's own log records (made outside task threads) to the
+    stream stderr wrote to before routing; task threads' records go to their logs."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if _current() is None:
+            super().emit(record)
+
+
+def log_own(logger: str = "podium") -> None:
+    """Let `logger`'s records from the orchestrator's own threads reach the process's
+    stderr (a server's log): without this they would go nowhere, since the root logger's
+    one handler writes only to tasks' logs."""
+    handler = _OwnLogHandler(original_stderr())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    target = logging.getLogger(logger)
+    if not any(isinstance(h, _OwnLogHandler) for h in target.handlers):
+        target.addHandler(handler)
+        target.setLevel(min(target.level or logging.INFO, logging.INFO))
+
+
 def original_stdout() -> IO[str]:
     """The stream stdout wrote to before routing, for the orchestrator's own output."""
     out: Any = sys.stdout

@@ -10,13 +10,16 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podium.compute.errors import CatalogError
 from podium.runtime.secret_store import SecretError
+from podium.store.errors import StoreUnavailable, unreachable
 from podium.store.workspace_files import WorkspaceError
 
 log = logging.getLogger("podium.server")
+RETRY_AFTER_SECONDS = 5  # what a client is told to wait while the database is away
 
 
 class ApiError(Exception):
@@ -108,6 +111,19 @@ def install(app: FastAPI) -> None:
             return answer(405, "BAD_REQUEST", f"{request.method} is not allowed on "
                           f"{request.url.path}")
         return answer(exc.status_code, "BAD_REQUEST", str(exc.detail))
+
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if not unreachable(exc):
+            return await _unexpected(request, exc)
+        # the database is away: the client should come back later
+        log.warning("database unreachable on %s %s: %s", request.method,
+                    request.url.path, str(exc).splitlines()[0])
+        return answer(503, "TEMPORARILY_UNAVAILABLE", "The workspace's database cannot be "
+                      "reached; retry after the time in Retry-After",
+                      {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    for kind in (SQLAlchemyError, StoreUnavailable):
+        app.add_exception_handler(kind, _database)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -9,6 +9,20 @@ class StoreUnavailable(RuntimeError):
     """The database could not be reached or upgraded."""
 
 
+def unreachable(exc: BaseException) -> bool:
+    """Whether a database error means "not now" (the server is down or restarting, the
+    connection broke, SQLite's file stayed locked past the busy timeout, no connection was
+    free) rather than a mistake: such a write is retried, such a request answered 503."""
+    from sqlalchemy import exc as sa
+
+    if isinstance(exc, StoreUnavailable | sa.TimeoutError):
+        return True
+    if isinstance(exc, sa.DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, sa.OperationalError |
+                                                        sa.InterfaceError)
+    return False
+
+
 class JobNotFound(LookupError):
     """No job with that id in the workspace's registry."""
 
