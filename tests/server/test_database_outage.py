@@ -1,14 +1,17 @@
-"""The database goes away under a working server: a TCP relay between `podium serve` and
-the test PostgreSQL is cut (every connection dropped, new ones refused, as when the
-database restarts or its host is unreachable) while runs are active and clients call the
-API, then restored. The server stays up, answers 503 with Retry-After meanwhile (never
-500), running tasks go on, and every run ends once the database is back: none lost,
-none stuck RUNNING, none doubled."""
+"""The database goes away under a working server, while runs are active and clients call
+the API: a TCP relay between `podium serve` and the test PostgreSQL is cut (every
+connection dropped, new ones refused, as when the database restarts or its host is
+unreachable), or another process holds SQLite's write lock past the busy timeout; then
+it comes back. The server stays up, answers 503 with Retry-After meanwhile (never 500),
+running tasks go on, and every run ends once the database is back: none lost, none
+stuck RUNNING, none doubled."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -96,8 +99,42 @@ def relayed_server(tmp_path) -> Iterator[tuple[Server, Relay]]:
             relay.cut()
 
 
-def test_the_database_going_away_costs_no_run_and_no_500(relayed_server) -> None:
+def test_postgresql_going_away_costs_no_run_and_no_500(relayed_server) -> None:
     server, relay = relayed_server
+    outage(server, relay.cut, relay.restore)
+
+
+def test_a_locked_sqlite_file_costs_no_run_and_no_500(tmp_path) -> None:
+    home = tmp_path / "home"
+    server = start_server(home, PODIUM_SQLITE_BUSY_MS="1500")
+    holder: list[subprocess.Popen[str]] = []
+    hold = ("import sqlite3, sys\n"
+            "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "db.execute('BEGIN IMMEDIATE')\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.read()\n"
+            "db.execute('ROLLBACK')\n")
+
+    def lock() -> None:
+        holder.append(subprocess.Popen([sys.executable, "-c", hold, str(home / "podium.db")],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       text=True))
+        assert holder[0].stdout.readline().strip() == "locked"
+
+    def unlock() -> None:
+        holder[0].communicate("", timeout=30)
+
+    try:
+        outage(server, lock, unlock)
+    finally:
+        if holder and holder[0].poll() is None:
+            holder[0].kill()
+        stop_server(server)
+
+
+def outage(server: Server, away, back) -> None:
+    """Runs active, the database taken `away` for OUTAGE_SECONDS while clients call the
+    API, then `back`: check what the server answered and that every run ended well."""
     tasks = [{"task_key": "nap", "python_task": {"function": "tests.engine.funcs:sleep",
                                                    "parameters": {"seconds": "6"}}}]
     job_id = server.post("/api/2.1/jobs/create", {"name": "outage", "tasks": tasks,
@@ -110,7 +147,7 @@ def test_the_database_going_away_costs_no_run_and_no_500(relayed_server) -> None
         assert time.monotonic() < deadline
         time.sleep(0.2)
 
-    relay.cut()
+    away()
     statuses, accepted = [], []
     ended = time.monotonic() + OUTAGE_SECONDS
     while time.monotonic() < ended:  # clients keep calling while the database is away
@@ -127,7 +164,7 @@ def test_the_database_going_away_costs_no_run_and_no_500(relayed_server) -> None
         time.sleep(0.5)
     assert 503 in statuses and 500 not in statuses, statuses
     assert server.proc.poll() is None  # the server stayed up
-    relay.restore()
+    back()
 
     views = [wait_run(server, r, timeout=90) for r in run_ids + accepted]
     assert [v["state"]["result_state"] for v in views] == ["SUCCESS"] * len(views)

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from podium import defaults
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SQLITE_BUSY_MS = 60_000
+SQLITE_BUSY_MS = 60_000  # how long a write waits for SQLite's lock (PODIUM_SQLITE_BUSY_MS)
 POOL_SIZE = 20  # connections per engine: a server answers up to 40 requests at once
 _engines: dict[str, Engine] = {}
 _readers: dict[str, Engine] = {}
@@ -50,7 +50,7 @@ def _use_wal(cursor: Any) -> None:
     """Put the database in WAL mode (once: the mode is stored in the file). Switching can
     fail at once with "database is locked" while another process holds a lock, without
     waiting for the busy timeout, so it is retried for as long as that timeout."""
-    deadline = time.monotonic() + SQLITE_BUSY_MS / 1000
+    deadline = time.monotonic() + busy_ms() / 1000
     while True:
         try:
             if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -62,8 +62,15 @@ def _use_wal(cursor: Any) -> None:
             time.sleep(0.05)
 
 
+def busy_ms() -> int:
+    """How long a write waits for SQLite's lock before the store counts as unreachable:
+    `PODIUM_SQLITE_BUSY_MS`, else a minute."""
+    return int(os.environ.get("PODIUM_SQLITE_BUSY_MS") or SQLITE_BUSY_MS)
+
+
 def _sqlite_engine(url: str, reader: bool = False) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000,
+    busy = busy_ms()
+    engine = create_engine(url, connect_args={"timeout": busy / 1000,
                                               "check_same_thread": False},
                            pool_size=POOL_SIZE, max_overflow=POOL_SIZE)
 
@@ -71,7 +78,7 @@ def _sqlite_engine(url: str, reader: bool = False) -> Engine:
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy}")
         _use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -116,7 +123,7 @@ def _sqlite_engine(url: str, reader: bool = False) -> Engine:
         # This process's writers take turns here; one that waited past the busy timeout
         # (a transaction left open by mistake) goes on to SQLite's own lock and timeout.
         raw = connection.connection.dbapi_connection
-        if turn.acquire(timeout=SQLITE_BUSY_MS / 1000):
+        if turn.acquire(timeout=busy / 1000):
             holders.add(id(raw))
         try:
             # Take the write lock up front: a deferred transaction that later writes can
