@@ -12,6 +12,7 @@ bookkeeping is in `for_each.py` and `child_runs.py`, their state changes here.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -146,7 +147,8 @@ class Executor:
             if nested is not None and not tr.final:
                 self._register(run, TaskRun(nested.task, parent=tr))
         self._set_run(run, LifeCycle.RUNNING)
-        self.on_commit()
+        with contextlib.suppress(StoreUnavailable):  # else written by a later turn
+            self.on_commit()
         return run
 
     def run_until_done(self, runs: list[Run], on_tick: Callable[[], None] | None = None) -> None:
