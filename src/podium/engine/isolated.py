@@ -33,6 +33,7 @@ from podium.runtime.errors import TaskFailed, TaskInterrupted
 from podium.spec.models import Task
 
 STOP_GRACE_SECONDS = 5.0
+INTERRUPT_SECONDS = 5.0  # how long a stop waits for the task's Spark work to be interrupted
 SERVED_ENVS = 4  # environments whose server is kept: the most recently used
 POLL_SECONDS = 0.01
 
@@ -180,9 +181,14 @@ def _last_line(path: Path) -> str:
 
 def stop(pid: int, url: str | None, session_id: str) -> None:
     """End a task's process and its Spark work: interrupt its session first (its Spark
-    jobs outlive the process otherwise), then SIGTERM to its process group, then SIGKILL."""
+    jobs outlive the process otherwise), then SIGTERM to its process group, then SIGKILL.
+    The interrupt gets a few seconds: a server that died would have its client retry for
+    minutes, and the process must end anyway."""
     if url:
-        interrupt_session(url, session_id)
+        asking = threading.Thread(target=interrupt_session, args=(url, session_id),
+                                  name="podium-interrupt", daemon=True)
+        asking.start()
+        asking.join(INTERRUPT_SECONDS)
     for sig in (signal.SIGTERM, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, sig)
