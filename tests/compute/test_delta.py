@@ -145,7 +145,7 @@ def test_concurrent_merges_conflict_or_succeed_and_never_break_the_log(run_job) 
     iterations = run.task_runs["write"].iterations
     won = [it for it in iterations if it.result.value == "SUCCESS"]
     lost = [it for it in iterations if it.result.value != "SUCCESS"]
-    assert won, "at least one MERGE commits"
+    assert won, f"at least one MERGE commits; errors: {[it.error for it in lost]}"
     for it in lost:  # Delta's own optimistic-concurrency errors, nothing else
         assert "Concurrent" in it.error or "DELTA_CONCURRENT" in it.error, it.error
     assert query(run_job, "SELECT count(*) AS n, count(DISTINCT id) AS ids, "
