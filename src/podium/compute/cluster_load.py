@@ -68,7 +68,16 @@ class LoadReader:
                           - int(s.get("numCompleteTasks", 0))) for s in stages)
         return Load(cores=cores, busy=busy, pending=pending, active_jobs=len(jobs),
                     heap=_heap(gauges), gc=self._gc_share(gauges),
-                    cpu=self._cpu_share() if urlsplit(ui).hostname in LOOPBACK else None)
+                    cpu=self._cpu_share() if self._driver_here(ui) else None)
+
+    def _driver_here(self, ui: str) -> bool:
+        """Whether the driver runs on this machine (so this machine's CPU is its CPU): the
+        classic driver and Connect servers podium started do; another server only when
+        its UI is on a loopback address (the classic driver's UI names the host's own
+        address, so the address alone does not tell)."""
+        return getattr(self.cluster, "kind", "") == "classic" or \
+            getattr(self.cluster, "process", None) is not None or \
+            urlsplit(ui).hostname in LOOPBACK
 
     def _gc_share(self, gauges: dict[str, Any]) -> float | None:
         times = [v["value"] for k, v in gauges.items() if _GC_TIME.search(k)]
