@@ -71,7 +71,6 @@ class Governor:
     def __init__(self, cores: int, cap: int | None = None):
         self.cap = cap
         self.limit = start_limit(cores, cap)
-        self.last: Decision | None = None
         self.reason = f"starting at {self.limit} (twice {cores} cores" + (
             f", at most {cap})" if cap else ")")
         self._quiet_until = 0.0
@@ -101,8 +100,7 @@ class Governor:
                                f"{waiting} task{'s' if waiting != 1 else ''} waiting")
         if self.limit == previous:
             return None
-        self.last = Decision(now, previous, self.limit, self.reason)
-        return self.last
+        return Decision(now, previous, self.limit, self.reason)
 
 
 def _pressure(load: Load, cores: int) -> str | None:

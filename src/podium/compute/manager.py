@@ -190,11 +190,8 @@ class ClusterManager:
             if not ready:
                 return
             for key, slot in ready.values():
-                check = getattr(slot.cluster, "exit_reason", None)
-                reason = None if slot.lost or check is None else check()
-                if reason and self.on_lost is not None:
-                    slot.lost = reason
-                    self.on_lost(key, reason)
+                if slot.lost is None and self.exit_reason(key) and self.on_lost is not None:
+                    self.on_lost(key, slot.lost or "")
 
     def exit_reason(self, key: str | None) -> str | None:
         """Why ready cluster `key`'s process is gone, or None (also for no cluster)."""
