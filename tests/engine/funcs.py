@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
@@ -39,6 +40,13 @@ def sleep(seconds: str) -> None:
     end = time.monotonic() + float(seconds)
     while time.monotonic() < end:
         time.sleep(0.05)
+
+
+def mark_and_sleep(marker: str, run: str, seconds: str) -> None:
+    """Note in the file `marker` that this host started run `run`, then sleep."""
+    with open(marker, "a") as out:
+        out.write(f"{run} {socket.gethostname()}\n")
+    sleep(seconds)
 
 
 def wait_for(marker: str, seconds: str = "120") -> str:

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,13 +72,16 @@ def create_token(home: Path, **extra: str) -> str:
     return done.stdout.strip()
 
 
-def start_server(home: Path, port: int = 0, *args: str, **extra: str) -> Server:
-    """Start `podium serve` (`args` added to its command line), read where it listens from
-    its log (port 0: a free one, bound by the server itself), wait until /health answers."""
+def start_server(home: Path, port: int = 0, *args: str,
+                 launch: Callable[[list[str]], list[str]] = list, **extra: str) -> Server:
+    """Start `podium serve` (`args` added to its command line, the whole turned into what
+    runs by `launch`: on another host, say), read where it listens from its log (port 0:
+    a free one, bound by the server itself), wait until /health answers."""
     home.mkdir(parents=True, exist_ok=True)
     log = home / f"serve-{time.monotonic_ns()}.log"
     with log.open("ab") as sink:
-        proc = subprocess.Popen([*PODIUM, "serve", "--port", str(port), *args], stdout=sink,
+        proc = subprocess.Popen(launch([*PODIUM, "serve", "--port", str(port), *args]),
+                                stdout=sink,
                                 stderr=sink, env=env_for(home, **extra),
                                 start_new_session=True)
     deadline = time.monotonic() + 60

@@ -20,6 +20,7 @@ from podium.engine.states import Result
 from podium.spec import load_bundle
 from podium.store import RunBusy, RunStore
 from podium.store.maintenance import prune, start_repair, sweep_orphans
+from podium.store.runs import HOST, now_ms
 from podium.store.schema import RunRow
 from podium.store.views import run_view
 
@@ -50,6 +51,13 @@ def submit_recorded(store: RunStore, root: Path, params: dict[str, str] | None =
                     ) -> tuple[Executor, Run]:
     """Job `j` of the bundle at `root`, recorded in `store` and submitted to an executor
     whose changes the store records, as `podium run` does."""
+    executor, _, run = recorded(store, root, params)
+    return executor, run
+
+
+def recorded(store: RunStore, root: Path, params: dict[str, str] | None = None
+             ) -> tuple[Executor, Recorder, Run]:
+    """As submit_recorded, with the recorder (whose tick heartbeats the run)."""
     bundle = load_bundle(root)
     job = bundle.jobs["j"]
     job_id = store.record_job("j", job.name, bundle.name, str(root), bundle.target,
@@ -57,9 +65,9 @@ def submit_recorded(store: RunStore, root: Path, params: dict[str, str] | None =
     run = Run("j", job, root, params or {}, {})
     store.create_run(run, job_id)
     executor = Executor()
-    Recorder(store, executor)
+    recorder = Recorder(store, executor)
     executor.submit(run)
-    return executor, run
+    return executor, recorder, run
 
 
 def test_a_run_is_recorded_as_it_happens(store, write_bundle, tmp_path: Path) -> None:
@@ -128,7 +136,8 @@ def test_runs_of_a_dead_process_become_internal_error_and_can_be_repaired(
             life="RUNNING", result=None, owner_pid=2**22 + 12345))
     assert sweep_orphans(store) == [run.run_id]
     row = store.run_row(run.run_id)
-    assert row.life == "INTERNAL_ERROR" and "stopped without finishing it" in row.message
+    assert row.life == "INTERNAL_ERROR" and "without finishing it" in row.message
+    assert (row.owner_host, row.owner_pid) == (HOST, os.getpid())  # the sweeper owns it now
 
     (tmp_path / "count").write_text("100")  # the flaky task will now succeed
     restored = restore(store, run.run_id)
@@ -149,6 +158,49 @@ def test_runs_of_a_dead_process_become_internal_error_and_can_be_repaired(
     assert [a["repair_number"] for a in tasks["flaky"]["attempts"]] == [0, 0, 1]
     assert tasks["use"]["podium_exit_value"] == "n=2026-01-01"  # task value kept
     assert [h["type"] for h in view["repair_history"]] == ["ORIGINAL", "REPAIR"]
+
+
+SLEEPY = ("bundle: {name: c}\nresources:\n  jobs:\n    j:\n      tasks:\n"
+          "        - {task_key: s, python_task: {function: "
+          "'tests.engine.funcs:sleep', parameters: {seconds: '60'}}}\n")
+
+
+def test_a_run_taken_over_elsewhere_is_stopped_here_and_never_written_again(
+    store, write_bundle
+) -> None:
+    executor, recorder, run = recorded(store, write_bundle(SLEEPY))
+    while run.task_runs["s"].attempts == []:
+        executor.step(time.monotonic())
+    # What another server's sweep writes once this process's heartbeats stopped for the
+    # lease (its database link cut): the run ended and owned by the sweeper.
+    with store.sessions.begin() as db:
+        db.execute(update(RunRow).where(RunRow.id == run.run_id).values(
+            life="INTERNAL_ERROR", result="FAILED", message="swept", owner_host="elsewhere"))
+    began = time.monotonic()
+    executor.run_until_done([run], recorder.tick)
+    assert time.monotonic() - began < 10  # the next heartbeat finds it gone
+    assert run.result is Result.CANCELED and "took this run over" in run.message
+    row = store.run_row(run.run_id)
+    assert (row.life, row.message, row.owner_host) == ("INTERNAL_ERROR", "swept", "elsewhere")
+    assert store.task_rows(run.run_id)[0][0].life == "RUNNING"  # as the sweeper left it
+    assert store.heartbeat([run.run_id]) == {run.run_id}
+
+
+def test_a_sweep_takes_only_runs_whose_owner_is_silent_past_the_lease(store, write_bundle,
+                                                                      monkeypatch) -> None:
+    monkeypatch.setenv("PODIUM_RUN_LEASE_SECONDS", "5")
+    executor, run = submit_recorded(store, write_bundle(SLEEPY))
+    with store.sessions.begin() as db:  # owned by a server on another host
+        db.execute(update(RunRow).where(RunRow.id == run.run_id).values(
+            owner_host="elsewhere", heartbeat_ms=now_ms() - 2_000))
+    assert sweep_orphans(store) == []
+    with store.sessions.begin() as db:
+        db.execute(update(RunRow).where(RunRow.id == run.run_id).values(
+            heartbeat_ms=now_ms() - 6_000))
+    assert sweep_orphans(store) == [run.run_id]
+    assert store.run_row(run.run_id).life == "INTERNAL_ERROR"
+    executor.cancel()
+    executor.run_until_done([run])
 
 
 def test_prune_deletes_old_runs_and_their_logs(store, write_bundle, tmp_path: Path) -> None:

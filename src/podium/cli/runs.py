@@ -220,11 +220,17 @@ def runs_resume(run_ids: Annotated[list[int], typer.Argument()],
     from podium.engine.restore import restore
 
     store = swept_history()
+    deadline = time.monotonic() + HANDOFF_SECONDS
+    while store.owned(run_ids) != set(run_ids):  # the parent hands them over after spawning
+        if time.monotonic() > deadline:
+            fail_at("podium runs resume", f"runs {run_ids} were not handed to this process")
+        time.sleep(0.05)
     runs = [restore(store, run_id) for run_id in run_ids]
     row = store.job_spec(store.run_row(run_ids[0]).job_id)[0]
     drive(store, runs, False, (row.bundle_name, row.bundle_root, row.target), start_clusters)
 
 
+HANDOFF_SECONDS = 30
 DURATION = re.compile(r"^(\d+)([smhdw])$")
 
 

@@ -12,7 +12,6 @@ bookkeeping is in `for_each.py` and `child_runs.py`, their state changes here.
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import threading
 import time
@@ -90,6 +89,10 @@ class Cancel:
     run_id: int | None
 
 
+TAKEN_OVER = ("Stopped here: another podium process took this run over while this one "
+              "could not reach the database for longer than the run lease")
+
+
 class Executor:
     """Runs jobs: one control loop, worker threads, clusters shared by every run."""
 
@@ -115,9 +118,10 @@ class Executor:
         # Takes a declared output for a task: None when taken, else who holds it. The
         # recorder replaces this in-process table with the store, shared by processes.
         self.claim_output: Callable[[str, Run, TaskRun], str | None] = self._claim_locally
-        # Writes the changes recorded since the last call; the recorder sets it. Called
-        # at the end of each turn, before task code of that turn starts.
-        self.on_commit: Callable[[], None] = lambda: None
+        # Writes the changes recorded since the last call and returns the ids of runs
+        # another process has taken over; the recorder sets it. Called at the end of each
+        # turn, before task code of that turn starts.
+        self.on_commit: Callable[[], set[int]] = set
         # The environment variables of a run's tasks (`DATABRICKS_HOST`, a token): set by
         # whoever serves the workspace API (`engine/workspace_access.py`).
         self.task_env: Callable[[Run], Any] = lambda run: None
@@ -147,8 +151,7 @@ class Executor:
             if nested is not None and not tr.final:
                 self._register(run, TaskRun(nested.task, parent=tr))
         self._set_run(run, LifeCycle.RUNNING)
-        with contextlib.suppress(StoreUnavailable):  # else written by a later turn
-            self.on_commit()
+        self._commit(now)  # else written by a later turn
         return run
 
     def run_until_done(self, runs: list[Run], on_tick: Callable[[], None] | None = None) -> None:
@@ -178,12 +181,24 @@ class Executor:
         self.clusters.adapt(now)
         self._commit_and_launch()
 
-    def _commit_and_launch(self) -> None:
-        """Write this turn's changes (the recorder), then start the task code they
-        record: code never runs before its RUNNING row is committed."""
+    def _commit(self, now: float) -> bool:
+        """Write this turn's changes (the recorder); False while the database cannot be
+        reached. Runs another process took over meanwhile are stopped here."""
         try:
-            self.on_commit()
+            taken = self.on_commit()
         except StoreUnavailable:
+            return False
+        for run_id in taken:
+            run = self.runs.get(run_id)
+            if run is not None and not run.final:
+                self._stop_run(run, Result.CANCELED, TAKEN_OVER, now)
+                self._maybe_finish(run)
+        return True
+
+    def _commit_and_launch(self) -> None:
+        """Write this turn's changes, then start the task code they record: code never
+        runs before its RUNNING row is committed."""
+        if not self._commit(time.monotonic()):
             return  # the database is away: task code starts once a later turn wrote it
         launches, self._launches = self._launches, []
         for run, tr, cluster, number in launches:

@@ -1,10 +1,13 @@
 """The executor's link to the run history: writes every change before it is acted on,
 keeps the heartbeat of this process's runs, turns stored cancel requests into cancels,
 starts queued runs when the store says their turn has come, records child runs, and
-claims declared outputs through the store so processes see each other's."""
+claims declared outputs through the store so processes see each other's. A run another
+process took over (this one lost the database for longer than the lease) is handed back
+to the executor to stop, and nothing more of it is written."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from podium.engine.executor import Executor
@@ -16,6 +19,7 @@ from podium.store.errors import StoreUnavailable, unreachable
 HEARTBEAT_SECONDS = 2.0
 POLL_SECONDS = 0.5
 RETRY_SECONDS = 1.0  # how long to wait before writing again after the database failed
+log = logging.getLogger(__name__)
 
 
 class Recorder:
@@ -30,23 +34,34 @@ class Recorder:
         self._claimed: set[tuple[int, str]] = set()  # tasks that may hold outputs
         self._runs: dict[int, Run] = {}  # changes of this loop turn, not yet written
         self._tasks: dict[int, tuple[Run, TaskRun, set[int]]] = {}
-        self._iterations: dict[int, TaskRun] = {}
+        self._iterations: dict[int, tuple[Run, TaskRun]] = {}
+        self._lost: set[int] = set()  # runs another process took over: never written again
+        self._unreported: set[int] = set()  # of those, the ones the executor was not told of
         self._retry_at = 0.0  # no write tried before then, after one failed
         executor.listeners.insert(0, self.record)  # before the progress view
-        executor.on_commit = self.flush
+        executor.on_commit = self.commit
         executor.on_child_run = self.child_run
         executor.claim_output = self.claim_output
 
     def record(self, run: Run, tr: TaskRun | None) -> None:
         """Note one change; `flush` writes the turn's changes before the executor acts."""
+        if run.run_id in self._lost:
+            return
         if tr is None:
             self._runs[run.run_id] = run
         elif tr.parent is not None:
-            self._iterations[id(tr)] = tr
+            self._iterations[id(tr)] = (run, tr)
         else:
             _, _, numbers = self._tasks.setdefault(id(tr), (run, tr, set()))
             if tr.attempts:
                 numbers.add(tr.attempts[-1].number)
+
+    def commit(self) -> set[int]:
+        """Flush, and return the runs found taken over by another process since the last
+        call: the executor stops them."""
+        self.flush()
+        reported, self._unreported = self._unreported, set()
+        return reported
 
     def flush(self) -> None:
         """Write every change noted since the last flush in one transaction. While the
@@ -60,7 +75,7 @@ class Recorder:
         runs, tasks = list(self._runs.values()), list(self._tasks.values())
         iterations = list(self._iterations.values())
         try:
-            self.store.save_batch(runs, tasks, iterations)
+            lost = self.store.save_batch(runs, tasks, iterations)
         except Exception as exc:
             if not unreachable(exc):
                 raise
@@ -68,9 +83,24 @@ class Recorder:
             raise StoreUnavailable(f"the database is unreachable: {exc}") from exc
         self._runs, self._tasks, self._iterations = {}, {}, {}
         for run, tr, _ in tasks:
-            if tr.final and (run.run_id, tr.key) in self._claimed:
+            if tr.final and run.run_id not in lost and (run.run_id, tr.key) in self._claimed:
                 self._claimed.discard((run.run_id, tr.key))
                 admission.release_outputs(self.store, run.run_id, tr.key)
+        self._taken_over(lost)
+
+    def _taken_over(self, run_ids: set[int]) -> None:
+        """Note runs another process owns now: a queued one is dropped here, a started
+        one is reported to the executor by the next flush."""
+        for run_id in run_ids - self._lost:
+            log.warning("run %s was taken over by another podium process while this one "
+                        "could not reach the database; it is stopped here and nothing more "
+                        "of it is written", run_id)
+            self._lost.add(run_id)
+            queued = [r for r in self.queued if r.run_id == run_id]
+            if queued:
+                self.queued.remove(queued[0])
+            else:
+                self._unreported.add(run_id)
 
     def child_run(self, child: Run, parent: Run, tr: TaskRun) -> None:
         """Give a run_job_task's child run its place in the history."""
@@ -104,8 +134,9 @@ class Recorder:
                     self.executor.submit(run)
         if now - self._beat >= HEARTBEAT_SECONDS:
             self._beat = now
-            self.store.heartbeat([r.run_id for r in self.executor.runs.values()
-                                  if not r.final] + [r.run_id for r in self.queued])
+            self._taken_over(self.store.heartbeat(
+                [r.run_id for r in self.executor.runs.values() if not r.final]
+                + [r.run_id for r in self.queued]))
             clusters.touch(self.store, self.executor.clusters.shared_in_use())
 
     def _skip_cancelled(self, run_id: int) -> None:

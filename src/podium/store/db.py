@@ -21,12 +21,21 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
 
 from podium import defaults
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_MS = 60_000  # how long a write waits for SQLite's lock (PODIUM_SQLITE_BUSY_MS)
 POOL_SIZE = 20  # connections per engine: a server answers up to 40 requests at once
+# A peer that answers nothing for DEAD_PEER_MS is gone (both ends of a connection).
+DEAD_PEER_MS = 15_000
+PG_CONNECT_ARGS = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 5,
+                   "keepalives_interval": 2, "keepalives_count": 3,
+                   "tcp_user_timeout": DEAD_PEER_MS}
+PG_SESSION_OPTIONS = (f"-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 "
+                      f"-c tcp_keepalives_count=3 -c tcp_user_timeout={DEAD_PEER_MS} "
+                      "-c idle_in_transaction_session_timeout=60000")
 _engines: dict[str, Engine] = {}
 _readers: dict[str, Engine] = {}
 
@@ -136,6 +145,18 @@ def _sqlite_engine(url: str, reader: bool = False) -> Engine:
     return engine
 
 
+def _postgres_engine(url: str) -> Engine:
+    """An engine whose connections notice a database host that stopped answering (a cut
+    link sends no reset) within seconds, on both ends: the client's keepalives and
+    `tcp_user_timeout` fail a call that waits on a dead peer, and the same settings for the
+    server's end make PostgreSQL end the session, so its locks do not outlive the link."""
+    parsed = make_url(url)
+    options = " ".join(filter(None, [parsed.query.get("options"), PG_SESSION_OPTIONS]))
+    return create_engine(parsed, pool_pre_ping=True, pool_size=POOL_SIZE,
+                         max_overflow=POOL_SIZE,
+                         connect_args={**PG_CONNECT_ARGS, "options": options})
+
+
 def _owner_only(path: Path) -> None:
     """Make the workspace database readable by its owner alone (it holds the addresses
     and tokens of running clusters); SQLite gives its -wal and -shm files the same mode."""
@@ -153,8 +174,7 @@ def engine_for(url: str | None = None) -> Engine:
             _owner_only(Path(url.split("///", 1)[1]))
             engine = _sqlite_engine(url)
         else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE,
-                                   max_overflow=POOL_SIZE)
+            engine = _postgres_engine(url)
         upgrade(engine)
         _engines[url] = engine
     return _engines[url]

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, select, update
 
@@ -22,7 +23,7 @@ from podium.store.schema import (
     TaskValueRow,
 )
 
-STALE_AFTER_MS = 30_000  # no heartbeat for this long from another host: the owner is gone
+LEASE_SECONDS = 30  # no heartbeat for this long: the owner is gone (PODIUM_RUN_LEASE_SECONDS)
 FINAL_TASK = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
 
 
@@ -37,12 +38,18 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def lease_ms() -> int:
+    """How long a run's owner may go without a heartbeat before another process takes
+    the run over: `PODIUM_RUN_LEASE_SECONDS`, else 30 s (heartbeats come every 2 s)."""
+    return int(float(os.environ.get("PODIUM_RUN_LEASE_SECONDS") or LEASE_SECONDS) * 1000)
+
+
 def owner_gone(row: RunRow, now: int) -> bool:
     """Whether the process that owns an active run has stopped: a dead pid on this host,
-    or no heartbeat for STALE_AFTER_MS from anywhere."""
+    or no heartbeat for the lease from anywhere (a dead host, or one cut off)."""
     if row.owner_host == HOST and row.owner_pid != os.getpid() and not pid_alive(row.owner_pid):
         return True
-    return now - row.heartbeat_ms > STALE_AFTER_MS
+    return now - row.heartbeat_ms > lease_ms()
 
 
 def adopt_unstarted(store: RunStore) -> list[int]:
@@ -60,13 +67,20 @@ def adopt_unstarted(store: RunStore) -> list[int]:
         for row in candidates:
             if row.id in started:
                 continue
-            done = db.execute(update(RunRow).where(
-                RunRow.id == row.id, RunRow.owner_pid == row.owner_pid,
-                RunRow.owner_host == row.owner_host).values(
-                owner_pid=os.getpid(), owner_host=HOST, heartbeat_ms=now))
-            if done.rowcount == 1:
+            if _take(db, row, heartbeat_ms=now):
                 taken.append(row.id)
     return taken
+
+
+def _take(db: Any, row: RunRow, **values: Any) -> bool:
+    """Make this process the owner of a run whose owner is gone, if the row is still as
+    read (same owner, no heartbeat since): the old owner, should it come back, finds the
+    run no longer its own and writes nothing more of it (runs.save_batch)."""
+    done = db.execute(update(RunRow).where(
+        RunRow.id == row.id, RunRow.owner_pid == row.owner_pid,
+        RunRow.owner_host == row.owner_host, RunRow.heartbeat_ms == row.heartbeat_ms,
+    ).values(owner_pid=os.getpid(), owner_host=HOST, **values))
+    return done.rowcount == 1
 
 
 def sweep_orphans(store: RunStore) -> list[int]:
@@ -76,17 +90,20 @@ def sweep_orphans(store: RunStore) -> list[int]:
     with store.sessions.begin() as db:
         rows = list(db.scalars(select(RunRow).where(RunRow.life.in_(ACTIVE))))
         gone = [r for r in rows if r.owner_pid != os.getpid() or r.owner_host != HOST]
-        gone = [r for r in gone if owner_gone(r, now)]
-        for row in gone:
+        ended = []
+        for row in [r for r in gone if owner_gone(r, now)]:
             message = (f"The podium process that ran this run (pid {row.owner_pid} on "
-                       f"{row.owner_host}) stopped without finishing it; repair the run to "
+                       f"{row.owner_host}) stopped without finishing it, or could not reach "
+                       "the database for longer than the run lease; repair the run to "
                        "rerun its unfinished tasks")
-            db.execute(update(RunRow).where(RunRow.id == row.id).values(
-                life="INTERNAL_ERROR", result="FAILED", message=message, end_ms=now))
+            if not _take(db, row, life="INTERNAL_ERROR", result="FAILED", message=message,
+                         end_ms=now):
+                continue  # its owner wrote meanwhile: it is back
             db.execute(update(TaskRunRow).where(
                 TaskRunRow.run_id == row.id, TaskRunRow.life.not_in(FINAL_TASK)
             ).values(life="INTERNAL_ERROR", message="Its process stopped"))
-        return [r.id for r in gone]
+            ended.append(row.id)
+        return ended
 
 
 def start_repair(store: RunStore, run_id: int, rerun: list[str],

@@ -60,8 +60,7 @@ HOST = socket.gethostname()
 _runs, _tasks, _attempts = RunRow.__table__, TaskRunRow.__table__, AttemptRow.__table__
 SAVE_RUN = _runs.update().where(_runs.c.id == bindparam("b_id")).values(
     {name: bindparam(f"b_{name}") for name in (
-        "life", "result", "message", "start_ms", "end_ms", "params_json", "heartbeat_ms",
-        "owner_host", "owner_pid")})
+        "life", "result", "message", "start_ms", "end_ms", "params_json", "heartbeat_ms")})
 _TASK_FIELDS = ("life", "result", "message", "cluster_key", "spark_context_id",
                 "exit_value", "error", "usage_json")
 SAVE_TASK = _tasks.update().where(_tasks.c.id == bindparam("b_tid")).values(
@@ -88,6 +87,13 @@ def _upsert_attempt(dialect: str) -> Any:
     return statement.on_conflict_do_update(
         index_elements=["task_run_id", "number"],
         set_={name: statement.excluded[name] for name in _ATTEMPT_FIELDS})
+
+
+def _owned(ids: set[int]) -> Any:
+    """The ids of these runs that this process owns: ownership (host and pid) changes
+    only when a process takes runs over, so it fences a process that lost them."""
+    return select(RunRow.id).where(RunRow.id.in_(ids), RunRow.owner_host == HOST,
+                                   RunRow.owner_pid == os.getpid())
 
 
 def _task_params(tr: TaskRunLike) -> dict[str, Any]:
@@ -180,18 +186,25 @@ class RunStore:
 
     def save_batch(self, runs: list[RunLike],
                    tasks: list[tuple[RunLike, TaskRunLike, set[int]]],
-                   iterations: list[TaskRunLike]) -> None:
+                   iterations: list[tuple[RunLike, TaskRunLike]]) -> set[int]:
         """Write the changes of one loop turn in one transaction: runs, task runs (with
-        the attempts numbered in each set) and for_each iterations. Core statements with
-        bound parameters: this runs on every turn that changed something."""
+        the attempts numbered in each set) and for_each iterations. Only the runs this
+        process owns are written (their rows are locked first); the ids of the others,
+        taken over by another process, are returned and nothing of them is written.
+        Core statements with bound parameters: this runs on every turn that changed
+        something."""
+        ids = {run.run_id for run in runs} | {run.run_id for run, _, _ in tasks} \
+            | {run.run_id for run, _ in iterations}
         with self.engine.begin() as db:
+            owned = set(db.scalars(_owned(ids).with_for_update()))
             for run in runs:
-                db.execute(SAVE_RUN, dict(
-                    b_id=run.run_id, b_life=run.life.value,
-                    b_result=run.result.value if run.result else None, b_message=run.message,
-                    b_start_ms=run.start_ms, b_end_ms=run.end_ms,
-                    b_params_json=json.dumps(run.params), b_heartbeat_ms=now_ms(),
-                    b_owner_host=HOST, b_owner_pid=os.getpid()))
+                if run.run_id in owned:
+                    db.execute(SAVE_RUN, dict(
+                        b_id=run.run_id, b_life=run.life.value,
+                        b_result=run.result.value if run.result else None,
+                        b_message=run.message, b_start_ms=run.start_ms, b_end_ms=run.end_ms,
+                        b_params_json=json.dumps(run.params), b_heartbeat_ms=now_ms()))
+            tasks = [t for t in tasks if t[0].run_id in owned]
             if tasks:
                 db.execute(SAVE_TASK, [_task_params(tr) for _, tr, _ in tasks])
                 attempts = [_attempt_params(tr, a, getattr(run, "repair_count", 0))
@@ -202,8 +215,10 @@ class RunStore:
             for run, tr, _ in tasks:
                 if tr.final:
                     self._write_outcome(db, run, tr)
-            for it in iterations:
-                self._write_iteration(db, it)
+            for run, it in iterations:
+                if run.run_id in owned:
+                    self._write_iteration(db, it)
+        return ids - owned
 
     def _write_outcome(self, db: Any, run: RunLike, tr: TaskRunLike) -> None:
         """What a final task produced: its task values (on success), child notebooks."""
@@ -246,13 +261,23 @@ class RunStore:
 
     # ---- many processes --------------------------------------------------------------
 
-    def heartbeat(self, run_ids: Iterable[int]) -> None:
-        """Say that this process is still running these runs."""
-        ids = list(run_ids)
-        if ids:
-            with self.sessions.begin() as db:
-                db.execute(update(RunRow).where(RunRow.id.in_(ids)).values(
+    def heartbeat(self, run_ids: Iterable[int]) -> set[int]:
+        """Say that this process is still running these runs; return those another
+        process has taken over meanwhile (this one must no longer run them)."""
+        ids = set(run_ids)
+        if not ids:
+            return set()
+        with self.sessions.begin() as db:
+            owned = set(db.scalars(_owned(ids).with_for_update()))
+            if owned:
+                db.execute(update(RunRow).where(RunRow.id.in_(owned)).values(
                     heartbeat_ms=now_ms()))
+        return ids - owned
+
+    def owned(self, run_ids: Iterable[int]) -> set[int]:
+        """Which of these runs this process owns."""
+        with self.reads.begin() as db:
+            return set(db.scalars(_owned(set(run_ids))))
 
     def set_owner(self, run_ids: Iterable[int], pid: int) -> None:
         """Hand runs to another process of this host (`podium run --no-wait`)."""
