@@ -121,7 +121,8 @@ LONG_FILES = ("tests/compute/test_tables.py", "tests/server/test_seed000.py",
               "tests/server/test_rest.py", "tests/server/test_clusters_api.py",
               "tests/cli/test_fan_out.py", "tests/engine/test_spark_tasks.py",
               "tests/cli/test_templates.py", "tests/tasks/test_dbt.py",
-              "tests/server/test_pipelines_api.py", "tests/compute/test_adaptive_burst.py")
+              "tests/server/test_pipelines_api.py", "tests/compute/test_adaptive_burst.py",
+              "tests/compute/test_multi_host.py")
 
 
 # Files whose tests start no Spark (no JVM, no `podium run` of a Spark task): marked

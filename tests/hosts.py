@@ -3,7 +3,9 @@ host has its own network stack, address and host name, joined to this (the root)
 namespace by a veth pair on a bridge; `cut` takes a host's link down (no reset is sent,
 as when a cable or a switch fails) and `mend` brings it back. Also a PostgreSQL of the
 test's own listening on the bridge, the database host the others reach. Everything is
-removed when the block ends, also when the test fails."""
+removed when the block ends, also when the test fails. Each host resolves the others'
+names through an /etc/hosts of its own and has no name server (Java looks its host name
+up, and a lookup that waits for an unreachable name server stalls it for seconds)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+ETC_NETNS = Path("/etc/netns")
 
 
 def ip(*args: str) -> None:
@@ -89,6 +93,12 @@ def network(*names: str) -> Iterator[Network]:
             ip(*inside, "link", "set", "eth0", "up")
             ip(*inside, "link", "set", "lo", "up")
             ip(*inside, "route", "add", "default", "via", net.gateway)
+        names_file = "".join(f"{h.address} {h.name}\n" for h in net.hosts.values())
+        for host in net.hosts.values():  # `ip netns exec` mounts these over /etc's
+            config = ETC_NETNS / host.netns
+            config.mkdir(parents=True, exist_ok=True)
+            (config / "hosts").write_text(f"127.0.0.1 localhost\n{names_file}")
+            (config / "resolv.conf").write_text("")  # no name server: lookups fail at once
         yield net
     finally:
         for host in net.hosts.values():
@@ -98,6 +108,7 @@ def network(*names: str) -> Iterator[Network]:
                 with contextlib.suppress(ProcessLookupError, ValueError):
                     os.kill(int(pid), 9)
             subprocess.run(["ip", "netns", "del", host.netns], capture_output=True)
+            shutil.rmtree(ETC_NETNS / host.netns, ignore_errors=True)
         subprocess.run(["ip", "link", "del", net.bridge], capture_output=True)
 
 

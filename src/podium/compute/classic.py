@@ -22,6 +22,7 @@ from podium.compute.catalog import WRITER_CONF, WarehouseCatalog
 from podium.compute.cluster_conf import CONNECT_PLUGIN, spark_conf
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, task_slots
+from podium.compute.standalone import check_master
 from podium.jvm import jars
 from podium.spec.models import ClusterSpec
 
@@ -148,6 +149,7 @@ class ClassicCluster:
         }
         token = secrets.token_hex(16)
         try:
+            check_master(self.spec.master)
             conf.update(spark_conf(self.spec))
             plugins = [p for p in conf.get("spark.plugins", "").split(",") if p.strip()]
             conf.update({  # Spark Connect on the driver, for tasks in their own processes

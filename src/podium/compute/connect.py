@@ -27,6 +27,7 @@ from podium.compute.catalog import WRITER_CONF, WarehouseCatalog
 from podium.compute.cluster_conf import spark_conf
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, cores_of, task_slots
+from podium.compute.standalone import check_master
 from podium.jvm import jars
 from podium.spec.models import ClusterSpec
 
@@ -162,6 +163,7 @@ class ConnectCluster:
     def _start_server(self) -> None:
         home = spark_home()
         try:
+            check_master(self.spec.master)
             jvm = spark_conf(self.spec)
         except ClusterError as exc:
             raise ClusterError(f"cluster '{self.key}' failed to start: {exc}") from exc
