@@ -49,6 +49,13 @@ def mark_and_sleep(marker: str, run: str, seconds: str) -> None:
     sleep(seconds)
 
 
+def chatter(kilobytes: str) -> None:
+    """Print this many lines of a kilobyte each (a task whose log fills a disk)."""
+    line = "x" * 1023
+    for _ in range(int(kilobytes)):
+        print(line)
+
+
 def wait_for(marker: str, seconds: str = "120") -> str:
     """Wait until the file `marker` exists (a test creates it to let the task finish)."""
     end = time.monotonic() + float(seconds)

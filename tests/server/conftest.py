@@ -73,12 +73,14 @@ def create_token(home: Path, **extra: str) -> str:
 
 
 def start_server(home: Path, port: int = 0, *args: str,
-                 launch: Callable[[list[str]], list[str]] = list, **extra: str) -> Server:
+                 launch: Callable[[list[str]], list[str]] = list, logs: Path | None = None,
+                 **extra: str) -> Server:
     """Start `podium serve` (`args` added to its command line, the whole turned into what
-    runs by `launch`: on another host, say), read where it listens from its log (port 0:
-    a free one, bound by the server itself), wait until /health answers."""
+    runs by `launch`: on another host, say), read where it listens from its log (in
+    `logs`, else `home`; port 0: a free one, bound by the server itself), wait until
+    /health answers."""
     home.mkdir(parents=True, exist_ok=True)
-    log = home / f"serve-{time.monotonic_ns()}.log"
+    log = (logs or home) / f"serve-{time.monotonic_ns()}.log"
     with log.open("ab") as sink:
         proc = subprocess.Popen(launch([*PODIUM, "serve", "--port", str(port), *args]),
                                 stdout=sink,

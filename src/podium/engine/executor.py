@@ -12,6 +12,7 @@ bookkeeping is in `for_each.py` and `child_runs.py`, their state changes here.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -513,7 +514,7 @@ class Executor:
         exit_value: Any = None
         context_mod.bind(ctx)
         try:
-            with output.captured(ctx.log_path, ctx.secret_values):
+            with output.captured(ctx.log_path, ctx.secret_values) as log:
                 try:
                     ctx.thread_id = threading.get_ident()
                     try:
@@ -532,9 +533,14 @@ class Executor:
                 except Exception as exc:
                     error = f"{type(exc).__name__}: {exc}"
                     if type(exc).__name__ != "CellError":
-                        traceback.print_exc()
+                        with contextlib.suppress(OSError):  # its log may be unwritable
+                            traceback.print_exc()
+            if log.failed is not None:
+                error = log.reason
         except TaskInterrupted:
             error = "interrupted"
+        except OSError as exc:  # its log could not even be made (a full disk)
+            error = output.unwritable(ctx.log_path, exc)
         finally:
             context_mod.bind(None)
             forget(ctx)

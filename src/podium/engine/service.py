@@ -167,8 +167,8 @@ class Service(Intake):
                 if not unreachable(exc):
                     log.exception("the service loop's turn failed; going on")
                 elif not away:
-                    log.warning("the database cannot be reached (%s); retrying every "
-                                "second", str(exc).splitlines()[0])
+                    log.warning("the database cannot be reached or written (%s); "
+                                "retrying every second", str(exc).splitlines()[0])
                 away = True
                 self.stopping.wait(1.0)
 

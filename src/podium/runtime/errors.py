@@ -29,3 +29,8 @@ class WidgetError(Exception):
 class TaskFailed(Exception):
     """Task code that ran in its own process failed; the message is its error as that
     process reported it (`ValueError: ...`), shown as is."""
+
+
+class LogUnwritable(OSError):
+    """A task's log could not be written (its disk is full, say): raised where the task
+    printed, and the task fails saying so even if its code caught this."""

@@ -26,6 +26,7 @@ from typing import IO, Any
 
 from podium import threads
 from podium.runtime import task_env, workdir
+from podium.runtime.errors import LogUnwritable
 
 _lock = threading.Lock()
 _installed = False
@@ -169,39 +170,69 @@ def original_stderr() -> IO[str]:
 
 
 @contextmanager
-def captured(path: Path, redact: list[str] | None = None) -> Iterator[IO[str]]:
-    """Route this thread's output to `path` (appending) while the block runs."""
+def captured(path: Path, redact: list[str] | None = None) -> Iterator[TaskLog]:
+    """Route this thread's output to `path` (appending) while the block runs. Failing to
+    create the log raises OSError; failing to write it later is kept on the yielded
+    log's `failed` (and raised where the task wrote)."""
     install()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8", buffering=1) as raw:
-        stream: IO[str] = _Redacting(raw, redact) if redact is not None else raw
-        previous = threads.put("log", stream)
+    raw = path.open("a", encoding="utf-8", buffering=1)
+    # `redact` grows as the task reads secrets: keep the very list
+    log = TaskLog(raw, path, redact if redact is not None else [])
+    previous = threads.put("log", log)
+    try:
+        yield log
+    finally:
+        threads.put("log", previous)
         try:
-            yield stream
-        finally:
-            threads.put("log", previous)
+            raw.close()
+        except OSError as exc:
+            log.failed = log.failed or exc
 
 
-class _Redacting(io.TextIOBase):
-    """Replaces secret values with [REDACTED] before they reach a log."""
+def unwritable(path: Path, exc: OSError) -> str:
+    """Why a task failed whose log could not be written, and what to do."""
+    return (f"its log could not be written ({path}: {exc.strerror or exc}); free space "
+            "where PODIUM_HOME is, then repair the run")
 
-    def __init__(self, raw: IO[str], secrets: list[str]):
-        self.raw, self.secrets = raw, secrets
+
+class TaskLog(io.TextIOBase):
+    """A task's log file: replaces secret values with [REDACTED] before they reach it,
+    and remembers the first write that failed (a full disk): the write raises
+    LogUnwritable in the task, and the task fails saying why even if it caught that."""
+
+    def __init__(self, raw: IO[str], path: Path, secrets: list[str]):
+        self.raw, self.path, self.secrets = raw, path, secrets
+        self.failed: OSError | None = None
+
+    @property
+    def reason(self) -> str:
+        """Why the task failed, once a write failed."""
+        return unwritable(self.path, self.failed) if self.failed else ""
 
     def write(self, text: str) -> int:
         for secret in self.secrets:
             if secret:
                 text = text.replace(secret, "[REDACTED]")
-        return self.raw.write(text)
+        return self._guard(self.raw.write, text)
 
     def writable(self) -> bool:
         return True
 
     def flush(self) -> None:
-        self.raw.flush()
+        self._guard(self.raw.flush)
 
     def fileno(self) -> int:
         return self.raw.fileno()
+
+    def _guard(self, call: Any, *args: Any) -> Any:
+        if self.failed is not None:
+            raise LogUnwritable(self.failed.errno, self.reason)
+        try:
+            return call(*args)
+        except OSError as exc:
+            self.failed = exc
+            raise LogUnwritable(exc.errno, self.reason) from exc
 
 
 _original_init = subprocess.Popen.__init__
@@ -224,6 +255,8 @@ def _write_quietly(target: IO[str], text: str) -> None:
             target.write(text)
             target.flush()
         except ValueError:  # the task ended and its log closed; nowhere left to write
+            pass
+        except OSError:  # the log cannot be written: its TaskLog remembers, the task fails
             pass
 
 

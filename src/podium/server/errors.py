@@ -116,10 +116,10 @@ def install(app: FastAPI) -> None:
         if not unreachable(exc):
             return await _unexpected(request, exc)
         # the database is away: the client should come back later
-        log.warning("database unreachable on %s %s: %s", request.method,
+        log.warning("database unavailable on %s %s: %s", request.method,
                     request.url.path, str(exc).splitlines()[0])
         return answer(503, "TEMPORARILY_UNAVAILABLE", "The workspace's database cannot be "
-                      "reached; retry after the time in Retry-After",
+                      "reached or written now; retry after the time in Retry-After",
                       {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     for kind in (SQLAlchemyError, StoreUnavailable):
