@@ -1,7 +1,8 @@
 """A cluster that dies under its tasks, as a user meets it: `podium run` of a job whose
 two clusters (the process's classic driver, and a Spark Connect server podium starts)
-have their JVMs killed mid-task. Each task fails within seconds with a message naming
-its cluster, and its retry runs on a fresh start of that cluster."""
+have their JVMs killed mid-task, and a shared cluster's server killed under a run's
+task. Each task fails within seconds with a message naming its cluster, and its retry
+runs on a fresh start of that cluster (a shared one restarted by its supervisor)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.cli.test_runs import ENV, get, run_ids
+from podium.store import clusters as registry
+from podium.store import open_store
+from tests.cli.test_runs import ENV, cli, get, run_ids
 from tests.cli.test_validate import PODIUM
 
 NOTEBOOK = """# Databricks notebook source
@@ -97,3 +100,58 @@ resources:
         assert retry["result_state"] == "SUCCESS"
         apps = [application(a["log_path"]) for a in (first, retry)]
         assert apps[0] and apps[1] and apps[0] != apps[1]  # a fresh start of the cluster
+
+
+def test_a_shared_clusters_dying_server_fails_its_task_fast_and_is_restarted(
+        tmp_path: Path) -> None:
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    (tmp_path / "a.py").write_text(NOTEBOOK.format(marks=marks, name="a"))
+    (tmp_path / "databricks.yml").write_text("""bundle: {name: shared_loss}
+resources:
+  clusters:
+    team: {cluster_name: team, spark_conf: {spark.master: "local[1]"}}
+  jobs:
+    j:
+      tasks:
+        - {task_key: a, existing_cluster_id: team, max_retries: 1, timeout_seconds: 600,
+           notebook_task: {notebook_path: ./a.py}}
+""")
+    home = tmp_path / "home"
+    started = cli("cluster", "start", "team", "--bundle", str(tmp_path), "--json", home=home)
+    assert json.loads(started.stdout)["state"] == "RUNNING", started.stderr
+    store = open_store(f"sqlite:///{home / 'podium.db'}")
+    proc = subprocess.Popen([*PODIUM, "run", "j", "--bundle", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**ENV, "PODIUM_HOME": str(home)}, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not (marks / "a.running").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
+            time.sleep(0.2)
+        time.sleep(2)  # the task is inside its Spark job
+        server = java_children(registry.find(store, "team").pid)["connect"]
+        (marks / "killed").write_text("")
+        killed_ms = time.time() * 1000
+        os.kill(server, signal.SIGKILL)
+        output, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0, output[-3000:]
+        attempts = get(run_ids(home)[-1], home)["tasks"][0]["attempts"]
+        first, retry = attempts[0], attempts[-1]
+        assert first["result_state"] == "FAILED", json.dumps(attempts)
+        assert "cluster 'team' stopped under the task" in first["error"]
+        assert "does not answer" in first["error"]
+        assert first["end_time"] - killed_ms < 10_000
+        assert retry["result_state"] == "SUCCESS"
+        apps = [application(a["log_path"]) for a in (first, retry)]
+        assert apps[0] and apps[1] and apps[0] != apps[1]  # the supervisor restarted it
+        row = registry.find(store, "team")
+        assert row.state == "RUNNING" and row.application_id == apps[1]
+        restarting = [e for e in registry.events(store, "team") if e.type == "RESTARTING"]
+        assert len(restarting) == 1
+        assert "Its Spark Connect server exited (code -9)" in restarting[0].details_json
+        assert "DRIVER_UNREACHABLE" in restarting[0].details_json
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        cli("cluster", "stop", "team", home=home)

@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -75,6 +76,20 @@ def parameter(url: str, name: str) -> str | None:
 def endpoint(url: str) -> str:
     """The `host:port` a Connect address points at."""
     return url.removeprefix("sc://").split(";")[0].split("/")[0]
+
+
+def not_answering(url: str, timeout: float = 1.0) -> str | None:
+    """Why nothing accepts connections at a Connect address (refused, no route), or None
+    when something does, or when it is only slow to answer (slow is not dead)."""
+    host, _, port = endpoint(url).rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout):
+            return None
+    except TimeoutError:
+        return None
+    except OSError as exc:
+        return f"its Spark Connect server at {host}:{port} does not answer " \
+               f"({exc.strerror or exc})"
 
 
 def shown(url: str) -> str:
@@ -310,9 +325,11 @@ class ConnectCluster:
                                   cores_of(self.spec.master))
 
     def exit_reason(self) -> str | None:
-        """Why a server podium started is gone (with its log's last error), or None while
-        it runs; None for a server started elsewhere."""
+        """Why a server podium started is gone (with its log's last error), or why one
+        started elsewhere no longer accepts connections; None while it runs."""
         process = self.process
+        if process is None and self.attached and self.url and not self._stopping:
+            return not_answering(self.url)
         if process is None or self._stopping or process.poll() is None:
             return None
         return f"its Spark Connect server exited (code {process.returncode}): " \

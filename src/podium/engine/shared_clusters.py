@@ -3,8 +3,9 @@
 `podium cluster start NAME` records the cluster as PENDING and hands it to a detached
 `podium cluster serve NAME` process, which starts the Spark Connect server, records its
 address, and stays beside it: it stops the server on `podium cluster stop`, on SIGTERM, or
-after `autotermination_minutes` without a task. Any process of the workspace finds the
-address in the store and attaches; tasks on it touch `last_used_ms`.
+after `autotermination_minutes` without a task, and restarts it (RESTARTING) when it
+dies. Any process of the workspace finds the address in the store and attaches; tasks
+on it touch `last_used_ms`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 import time
 from typing import Any
 
-from podium.compute.connect import ConnectCluster, shown
+from podium.compute.connect import ConnectCluster, not_answering, shown
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path
 from podium.spec.models import ClusterSpec
@@ -30,6 +31,9 @@ from podium.store.runs import HOST, now_ms
 START_TIMEOUT_SECONDS = 240
 STOP_TIMEOUT_SECONDS = 60
 WATCH_SECONDS = 1.0
+MOVE_TIMEOUT_SECONDS = 15  # how long a run waits for a dead server's supervisor to act
+MAX_RESTARTS = 3  # restarts of a dying server within RESTART_WINDOW_SECONDS
+RESTART_WINDOW_SECONDS = 600
 IDLE_SECONDS_CONF = "spark.podium.autoterminationSeconds"  # finer than minutes, for tests
 
 
@@ -106,42 +110,77 @@ def wait_running(store: RunStore, key: str) -> Any:
 
 
 def serve(store: RunStore, key: str) -> None:
-    """Run shared cluster `key` until stopped or idle (the detached supervisor's body)."""
+    """Run shared cluster `key` until stopped or idle (the detached supervisor's body). A
+    server that dies is restarted, as Databricks restarts a crashed driver; one that
+    keeps dying (MAX_RESTARTS within RESTART_WINDOW_SECONDS) ends the cluster in ERROR."""
     row = registry.find(store, key)
     if row is None:
         raise ClusterError(f"shared cluster '{key}' is not recorded; use podium cluster start")
     spec = ClusterSpec.model_validate(json.loads(row.spec_json))
-    server = ConnectCluster(f"shared.{key}", spec)
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
-    try:
-        server.start()
-    except ClusterError as exc:
-        registry.set_state(store, key, "ERROR", str(exc))
-        return
-    now = registry.find(store, key)
-    if stopping or now is None or now.state == "TERMINATING":  # stopped while starting
-        reason = "Stopped while starting"
-    else:
-        registry.set_state(store, key, "RUNNING", f"Running at {shown(server.url)}", url=server.url,
-                           application_id=server.application_id, pid=os.getpid())
-        reason = _watch(store, key, idle_limit_seconds(spec), stopping)
+    restarts: list[float] = []
+    while True:
+        server = ConnectCluster(f"shared.{key}", spec)
+        try:
+            server.start()
+        except ClusterError as exc:
+            registry.set_state(store, key, "ERROR", str(exc))
+            return
+        now = registry.find(store, key)
+        if stopping or now is None or now.state == "TERMINATING":  # stopped while starting
+            reason = "Stopped while starting"
+            break
+        registry.set_state(store, key, "RUNNING", f"Running at {shown(server.url)}",
+                           url=server.url, application_id=server.application_id,
+                           pid=os.getpid())
+        reason, died = _watch(store, key, idle_limit_seconds(spec), stopping, server)
+        if not died:
+            break
+        restarts = [t for t in restarts if time.monotonic() - t < RESTART_WINDOW_SECONDS]
+        if len(restarts) >= MAX_RESTARTS:
+            server.stop()
+            registry.set_state(store, key, "ERROR", f"{reason}; it died {MAX_RESTARTS + 1} "
+                               "times in a row, so it is not restarted", code="SPARK_ERROR")
+            return
+        restarts.append(time.monotonic())
+        server.stop()
+        registry.set_state(store, key, "RESTARTING", f"{reason}; restarting it",
+                           code="DRIVER_UNREACHABLE")
     registry.set_state(store, key, "TERMINATING", reason)
     server.stop()
     registry.set_state(store, key, "TERMINATED", reason)
 
 
-def _watch(store: RunStore, key: str, idle_limit: float | None, stopping: list[int]) -> str:
-    """Sleep beside the server until something ends it; say what did."""
+def _watch(store: RunStore, key: str, idle_limit: float | None, stopping: list[int],
+           server: ConnectCluster) -> tuple[str, bool]:
+    """Sleep beside the server until something ends it; say what did, and whether the
+    server died (rather than being stopped)."""
     while True:
         time.sleep(WATCH_SECONDS)
         if stopping:
-            return "Stopped by a signal"
+            return "Stopped by a signal", False
+        if (died := server.exit_reason()) is not None:
+            return died[0].upper() + died[1:], True
         row = registry.find(store, key)
         if row is None or row.state == "TERMINATING":
-            return "Stopped by podium cluster stop"
+            return "Stopped by podium cluster stop", False
         if idle_limit is not None and now_ms() - row.last_used_ms > idle_limit * 1000:
-            return f"Auto-terminated after {idle_limit:g}s without a task"
+            return f"Auto-terminated after {idle_limit:g}s without a task", False
+
+
+def _wait_moved(store: RunStore, key: str, url: str) -> Any:
+    """The row of a cluster whose recorded server no longer answers, once its supervisor
+    has noticed (it restarts or ends it within a second or two)."""
+    deadline = time.monotonic() + MOVE_TIMEOUT_SECONDS
+    while True:
+        row = current(store, key)
+        if row is None or row.state != "RUNNING" or row.url != url:
+            return row
+        if time.monotonic() > deadline:
+            raise ClusterError(f"shared cluster '{key}' does not answer at {shown(url)}, and "
+                               "its supervisor has not restarted it; see podium cluster list")
+        time.sleep(0.2)
 
 
 def stop(store: RunStore, name: str) -> Any:
@@ -173,7 +212,9 @@ def address(store: RunStore, name: str, spec: ClusterSpec | None, start_missing:
     """The Spark Connect address of shared cluster `name`, starting it when asked to;
     a cluster that is not running is a ClusterError that says how to start it."""
     row = current(store, name)
-    if row is not None and row.state == "PENDING":
+    if row is not None and row.state == "RUNNING" and row.url and not_answering(row.url):
+        row = _wait_moved(store, row.key, row.url)
+    if row is not None and row.state in ("PENDING", "RESTARTING"):
         row = wait_running(store, row.key)
     if row is not None and row.state == "RUNNING" and row.url:
         return row.url

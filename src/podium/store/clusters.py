@@ -15,9 +15,9 @@ from sqlalchemy import delete, or_, select, update
 from podium.store.runs import HOST, RunStore, now_ms
 from podium.store.schema import ClusterEventRow, SharedClusterRow
 
-LIVE = ("PENDING", "RUNNING", "TERMINATING")
-EVENT_OF = {"PENDING": "STARTING", "RUNNING": "RUNNING", "TERMINATING": "TERMINATING",
-            "TERMINATED": "TERMINATED", "ERROR": "TERMINATED"}
+LIVE = ("PENDING", "RUNNING", "RESTARTING", "TERMINATING")
+EVENT_OF = {"PENDING": "STARTING", "RUNNING": "RUNNING", "RESTARTING": "RESTARTING",
+            "TERMINATING": "TERMINATING", "TERMINATED": "TERMINATED", "ERROR": "TERMINATED"}
 
 
 def add_event(db: Any, key: str, kind: str, **details: Any) -> None:
@@ -55,8 +55,10 @@ def claim(store: RunStore, key: str, cluster_name: str | None, spec: dict[str, A
     return True
 
 
-def set_state(store: RunStore, key: str, state: str, message: str = "", **values: Any) -> None:
-    """Move a shared cluster to `state` (with its url, pid, application id…)."""
+def set_state(store: RunStore, key: str, state: str, message: str = "",
+              code: str | None = None, **values: Any) -> None:
+    """Move a shared cluster to `state` (with its url, pid, application id…); its event
+    gives `message` with reason `code` (Databricks' TerminationReason codes)."""
     if state in ("TERMINATED", "ERROR"):
         values.setdefault("end_ms", now_ms())
     with store.sessions.begin() as db:
@@ -64,8 +66,9 @@ def set_state(store: RunStore, key: str, state: str, message: str = "", **values
             state=state, message=message, **values))
         if done.rowcount == 0:  # permanently deleted meanwhile
             return
-        details = {"reason": {"code": "ERROR" if state == "ERROR" else "USER_REQUEST",
-                              "parameters": {"message": message}}} if message else {}
+        code = code or ("ERROR" if state == "ERROR" else "USER_REQUEST")
+        details = {"reason": {"code": code, "parameters": {"message": message}}} \
+            if message else {}
         add_event(db, key, EVENT_OF.get(state, state), **details)
 
 
