@@ -34,7 +34,7 @@ lint: $(STAMP)
 
 test: $(STAMP) java lint postgres chromium interop/airflow/.venv/.installed-stamp \
 		interop/databricks-connect/.venv/.installed-stamp
-	$(VENV)/bin/pytest -n 2 --dist loadfile
+	$(VENV)/bin/pytest -n 2 --dist loadfile --durations=30
 
 # The inner loop: the tests that start no Spark (tests/conftest.py's NO_SPARK_FILES).
 test-fast: $(STAMP) lint postgres
