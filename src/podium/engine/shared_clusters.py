@@ -141,7 +141,8 @@ def serve(store: RunStore, key: str) -> None:
         if len(restarts) >= MAX_RESTARTS:
             server.stop()
             registry.set_state(store, key, "ERROR", f"{reason}; it died {MAX_RESTARTS + 1} "
-                               "times in a row, so it is not restarted", code="SPARK_ERROR")
+                               f"times within {RESTART_WINDOW_SECONDS // 60} minutes, so it "
+                               "is not restarted", code="SPARK_ERROR")
             return
         restarts.append(time.monotonic())
         server.stop()
