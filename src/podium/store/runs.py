@@ -178,11 +178,13 @@ class RunStore:
         run.run_id = first
         run.job_id = job_id
         run.message = message
+        rows = []
         for position, tr in enumerate(run.task_runs.values(), start=1):
-            db.execute(TaskRunRow.__table__.insert().values(
-                id=first + position, run_id=run.run_id, task_key=tr.key,
-                position=position - 1, life=tr.life.value, message=tr.message))
+            rows.append(dict(id=first + position, run_id=run.run_id, task_key=tr.key,
+                             position=position - 1, life=tr.life.value, message=tr.message))
             tr.run_id = first + position
+        if rows:  # one statement for them all: a for_each of thousands is one run
+            db.execute(TaskRunRow.__table__.insert(), rows)
 
     def save_batch(self, runs: list[RunLike],
                    tasks: list[tuple[RunLike, TaskRunLike, set[int]]],
@@ -230,7 +232,7 @@ class RunStore:
                     values.c.key == key))
                 db.execute(values.insert().values(run_id=run.run_id, task_key=tr.key,
                                                   key=key, value_json=json.dumps(value)))
-        if tr.ctx is not None:
+        if tr.ctx is not None and tr.ctx.children:
             self._save_children(db, tr)
 
     @staticmethod
