@@ -692,7 +692,11 @@ class Executor:
 def declared_outputs(task: Any) -> str | None:
     """The `podium.writes` entry of a task's parameters, if any."""
     for spec in (task.notebook_task, task.python_task, task.sql_task):
-        params = getattr(spec, "base_parameters", None) or getattr(spec, "parameters", None)
+        if spec is None:
+            continue
+        fields = type(spec).model_fields  # not getattr: pydantic's miss path is slow
+        params = spec.base_parameters if "base_parameters" in fields else \
+            spec.parameters if "parameters" in fields else None
         if isinstance(params, dict) and params.get("podium.writes"):
             return str(params["podium.writes"])
     return None

@@ -12,6 +12,7 @@ import shlex
 import subprocess
 import traceback
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +70,21 @@ def _magic(lines: list[str], prefix: str) -> tuple[str, list[str]]:
 
 
 def read_cells(path: Path) -> list[Cell]:
-    """The cells of a notebook file, in order."""
+    """The cells of a notebook file, in order. Parsed once per version of the file (a
+    job's tasks often share one notebook, and each is read before it runs to find its
+    `%pip` cells)."""
+    stat = path.stat()
+    return list(_cells(path, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino))
+
+
+@lru_cache(maxsize=256)
+def _cells(path: Path, *version: int) -> tuple[Cell, ...]:
     if path.suffix == ".ipynb":
-        return _ipynb_cells(path)
+        return tuple(_ipynb_cells(path))
+    return tuple(_source_cells(path))
+
+
+def _source_cells(path: Path) -> list[Cell]:
     text = path.read_text(encoding="utf-8")
     default = "sql" if path.suffix == ".sql" else "python"
     prefix, header, split = ("--", SQL_HEADER, SQL_SPLIT) if default == "sql" else \
