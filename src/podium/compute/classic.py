@@ -105,10 +105,6 @@ class ClassicCluster:
         self._jobs: tuple[float, list[Any]] = (0.0, [])
         self._connect_sessions: dict[str, list[Any]] = {}  # by task tag, for cancel
         self._connect_lock = threading.Lock()
-        # Sessions made ahead by a background thread: `newSession()` is several Py4J round
-        # trips, which a task would otherwise wait for before its first Spark call.
-        self._spare: list[Any] = []
-        self._spare_wanted = threading.Condition()
 
     _early_start: threading.Thread | None = None
     _bind: Any = None  # podium's TaskThreads.bind, when the cluster has podium's jar
@@ -173,8 +169,6 @@ class ClassicCluster:
             samples.ensure(self.root)  # once per machine
         self.application_id = self.root.sparkContext.applicationId
         self._bind = _task_threads_bind(self.root)
-        threading.Thread(target=self._make_spare_sessions, args=(self.root,), daemon=True,
-                         name=f"podium-sessions-{self.key}").start()
         service = getattr(self.root._jvm.org.apache.spark.sql.connect.service,
                           "SparkConnectService$")
         port = getattr(service, "MODULE$").localPort()
@@ -211,32 +205,11 @@ class ClassicCluster:
         return self.root.sparkContext.uiWebUrl if self.root is not None else None
 
     def new_session(self) -> Any:
-        """An isolated session on the shared application: one made ahead when there is
-        one (a fresh `newSession()` either way: it copies nothing of other sessions)."""
+        """An isolated session on the shared application."""
         spark_mode.set_thread(remote=False)
-        with self._spare_wanted:
-            session = self._spare.pop() if self._spare else None
-            self._spare_wanted.notify()
-        if session is None:
-            session = self.root.newSession()
+        session = self.root.newSession()
         self.catalog.sync(session)
         return session
-
-    def _make_spare_sessions(self, root: Any) -> None:
-        """Keep SPARE_SESSIONS sessions made ahead while `root` is the application."""
-        spark_mode.set_thread(remote=False)
-        while True:
-            with self._spare_wanted:
-                while self.root is root and len(self._spare) >= SPARE_SESSIONS:
-                    self._spare_wanted.wait()
-                if self.root is not root:
-                    return
-            try:
-                session = root.newSession()
-            except Exception:  # the application is stopping
-                return
-            with self._spare_wanted:
-                self._spare.append(session)
 
     def connect_session(self, tag: str) -> Any:
         """A Spark Connect session on this application (its driver serves Connect) for the
@@ -392,9 +365,7 @@ class ClassicCluster:
         from pyspark import SparkContext
         from pyspark.sql import SparkSession
 
-        with self._spare_wanted:  # its session maker ends
-            self.root, self._spare = None, []
-            self._spare_wanted.notify_all()
+        self.root = None
         SparkContext._active_spark_context = None
         SparkSession._instantiatedSession = None
         SparkSession._activeSession = None
@@ -408,18 +379,13 @@ class ClassicCluster:
         """Stop the application and free the process's classic driver."""
         global _driver_owner
         if self.root is not None:
-            with self._spare_wanted:  # its session maker ends
-                root, self.root, self._spare = self.root, None, []
-                self._spare_wanted.notify_all()
-            root.stop()
+            self.root.stop()
+            self.root = None
             _end_jvm()  # its memory back; the next classic cluster starts a JVM of its own
         self.connect_url = None
         with _driver_lock:
             if _driver_owner is self:
                 _driver_owner = None
-
-
-SPARE_SESSIONS = 2
 
 
 def _task_threads_bind(root: Any) -> Any:
