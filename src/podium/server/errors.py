@@ -5,6 +5,7 @@ matching HTTP status, so clients raise their own classes (databricks-sdk's `NotF
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,6 +21,27 @@ from podium.store.workspace_files import WorkspaceError
 
 log = logging.getLogger("podium.server")
 RETRY_AFTER_SECONDS = 5  # what a client is told to wait while the database is away
+QUIET_SECONDS = 10.0  # at most one "database unavailable" line per this many seconds
+
+
+class Quiet:
+    """A warning logged at most once per QUIET_SECONDS, the next one saying how many were
+    held back: during an outage every request would otherwise log its own line."""
+
+    def __init__(self, every: float = QUIET_SECONDS):
+        self.every, self.last, self.held = every, float("-inf"), 0
+
+    def warn(self, message: str) -> None:
+        now = time.monotonic()
+        if now - self.last < self.every:
+            self.held += 1
+            return
+        more = f" (and {self.held} more like it since the last such line)" if self.held else ""
+        log.warning("%s%s", message, more)
+        self.last, self.held = now, 0
+
+
+quiet = Quiet()
 
 
 class ApiError(Exception):
@@ -116,8 +138,8 @@ def install(app: FastAPI) -> None:
         if not unreachable(exc):
             return await _unexpected(request, exc)
         # the database is away: the client should come back later
-        log.warning("database unavailable on %s %s: %s", request.method,
-                    request.url.path, str(exc).splitlines()[0])
+        quiet.warn(f"database unavailable on {request.method} {request.url.path}: "
+                   f"{str(exc).splitlines()[0]}")
         return answer(503, "TEMPORARILY_UNAVAILABLE", "The workspace's database cannot be "
                       "reached or written now; retry after the time in Retry-After",
                       {"Retry-After": str(RETRY_AFTER_SECONDS)})
