@@ -57,7 +57,8 @@ def adopt_unstarted(store: RunStore) -> list[int]:
     begun), as a restarted server does; each is taken by exactly one process."""
     now = now_ms()
     with store.sessions.begin() as db:
-        rows = list(db.scalars(select(RunRow).where(RunRow.life.in_(("PENDING", "QUEUED")))))
+        rows = list(db.scalars(select(RunRow).where(RunRow.life.in_(("PENDING", "QUEUED")))
+                               .order_by(RunRow.id)))
         candidates = [r for r in rows if (r.owner_pid, r.owner_host) != (os.getpid(), HOST)
                       and owner_gone(r, now)]
         started = set(db.scalars(select(TaskRunRow.run_id).where(
@@ -88,7 +89,8 @@ def sweep_orphans(store: RunStore) -> list[int]:
     their ids. Finished tasks keep their results, so a repair reruns only the rest."""
     now = now_ms()
     with store.sessions.begin() as db:
-        rows = list(db.scalars(select(RunRow).where(RunRow.life.in_(ACTIVE))))
+        rows = list(db.scalars(select(RunRow).where(RunRow.life.in_(ACTIVE))
+                               .order_by(RunRow.id)))
         gone = [r for r in rows if r.owner_pid != os.getpid() or r.owner_host != HOST]
         ended = []
         for row in [r for r in gone if owner_gone(r, now)]:

@@ -91,9 +91,10 @@ def _upsert_attempt(dialect: str) -> Any:
 
 def _owned(ids: set[int]) -> Any:
     """The ids of these runs that this process owns: ownership (host and pid) changes
-    only when a process takes runs over, so it fences a process that lost them."""
+    only when a process takes runs over, so it fences a process that lost them. In id
+    order, the order every writer locks runs in (no deadlock between two)."""
     return select(RunRow.id).where(RunRow.id.in_(ids), RunRow.owner_host == HOST,
-                                   RunRow.owner_pid == os.getpid())
+                                   RunRow.owner_pid == os.getpid()).order_by(RunRow.id)
 
 
 def _task_params(tr: TaskRunLike) -> dict[str, Any]:
