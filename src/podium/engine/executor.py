@@ -192,8 +192,7 @@ class Executor:
         for run_id in taken:
             run = self.runs.get(run_id)
             if run is not None and not run.final:
-                self._stop_run(run, Result.CANCELED, TAKEN_OVER, now)
-                self._maybe_finish(run)
+                self._stop_run(run, Result.CANCELED, TAKEN_OVER, now)  # ends next turn
         return True
 
     def _commit_and_launch(self) -> None:

@@ -137,15 +137,14 @@ def serve(store: RunStore, key: str) -> None:
         reason, died = _watch(store, key, idle_limit_seconds(spec), stopping, server)
         if not died:
             break
+        server.stop()
         restarts = [t for t in restarts if time.monotonic() - t < RESTART_WINDOW_SECONDS]
         if len(restarts) >= MAX_RESTARTS:
-            server.stop()
             registry.set_state(store, key, "ERROR", f"{reason}; it died {MAX_RESTARTS + 1} "
                                f"times within {RESTART_WINDOW_SECONDS // 60} minutes, so it "
                                "is not restarted", code="SPARK_ERROR")
             return
         restarts.append(time.monotonic())
-        server.stop()
         registry.set_state(store, key, "RESTARTING", f"{reason}; restarting it",
                            code="DRIVER_UNREACHABLE")
     registry.set_state(store, key, "TERMINATING", reason)

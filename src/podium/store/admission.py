@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text, update
 
-from podium.store.runs import ACTIVE, HOST, RunStore, now_ms
+from podium.store.runs import ACTIVE, RunStore, now_ms, owned_here
 from podium.store.schema import JobRow, RunRow, TaskOutputRow, TaskRunRow
 
 RUNNING_LIKE = tuple(s for s in ACTIVE if s != "QUEUED")
@@ -78,9 +78,8 @@ def promote(store: RunStore, run_id: int, job_key: str, limit: int) -> bool:
             _same_job(db, job_id), RunRow.life == "QUEUED"))
         if oldest != run_id or _active_count(db, job_id) >= limit:
             return False
-        promoted = db.execute(update(RunRow).where(
-            RunRow.id == run_id, RunRow.owner_host == HOST, RunRow.owner_pid == os.getpid()
-        ).values(life="PENDING", message="", heartbeat_ms=now_ms()))
+        promoted = db.execute(update(RunRow).where(RunRow.id == run_id, owned_here()).values(
+            life="PENDING", message="", heartbeat_ms=now_ms()))
         return promoted.rowcount == 1  # else another process took the run over
 
 

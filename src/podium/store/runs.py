@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import sessionmaker
@@ -89,12 +89,16 @@ def _upsert_attempt(dialect: str) -> Any:
         set_={name: statement.excluded[name] for name in _ATTEMPT_FIELDS})
 
 
+def owned_here() -> Any:
+    """The condition that this process owns a run: ownership (host and pid) changes only
+    when a process takes runs over, so it fences a process that lost them."""
+    return and_(RunRow.owner_host == HOST, RunRow.owner_pid == os.getpid())
+
+
 def _owned(ids: set[int]) -> Any:
-    """The ids of these runs that this process owns: ownership (host and pid) changes
-    only when a process takes runs over, so it fences a process that lost them. In id
-    order, the order every writer locks runs in (no deadlock between two)."""
-    return select(RunRow.id).where(RunRow.id.in_(ids), RunRow.owner_host == HOST,
-                                   RunRow.owner_pid == os.getpid()).order_by(RunRow.id)
+    """The ids of these runs that this process owns, in id order: the order every writer
+    locks runs in (no deadlock between two)."""
+    return select(RunRow.id).where(RunRow.id.in_(ids), owned_here()).order_by(RunRow.id)
 
 
 def _task_params(tr: TaskRunLike) -> dict[str, Any]:
