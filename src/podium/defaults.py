@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 LOOP_TICK_SECONDS = 0.05          # how often the control loop wakes without events
@@ -18,10 +20,59 @@ PROVIDED_PYTHON_PACKAGES = ("pyspark", "pyspark-connect", "pyspark-client", "py4
                             "databricks-connect", "delta-spark")
 
 
+class SettingError(ValueError):
+    """A `PODIUM_*` environment setting that podium cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Number:
+    """What a numeric setting holds: its type, least value and default, and how to say so."""
+
+    kind: type
+    least: float
+    default: float
+    says: str
+
+
+# The numeric settings: every `podium` command checks them before it starts.
+NUMBER_SETTINGS = {
+    # clusters a process starts at once: JVMs started side by side slow every one
+    "PODIUM_CLUSTER_STARTS": Number(int, 1, 1, "a whole number of clusters, 1 or more"),
+    # no heartbeat (every 2 s) for this long: a run's owner is gone, another takes it over
+    "PODIUM_RUN_LEASE_SECONDS": Number(float, 1, 30, "a number of seconds, 1 or more"),
+    # how long a write waits for SQLite's lock before the store counts as unreachable
+    "PODIUM_SQLITE_BUSY_MS": Number(int, 0, 60_000,
+                                    "a whole number of milliseconds, 0 or more"),
+}
+
+
+def number_setting(name: str) -> float:
+    """A numeric `PODIUM_*` setting from the environment, else its default; a value that
+    is not what `NUMBER_SETTINGS` says is a `SettingError` naming the variable."""
+    number = NUMBER_SETTINGS[name]
+    given = os.environ.get(name, "").strip()
+    if not given:
+        return number.default
+    try:
+        value = number.kind(given)
+    except ValueError:
+        value = None
+    if value is None or not (math.isfinite(value) and value >= number.least):
+        raise SettingError(f"environment variable {name}={given!r}: expected {number.says}; "
+                           f"correct it, or unset it for the default ({number.default:g})")
+    return value
+
+
+def check_settings() -> None:
+    """Read every numeric setting once, so a bad one stops a command before it starts."""
+    for name in NUMBER_SETTINGS:
+        number_setting(name)
+
+
 def cluster_starts() -> int:
     """How many clusters a process may start at once: `PODIUM_CLUSTER_STARTS`, default 1
     (starting JVMs side by side on a small machine slows every one of them)."""
-    return max(1, int(os.environ.get("PODIUM_CLUSTER_STARTS", "1")))
+    return int(number_setting("PODIUM_CLUSTER_STARTS"))
 
 
 SAMPLES_VERSION = "v2"  # bump when the sample data `samples.py` makes changes

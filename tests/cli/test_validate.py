@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from podium.defaults import NUMBER_SETTINGS
 from tests.conftest import EXAMPLES
 
 PODIUM = [sys.executable, "-m", "podium"]
@@ -103,6 +106,20 @@ def test_missing_bundle_exits_2(tmp_path: Path) -> None:
     done = podium("validate", str(tmp_path))
     assert done.returncode == 2
     assert "no databricks.yml or podium.yml here or in any parent folder" in done.stderr
+
+
+@pytest.mark.parametrize(("name", "value"), [("PODIUM_RUN_LEASE_SECONDS", "half a minute"),
+                                             ("PODIUM_SQLITE_BUSY_MS", "-1"),
+                                             ("PODIUM_CLUSTER_STARTS", "1.5")])
+def test_a_numeric_setting_that_is_no_number_stops_every_command(
+        monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    done = podium("jobs", "list", "--bundle", str(EXAMPLES / "quickstart"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"environment: error: environment variable {name}={value!r}: expected "
+        f"{NUMBER_SETTINGS[name].says}; correct it, or unset it for the default "
+        f"({NUMBER_SETTINGS[name].default:g})"]
 
 
 def test_jobs_list_and_version() -> None:

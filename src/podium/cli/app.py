@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from podium import __version__
+from podium import __version__, defaults
 from podium.cli.clusters import cluster_app
-from podium.cli.common import out
+from podium.cli.common import fail_at, out
 from podium.cli.deploy import deploy
 from podium.cli.jobs import jobs_app
 from podium.cli.policies import policies_app
@@ -61,6 +61,10 @@ def main_options(
                                           help="Print the version and exit.")] = False,
 ) -> None:
     """Run Databricks bundle jobs on reused Spark compute."""
+    try:
+        defaults.check_settings()
+    except defaults.SettingError as exc:
+        fail_at("environment", str(exc))
 
 
 app.command()(validate)

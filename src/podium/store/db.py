@@ -26,7 +26,6 @@ from sqlalchemy.engine import make_url
 from podium import defaults
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SQLITE_BUSY_MS = 60_000  # how long a write waits for SQLite's lock (PODIUM_SQLITE_BUSY_MS)
 POOL_SIZE = 20  # connections per engine: a server answers up to 40 requests at once
 # A peer that answers nothing for DEAD_PEER_MS is gone (both ends of a connection).
 DEAD_PEER_MS = 15_000
@@ -74,7 +73,7 @@ def _use_wal(cursor: Any) -> None:
 def busy_ms() -> int:
     """How long a write waits for SQLite's lock before the store counts as unreachable:
     `PODIUM_SQLITE_BUSY_MS`, else a minute."""
-    return int(os.environ.get("PODIUM_SQLITE_BUSY_MS") or SQLITE_BUSY_MS)
+    return int(defaults.number_setting("PODIUM_SQLITE_BUSY_MS"))
 
 
 def _sqlite_engine(url: str, reader: bool = False) -> Engine:

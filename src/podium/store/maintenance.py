@@ -23,7 +23,6 @@ from podium.store.schema import (
     TaskValueRow,
 )
 
-LEASE_SECONDS = 30  # no heartbeat for this long: the owner is gone (PODIUM_RUN_LEASE_SECONDS)
 FINAL_TASK = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
 
 
@@ -41,7 +40,7 @@ def pid_alive(pid: int) -> bool:
 def lease_ms() -> int:
     """How long a run's owner may go without a heartbeat before another process takes
     the run over: `PODIUM_RUN_LEASE_SECONDS`, else 30 s (heartbeats come every 2 s)."""
-    return int(float(os.environ.get("PODIUM_RUN_LEASE_SECONDS") or LEASE_SECONDS) * 1000)
+    return int(defaults.number_setting("PODIUM_RUN_LEASE_SECONDS") * 1000)
 
 
 def owner_gone(row: RunRow, now: int) -> bool:
