@@ -75,6 +75,7 @@ def test_dbt_builds_on_the_jobs_cluster_and_a_broken_model_fails_its_task(
     assert tasks["check"]["podium_exit_value"] == "ada,cy"
     log = Path(tasks["build"]["log_path"]).read_text()
     assert "[podium] dbt test" in log and "PASS=2" in log
+    assert "discovery probe" not in log  # no seconds lost asking a host that is not there
     assert tasks["broken"]["state"]["result_state"] == "FAILED"
     error = tasks["broken"]["error"]
     assert error.startswith("DbtTaskError: `dbt run` failed: oops: Database Error in model "

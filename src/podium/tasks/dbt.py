@@ -41,6 +41,7 @@ def execute(task: Task, ctx: TaskContext, render: Any) -> str | None:
     os.environ.setdefault("DBT_HOST", host)
     os.environ.setdefault("DBT_ACCESS_TOKEN", env.get("DATABRICKS_TOKEN", "local"))
     dbsql.install(ctx)
+    _no_discovery_probe()
     from dbt.cli.main import dbtRunner
 
     with tempfile.TemporaryDirectory(prefix="podium-dbt-") as made:
@@ -58,6 +59,18 @@ def execute(task: Task, ctx: TaskContext, render: Any) -> str | None:
             if not result.success:
                 raise DbtTaskError(f"`{shlex.join(words)}` failed: {_why(result)}")
     return None
+
+
+def _no_discovery_probe() -> None:
+    """dbt-databricks 1.11+ asks `https://<host>/.well-known/databricks-config` whether the
+    workspace is a unified (SPOG) one, three times with backoff before it gives up (about
+    two seconds a task). Its connections are the task's own session here, so the answer
+    is the legacy host's, given at once."""
+    try:
+        from dbt.adapters.databricks.spog import probe
+    except ImportError:  # an adapter from before the probe
+        return
+    probe.probe_host = lambda host: probe.HostMetadata(host_type=None)
 
 
 def _profiles(project: Path, folder: Path, catalog: str | None, schema: str | None) -> Path:
