@@ -8,6 +8,7 @@ so a cancel or timeout stops exactly its jobs.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import subprocess
@@ -108,6 +109,7 @@ class ClassicCluster:
 
     _early_start: threading.Thread | None = None
     _bind: Any = None  # podium's TaskThreads.bind, when the cluster has podium's jar
+    _read: spark_status.Reader | None = None  # the application's jobs and stages
     _early_error: Exception | None = None
 
     def _start_early(self) -> None:
@@ -169,13 +171,17 @@ class ClassicCluster:
             samples.ensure(self.root)  # once per machine
         self.application_id = self.root.sparkContext.applicationId
         self._bind = _task_threads_bind(self.root)
+        self._read = _status_store_reader(self.root)
         service = getattr(self.root._jvm.org.apache.spark.sql.connect.service,
                           "SparkConnectService$")
         port = getattr(service, "MODULE$").localPort()
         self.connect_url = f"sc://localhost:{port}/;token={token}"
         self.started_at = time.time()
         self.startup_seconds = time.monotonic() - began
-        spark_status.warm_up(self.root.sparkContext.uiWebUrl, self.application_id)
+        if self._read is None:
+            self._read = spark_status.rest(self.root.sparkContext.uiWebUrl,
+                                           self.application_id)
+            spark_status.warm_up(self._read)
 
     def _launch(self, conf: dict[str, str]) -> Any:
         """Start the JVM with its own output in the cluster's log (not on the terminal),
@@ -311,11 +317,11 @@ class ClassicCluster:
         if self.root is None:
             return (0, 0, 0, 0)
         found = self._group_progress(group)
-        if found[0] or not self.ui_url:
+        if found[0] or self._read is None:
             return found
         when, jobs = self._jobs
         if time.monotonic() - when > 1.0:
-            jobs = spark_status.all_jobs(self.ui_url, self.application_id)
+            jobs = spark_status.all_jobs(self._read)
             self._jobs = (time.monotonic(), jobs)
         return spark_status.progress(jobs, group)
 
@@ -339,9 +345,7 @@ class ClassicCluster:
         """What the Spark work of each tag used (see `spark_status.usage`)."""
         if self.root is None:
             return {}
-        sc = self.root.sparkContext
-        return spark_status.usage(sc.uiWebUrl, self.application_id, tags,
-                                  sc.defaultParallelism)
+        return spark_status.usage(self._read, tags, self.root.sparkContext.defaultParallelism)
 
     def active_job_ids(self) -> list[int]:
         """Spark jobs running now on this application."""
@@ -386,6 +390,28 @@ class ClassicCluster:
         with _driver_lock:
             if _driver_owner is self:
                 _driver_owner = None
+
+
+def _status_store_reader(root: Any) -> spark_status.Reader | None:
+    """A reader of the driver's status store through podium's `AppStatus` (the monitoring
+    API's JSON without its REST layer, whose first answer costs the driver a second of
+    CPU and more), or None on a cluster started without podium's jar or without a UI."""
+    from py4j.java_gateway import JavaClass
+    from py4j.protocol import Py4JError
+
+    found = root._jvm.podium.spark.AppStatus
+    context = root.sparkContext
+    if not isinstance(found, JavaClass) or context.uiWebUrl is None:
+        return None
+    methods, scala_context = {"jobs": found.jobs, "stages": found.stages}, context._jsc.sc()
+
+    def read(kind: str) -> list[dict[str, Any]]:
+        try:
+            return json.loads(methods[kind](scala_context))
+        except Py4JError as exc:  # a driver that stopped: as an API that does not answer
+            raise OSError(f"the driver does not answer: {exc}") from exc
+
+    return read
 
 
 def _task_threads_bind(root: Any) -> Any:

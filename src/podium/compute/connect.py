@@ -173,7 +173,7 @@ class ConnectCluster:
             raise ClusterError(f"cluster '{self.key}': cannot open a Spark Connect session at "
                                f"{shown(self.url)}: {str(exc).splitlines()[0]}") from exc
         self.startup_seconds = time.monotonic() - began
-        spark_status.warm_up(self.ui_url, self.application_id)
+        spark_status.warm_up(spark_status.rest(self.ui_url, self.application_id))
 
     def _start_server(self) -> None:
         home = spark_home()
@@ -315,13 +315,13 @@ class ConnectCluster:
         monitoring API (read at most once a second for all tasks)."""
         when, jobs = self._jobs
         if time.monotonic() - when > 1.0:
-            jobs = spark_status.all_jobs(self.ui_url, self.application_id)
+            jobs = spark_status.all_jobs(spark_status.rest(self.ui_url, self.application_id))
             self._jobs = (time.monotonic(), jobs)
         return spark_status.progress(jobs, group)
 
     def usage(self, tags: set[str]) -> dict[str, dict[str, int]]:
         """What the Spark work of each tag used (see `spark_status.usage`)."""
-        return spark_status.usage(self.ui_url, self.application_id, tags,
+        return spark_status.usage(spark_status.rest(self.ui_url, self.application_id), tags,
                                   cores_of(self.spec.master))
 
     def exit_reason(self) -> str | None:

@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -49,21 +50,35 @@ def fetch(ui_url: str, path: str) -> Any:
         return json.load(response)
 
 
-def warm_up(ui_url: str | None, app_id: str | None) -> None:
+# Reads "jobs" or "stages" of one application, as the monitoring API's JSON lists them:
+# over HTTP (`rest`), or from a classic driver's status store (compute/classic.py).
+Reader = Callable[[str], list[dict[str, Any]]]
+
+
+def rest(ui_url: str | None, app_id: str | None) -> Reader | None:
+    """A reader of the application's monitoring REST API; None without a UI."""
+    if not ui_url or not app_id:
+        return None
+    paths = {"jobs": f"applications/{app_id}/jobs",
+             "stages": f"applications/{app_id}/stages?details=false"}
+    return lambda kind: fetch(ui_url, paths[kind])
+
+
+def warm_up(read: Reader | None) -> None:
     """Make the monitoring API's first answer now, in the background: the first request
     to a new application takes seconds (the REST layer loads on first use), which would
     otherwise fall on the end of the first run, when its cost is read."""
-    if ui_url and app_id:
-        threading.Thread(target=all_jobs, args=(ui_url, app_id), daemon=True,
+    if read is not None:
+        threading.Thread(target=all_jobs, args=(read,), daemon=True,
                          name="podium-status-warm-up").start()
 
 
-def all_jobs(ui_url: str | None, app_id: str | None) -> list[dict[str, Any]]:
+def all_jobs(read: Reader | None) -> list[dict[str, Any]]:
     """Every job the application remembers; none when it has no UI or does not answer."""
-    if not ui_url or not app_id:
+    if read is None:
         return []
     try:
-        return list(fetch(ui_url, f"applications/{app_id}/jobs"))
+        return list(read("jobs"))
     except (OSError, ValueError, urllib.error.URLError):
         return []
 
@@ -108,24 +123,22 @@ def tag_of(job: dict[str, Any], tags: set[str]) -> str | None:
     return None
 
 
-def usage(ui_url: str | None, app_id: str | None, tags: set[str],
-          cores: int) -> dict[str, dict[str, int]]:
-    """What the Spark work of each tag used, from two requests (all jobs, all stages); tags
+def usage(read: Reader | None, tags: set[str], cores: int) -> dict[str, dict[str, int]]:
+    """What the Spark work of each tag used, from two reads (all jobs, all stages); tags
     without Spark work are left out, and everything when the cluster has no UI."""
-    if not ui_url or not app_id or not tags:
+    if read is None or not tags:
         return {}
     try:
         deadline = time.monotonic() + SETTLE_SECONDS
         while True:
-            jobs = [(j, tag) for j in fetch(ui_url, f"applications/{app_id}/jobs")
-                    if (tag := tag_of(j, tags)) is not None]
+            jobs = [(j, tag) for j in read("jobs") if (tag := tag_of(j, tags)) is not None]
             if not any(j["status"] == "RUNNING" for j, _ in jobs) or \
                     time.monotonic() > deadline:
                 break
             time.sleep(0.05)
         stages: dict[int, list[dict[str, Any]]] = {}
         if jobs:
-            for attempt in fetch(ui_url, f"applications/{app_id}/stages?details=false"):
+            for attempt in read("stages"):
                 stages.setdefault(attempt["stageId"], []).append(attempt)
     except (OSError, ValueError, urllib.error.URLError):
         return {}

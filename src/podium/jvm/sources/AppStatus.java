@@ -1,0 +1,90 @@
+package podium.spark;
+
+import java.util.List;
+import org.apache.spark.SparkContext;
+import org.apache.spark.status.AppStatusStore;
+import org.apache.spark.status.api.v1.JobData;
+import org.apache.spark.status.api.v1.StageData;
+import org.apache.spark.status.api.v1.TaskStatus;
+import scala.jdk.javaapi.CollectionConverters;
+
+/**
+ * The application's jobs and stage attempts as the monitoring REST API's JSON has them
+ * (`/api/v1/applications/<id>/jobs` and `/stages?details=false`), the fields podium reads,
+ * straight from the status store: the REST layer costs a second and more of the driver's
+ * CPU the first time it answers, which a short cold run otherwise pays to report its cost.
+ */
+public final class AppStatus {
+  private AppStatus() {}
+
+  public static String jobs(SparkContext context) {
+    StringBuilder out = new StringBuilder("[");
+    for (JobData job : CollectionConverters.asJava(context.statusStore().jobsList(null))) {
+      if (out.length() > 1) {
+        out.append(',');
+      }
+      out.append("{\"jobId\":").append(job.jobId())
+          .append(",\"status\":\"").append(job.status().name())
+          .append("\",\"numTasks\":").append(job.numTasks())
+          .append(",\"numCompletedTasks\":").append(job.numCompletedTasks())
+          .append(",\"numSkippedTasks\":").append(job.numSkippedTasks())
+          .append(",\"stageIds\":[");
+      boolean first = true;
+      for (Object id : CollectionConverters.asJava(job.stageIds())) {
+        out.append(first ? "" : ",").append(id);
+        first = false;
+      }
+      out.append("],\"jobTags\":[");
+      first = true;
+      for (String tag : CollectionConverters.asJava(job.jobTags())) {
+        out.append(first ? "" : ",");
+        quote(out, tag);
+        first = false;
+      }
+      out.append("]}");
+    }
+    return out.append(']').toString();
+  }
+
+  public static String stages(SparkContext context) {
+    AppStatusStore store = context.statusStore();
+    List<TaskStatus> none = store.stageList$default$5();
+    StringBuilder out = new StringBuilder("[");
+    for (StageData stage : CollectionConverters.asJava(
+        store.stageList(null, false, false, new double[0], none))) {
+      if (out.length() > 1) {
+        out.append(',');
+      }
+      out.append("{\"stageId\":").append(stage.stageId())
+          .append(",\"attemptId\":").append(stage.attemptId())
+          .append(",\"status\":\"").append(stage.status().name())
+          .append("\",\"numCompleteTasks\":").append(stage.numCompleteTasks())
+          .append(",\"numFailedTasks\":").append(stage.numFailedTasks())
+          .append(",\"executorRunTime\":").append(stage.executorRunTime())
+          .append(",\"executorCpuTime\":").append(stage.executorCpuTime())
+          .append(",\"inputRecords\":").append(stage.inputRecords())
+          .append(",\"inputBytes\":").append(stage.inputBytes())
+          .append(",\"outputRecords\":").append(stage.outputRecords())
+          .append(",\"outputBytes\":").append(stage.outputBytes())
+          .append(",\"shuffleReadBytes\":").append(stage.shuffleReadBytes())
+          .append(",\"shuffleWriteBytes\":").append(stage.shuffleWriteBytes())
+          .append('}');
+    }
+    return out.append(']').toString();
+  }
+
+  private static void quote(StringBuilder out, String text) {
+    out.append('"');
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c == '"' || c == '\\') {
+        out.append('\\').append(c);
+      } else if (c < 0x20) {
+        out.append(String.format("\\u%04x", (int) c));
+      } else {
+        out.append(c);
+      }
+    }
+    out.append('"');
+  }
+}
