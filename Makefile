@@ -32,9 +32,11 @@ chromium:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 
+# Three workers on two cores: with two, an eighth of the CPU sat idle while tests waited on
+# servers, leases and schedules (docs/benchmarks.md, "The whole suite").
 test: $(STAMP) java lint postgres chromium interop/airflow/.venv/.installed-stamp \
 		interop/databricks-connect/.venv/.installed-stamp
-	$(VENV)/bin/pytest -n 2 --dist loadfile --durations=30
+	$(VENV)/bin/pytest -n 3 --dist loadfile --durations=30
 
 # The inner loop: the tests that start no Spark (tests/conftest.py's NO_SPARK_FILES).
 test-fast: $(STAMP) lint postgres

@@ -114,15 +114,21 @@ def run_job(executor: Executor, write_bundle):
     return run
 
 
-# Files of a minute or more: started first, so the two workers of `make test` (a file
-# each at a time) do not end with one of them running a long file alone.
-LONG_FILES = ("tests/compute/test_tables.py", "tests/server/test_seed000.py",
-              "tests/server/test_sdk.py", "tests/compute/test_delta.py",
-              "tests/server/test_rest.py", "tests/server/test_clusters_api.py",
-              "tests/cli/test_fan_out.py", "tests/engine/test_spark_tasks.py",
-              "tests/cli/test_templates.py", "tests/tasks/test_dbt.py",
-              "tests/server/test_pipelines_api.py", "tests/compute/test_adaptive_burst.py",
-              "tests/compute/test_multi_host.py")
+# Files of about a minute or more, longest first (JUnit times of a whole `make test`):
+# started first and in this order, so the workers (a file each at a time) do not end
+# with one of them running a long file alone.
+LONG_FILES = ("tests/tasks/test_dbt.py", "tests/cli/test_templates.py",
+              "tests/compute/test_multi_host.py", "tests/cli/test_fan_out.py",
+              "tests/compute/test_adaptive_burst.py", "tests/compute/test_tables.py",
+              "tests/interop/test_databricks_connect.py", "tests/cli/test_clusters.py",
+              "tests/compute/test_delta.py", "tests/engine/test_cluster_loss.py",
+              "tests/server/test_triggers.py", "tests/compute/test_unity.py",
+              "tests/compute/test_standalone.py", "tests/cli/test_policies.py",
+              "tests/server/test_sdk.py", "tests/jvm/test_maven.py",
+              "tests/cli/test_artifacts.py", "tests/interop/test_airflow.py",
+              "tests/server/test_seed000.py", "tests/server/test_clusters_api.py",
+              "tests/server/test_pipelines_api.py", "tests/server/test_rest.py",
+              "tests/engine/test_spark_tasks.py")
 
 
 # Files whose tests start no Spark (no JVM, no `podium run` of a Spark task): marked
@@ -157,9 +163,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(str(item.fspath).endswith(name) for name in NO_SPARK_FILES):
             item.add_marker(pytest.mark.no_spark)
-    def key(item: pytest.Item) -> tuple[bool, bool]:
+    def key(item: pytest.Item) -> tuple[bool, int]:
         path = str(item.fspath)
-        return ("tests/compute/test_connect.py" in path,
-                not any(name in path for name in LONG_FILES))
+        place = next((i for i, name in enumerate(LONG_FILES) if path.endswith(name)),
+                     len(LONG_FILES))
+        return "tests/compute/test_connect.py" in path, place
 
     items.sort(key=key)
