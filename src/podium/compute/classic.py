@@ -110,6 +110,7 @@ class ClassicCluster:
     _early_start: threading.Thread | None = None
     _bind: Any = None  # podium's TaskThreads.bind, when the cluster has podium's jar
     _read: spark_status.Reader | None = None  # the application's jobs and stages
+    _load: Any = None  # its load counts from the status store, when podium's jar is there
     _early_error: Exception | None = None
 
     def _start_early(self) -> None:
@@ -171,7 +172,7 @@ class ClassicCluster:
             samples.ensure(self.root)  # once per machine
         self.application_id = self.root.sparkContext.applicationId
         self._bind = _task_threads_bind(self.root)
-        self._read = _status_store_reader(self.root)
+        self._read, self._load = _status_store(self.root) or (None, None)
         service = getattr(self.root._jvm.org.apache.spark.sql.connect.service,
                           "SparkConnectService$")
         port = getattr(service, "MODULE$").localPort()
@@ -347,6 +348,11 @@ class ClassicCluster:
             return {}
         return spark_status.usage(self._read, tags, self.root.sparkContext.defaultParallelism)
 
+    def load_counts(self) -> dict[str, int] | None:
+        """Executor cores and running tasks, pending tasks and running jobs, from the
+        status store (see `cluster_load`); None where only the REST API can tell."""
+        return self._load() if self.root is not None and self._load is not None else None
+
     def active_job_ids(self) -> list[int]:
         """Spark jobs running now on this application."""
         if self.root is None:
@@ -392,10 +398,11 @@ class ClassicCluster:
                 _driver_owner = None
 
 
-def _status_store_reader(root: Any) -> spark_status.Reader | None:
-    """A reader of the driver's status store through podium's `AppStatus` (the monitoring
+def _status_store(root: Any) -> tuple[spark_status.Reader, Any] | None:
+    """Readers of the driver's status store through podium's `AppStatus` (the monitoring
     API's JSON without its REST layer, whose first answer costs the driver a second of
-    CPU and more), or None on a cluster started without podium's jar or without a UI."""
+    CPU and more): of jobs and stages, and of the load counts; None on a cluster started
+    without podium's jar or without a UI."""
     from py4j.java_gateway import JavaClass
     from py4j.protocol import Py4JError
 
@@ -403,15 +410,16 @@ def _status_store_reader(root: Any) -> spark_status.Reader | None:
     context = root.sparkContext
     if not isinstance(found, JavaClass) or context.uiWebUrl is None:
         return None
-    methods, scala_context = {"jobs": found.jobs, "stages": found.stages}, context._jsc.sc()
+    methods = {"jobs": found.jobs, "stages": found.stages, "load": found.load}
+    scala_context = context._jsc.sc()
 
-    def read(kind: str) -> list[dict[str, Any]]:
+    def call(kind: str) -> Any:
         try:
             return json.loads(methods[kind](scala_context))
         except Py4JError as exc:  # a driver that stopped: as an API that does not answer
             raise OSError(f"the driver does not answer: {exc}") from exc
 
-    return read
+    return call, lambda: call("load")
 
 
 def _task_threads_bind(root: Any) -> Any:

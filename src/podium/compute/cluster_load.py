@@ -1,6 +1,7 @@
 """A cluster's load as `concurrency.Load`, read from what Spark reports about itself (the
-monitoring REST API and the driver's metrics servlet, where `cluster_conf` turns on the
-JVM source) and, for a driver on this machine, the machine's CPU from `/proc/stat`.
+classic driver's status store through podium's `AppStatus`, else the monitoring REST API;
+the driver's metrics servlet, where `cluster_conf` turns on the JVM source) and, for a
+driver on this machine, the machine's CPU from `/proc/stat`.
 
 Rates (time in GC, CPU) are measured between two reads, so a reader keeps the previous
 counters; one reader per cluster, used from one thread.
@@ -48,7 +49,9 @@ class LoadReader:
         self._cpu: tuple[int, int] | None = None
 
     def read(self) -> Load | None:
-        """The cluster's load now, from four small requests to its driver."""
+        """The cluster's load now: counts from the classic driver's status store where it
+        has podium's jar, else three small requests to its monitoring API; the gauges
+        from its metrics servlet."""
         try:
             ui, app = self.cluster.ui_url, self.cluster.application_id
         except Exception:  # a cluster stopping under the sampler has no UI to ask
@@ -56,18 +59,14 @@ class LoadReader:
         if not ui or not app:
             return None
         try:
-            executors = spark_status.fetch(ui, f"applications/{app}/executors")
-            stages = spark_status.fetch(ui, f"applications/{app}/stages?status=active")
-            jobs = spark_status.fetch(ui, f"applications/{app}/jobs?status=running")
+            from_store = getattr(self.cluster, "load_counts", None)
+            counts = (from_store() if from_store is not None else None) or _counts(ui, app)
             gauges = _metrics(ui)
         except (OSError, ValueError, urllib.error.URLError):
             return None
-        cores = sum(int(e.get("totalCores", 0)) for e in executors if e.get("isActive", True))
-        busy = sum(int(e.get("activeTasks", 0)) for e in executors if e.get("isActive", True))
-        pending = sum(max(0, int(s.get("numTasks", 0)) - int(s.get("numActiveTasks", 0))
-                          - int(s.get("numCompleteTasks", 0))) for s in stages)
-        return Load(cores=cores, busy=busy, pending=pending, active_jobs=len(jobs),
-                    heap=_heap(gauges), gc=self._gc_share(gauges),
+        return Load(cores=counts["cores"], busy=counts["busy"], pending=counts["pending"],
+                    active_jobs=counts["active_jobs"], heap=_heap(gauges),
+                    gc=self._gc_share(gauges),
                     cpu=self._cpu_share() if self._driver_here(ui) else None)
 
     def _driver_here(self, ui: str) -> bool:
@@ -95,6 +94,19 @@ class LoadReader:
         if ticks is None or before is None or ticks[1] <= before[1]:
             return None
         return (ticks[0] - before[0]) / (ticks[1] - before[1])
+
+
+def _counts(ui: str, app: str) -> dict[str, int]:
+    """The load counts `AppStatus.load` gives, from the monitoring REST API."""
+    executors = [e for e in spark_status.fetch(ui, f"applications/{app}/executors")
+                 if e.get("isActive", True)]
+    stages = spark_status.fetch(ui, f"applications/{app}/stages?status=active")
+    jobs = spark_status.fetch(ui, f"applications/{app}/jobs?status=running")
+    return {"cores": sum(int(e.get("totalCores", 0)) for e in executors),
+            "busy": sum(int(e.get("activeTasks", 0)) for e in executors),
+            "pending": sum(max(0, int(s.get("numTasks", 0)) - int(s.get("numActiveTasks", 0))
+                               - int(s.get("numCompleteTasks", 0))) for s in stages),
+            "active_jobs": len(jobs)}
 
 
 def _metrics(ui: str) -> dict[str, Any]:

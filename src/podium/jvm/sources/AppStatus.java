@@ -1,10 +1,13 @@
 package podium.spark;
 
 import java.util.List;
+import org.apache.spark.JobExecutionStatus;
 import org.apache.spark.SparkContext;
 import org.apache.spark.status.AppStatusStore;
+import org.apache.spark.status.api.v1.ExecutorSummary;
 import org.apache.spark.status.api.v1.JobData;
 import org.apache.spark.status.api.v1.StageData;
+import org.apache.spark.status.api.v1.StageStatus;
 import org.apache.spark.status.api.v1.TaskStatus;
 import scala.jdk.javaapi.CollectionConverters;
 
@@ -71,6 +74,33 @@ public final class AppStatus {
           .append('}');
     }
     return out.append(']').toString();
+  }
+
+  /**
+   * What the adaptive rule reads of the cluster's load, as counts: the active executors'
+   * cores and running tasks, the active stages' tasks not yet running or done, and the
+   * running jobs (`/executors`, `/stages?status=active`, `/jobs?status=running`).
+   */
+  public static String load(SparkContext context) {
+    AppStatusStore store = context.statusStore();
+    int cores = 0;
+    int busy = 0;
+    for (ExecutorSummary executor : CollectionConverters.asJava(store.executorList(true))) {
+      if (executor.isActive()) {
+        cores += executor.totalCores();
+        busy += executor.activeTasks();
+      }
+    }
+    int pending = 0;
+    for (StageData stage : CollectionConverters.asJava(store.stageList(
+        List.of(StageStatus.ACTIVE), false, false, new double[0],
+        store.stageList$default$5()))) {
+      pending += Math.max(0, stage.numTasks() - stage.numActiveTasks()
+          - stage.numCompleteTasks());
+    }
+    int jobs = store.jobsList(List.of(JobExecutionStatus.RUNNING)).size();
+    return "{\"cores\":" + cores + ",\"busy\":" + busy + ",\"pending\":" + pending
+        + ",\"active_jobs\":" + jobs + "}";
   }
 
   private static void quote(StringBuilder out, String text) {

@@ -1,0 +1,72 @@
+"""A classic driver's jobs, stages and load read from its status store (podium's
+`AppStatus`) are what its monitoring REST API says: read both ways inside a task of a
+cold `podium run`, while a stage waits for cores and after its jobs are done."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.test_runs import cli
+
+NOTEBOOK = """# Databricks notebook source
+import json, threading, time, urllib.request
+sc = spark.sparkContext
+status, context = sc._jvm.podium.spark.AppStatus, sc._jsc.sc()
+api = f"{sc.uiWebUrl}/api/v1/applications/{sc.applicationId}"
+
+def rest(path):
+    return json.load(urllib.request.urlopen(f"{api}/{path}"))
+
+slow = threading.Thread(target=lambda: spark.range(0, 6, 1, 6).selectExpr(
+    "java_method('java.lang.Thread', 'sleep', cast(2500 as bigint))").collect())
+slow.start()
+while not rest("jobs?status=running"):
+    time.sleep(0.1)
+time.sleep(0.5)  # its stage has six tasks for two cores
+load = json.loads(status.load(context))
+executors = rest("executors")
+stages = rest("stages?status=active")
+running = rest("jobs?status=running")
+slow.join()
+spark.range(100).selectExpr("id % 3 AS k").groupBy("k").count().collect()
+time.sleep(1)  # the listener has taken in the last job's end
+seen = {"load": load,
+        "rest_load": {"cores": sum(e["totalCores"] for e in executors),
+                      "busy": sum(e["activeTasks"] for e in executors),
+                      "pending": sum(s["numTasks"] - s["numActiveTasks"] - s["numCompleteTasks"]
+                                     for s in stages),
+                      "active_jobs": len(running)},
+        "jobs": json.loads(status.jobs(context)), "rest_jobs": rest("jobs"),
+        "stages": json.loads(status.stages(context)),
+        "rest_stages": rest("stages?details=false")}
+dbutils.notebook.exit(json.dumps(seen))
+"""
+
+
+def test_the_status_store_says_what_the_monitoring_api_says(tmp_path: Path) -> None:
+    (tmp_path / "nb.py").write_text(NOTEBOOK)
+    (tmp_path / "databricks.yml").write_text("""bundle: {name: status}
+resources:
+  jobs:
+    j:
+      job_clusters:
+        - job_cluster_key: two
+          new_cluster: {spark_conf: {spark.master: "local[2]"}}
+      tasks:
+        - {task_key: t, job_cluster_key: two, notebook_task: {notebook_path: nb.py}}
+""")
+    view = json.loads(cli("run", "j", "--bundle", str(tmp_path), "--json",
+                          home=tmp_path / "home").stdout)
+    [task] = view["tasks"]
+    assert task["state"]["result_state"] == "SUCCESS", task["state"].get("state_message")
+    seen = json.loads(task["podium_exit_value"])
+    assert seen["load"] == seen["rest_load"]
+    assert seen["load"]["cores"] == 2 and seen["load"]["active_jobs"] == 1, seen["load"]
+    assert seen["load"]["pending"] >= 1, seen["load"]  # a stage of six tasks on two cores
+    fields = ["jobId", "status", "numTasks", "numCompletedTasks", "numSkippedTasks",
+              "stageIds", "jobTags"]
+    assert [{f: j[f] for f in fields} for j in seen["jobs"]] == \
+        [{f: j[f] for f in fields} for j in seen["rest_jobs"]]
+    assert len(seen["jobs"]) >= 2
+    assert seen["stages"] == [{f: s[f] for f in seen["stages"][0]} for s in seen["rest_stages"]]
