@@ -179,3 +179,39 @@ def wait_task_running(server: Server, run_id: int, timeout: float = 60) -> None:
             "state"]["life_cycle_state"] != "RUNNING":
         assert time.monotonic() < deadline
         time.sleep(0.1)
+
+
+# Pages in a real headless Chromium (Debian's, driven by Playwright), for every test here.
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "make test installs chromium (scripts/ensure-chromium.sh)"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server: Server, tmp_path: Path, request) -> Iterator[object]:
+    """A signed-in page; console errors fail the test; a screenshot is kept."""
+    context = browser.new_context()
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.goto(f"{server.url}/runs")
+    assert "/login" in tab.url  # not signed in yet: the form, returning to /runs
+    tab.fill("input[name=token]", server.token)
+    tab.click("button[type=submit]")
+    tab.wait_for_url(f"{server.url}/runs")
+    yield tab
+    tab.screenshot(path=str(tmp_path / f"{request.node.name}.png"), full_page=True)
+    context.close()
+    assert errors == [], errors

@@ -1,6 +1,7 @@
 """Spark Connect through `podium serve`'s own port: a pyspark client with a workspace
-token and `x-databricks-cluster-id` works on that all-purpose cluster, shares its tables
-with jobs, and is refused with a clear status otherwise (databricks-connect itself, over
+token and `x-databricks-cluster-id` works on that all-purpose cluster, shows on the
+clusters page (in Chromium) with its user, shares its tables with jobs, and is refused
+with a clear status otherwise (databricks-connect itself, over
 TLS, is tests/interop/test_databricks_connect.py)."""
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from datetime import timedelta
 
 import grpc
 import pytest
-import requests
 from databricks.sdk.service import compute, jobs
 from databricks.sdk.service.workspace import Language
 
@@ -64,7 +64,7 @@ def cluster_id(server: Server) -> Iterator[str]:
 
 
 def test_a_session_on_the_servers_port_runs_on_the_cluster_and_shares_tables_with_jobs(
-        server: Server, cluster_id: str) -> None:
+        server: Server, cluster_id: str, page) -> None:
     spark = session(address(server, server.token, **{"x-databricks-cluster-id": cluster_id}))
     try:
         assert spark.range(10**6).count() == 10**6
@@ -75,14 +75,12 @@ def test_a_session_on_the_servers_port_runs_on_the_cluster_and_shares_tables_wit
         session_id = spark.client._session_id
     finally:
         spark.stop()
-    signed_in = requests.Session()
-    signed_in.post(f"{server.url}/login", data={"token": server.token, "next": "/"},
-                   timeout=10)
-    page = signed_in.get(f"{server.url}/clusters", timeout=10).text
-    row = page[page.index(f'data-session="{session_id}"'):].split("</tr>")[0]
-    assert cluster_id in row and server.sdk().current_user.me().user_name in row
     w = server.sdk()
     me = w.current_user.me().user_name
+    page.goto(f"{server.url}/clusters")  # the session, with its user, in the browser
+    cells = page.locator(f'#connect-sessions tr[data-session="{session_id}"] td')
+    assert cluster_id in cells.nth(0).inner_text() and cells.nth(1).inner_text() == me
+    assert cells.nth(2).inner_text() and int(cells.nth(5).inner_text()) >= 4  # its calls
     w.workspace.upload(f"/Users/{me}/read_back", io.BytesIO(READ_BACK.encode()),
                        language=Language.PYTHON, overwrite=True)
     run = w.jobs.submit(run_name="after-the-ide", tasks=[jobs.SubmitTask(
