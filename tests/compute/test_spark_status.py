@@ -44,19 +44,20 @@ dbutils.notebook.exit(json.dumps(seen))
 """
 
 
-def test_the_status_store_says_what_the_monitoring_api_says(tmp_path: Path) -> None:
-    (tmp_path / "nb.py").write_text(NOTEBOOK)
-    (tmp_path / "databricks.yml").write_text("""bundle: {name: status}
-resources:
-  jobs:
-    j:
-      job_clusters:
-        - job_cluster_key: two
-          new_cluster: {spark_conf: {spark.master: "local[2]"}}
-      tasks:
-        - {task_key: t, job_cluster_key: two, notebook_task: {notebook_path: nb.py}}
-""")
-    view = json.loads(cli("run", "j", "--bundle", str(tmp_path), "--json",
+def test_the_status_store_says_what_the_monitoring_api_says(tmp_path: Path,
+                                                           write_bundle) -> None:
+    root = write_bundle("""
+        bundle: {name: status}
+        resources:
+          jobs:
+            j:
+              job_clusters:
+                - job_cluster_key: two
+                  new_cluster: {spark_conf: {spark.master: "local[2]"}}
+              tasks:
+                - {task_key: t, job_cluster_key: two, notebook_task: {notebook_path: nb.py}}
+        """, {"nb.py": NOTEBOOK})
+    view = json.loads(cli("run", "j", "--bundle", str(root), "--json",
                           home=tmp_path / "home").stdout)
     [task] = view["tasks"]
     assert task["state"]["result_state"] == "SUCCESS", task["state"].get("state_message")
