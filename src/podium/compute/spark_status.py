@@ -1,10 +1,13 @@
-"""What a task's Spark work did, read from the application's monitoring REST API
-(`/api/v1/applications/<id>/jobs` and `/stages/<id>`), the same numbers the Spark UI shows.
+"""What a task's Spark work did, read from the application's jobs and stage attempts as
+the monitoring API lists them (`/api/v1/applications/<id>/jobs` and `/stages`), the same
+numbers the Spark UI shows: over HTTP, or from a classic driver's status store in the
+same JSON (podium's `AppStatus`, which spares the driver the REST layer's start).
 
 A task's jobs are those carrying its tag: the job tag itself on a classic driver, and
-`…_Tag_<tag>` on Spark Connect (where the server prefixes session tags). One reader serves
-every kind of cluster, so progress and cost look the same on each. Usage is read once per
-run and cluster, when the run is done with the cluster: two requests, not a few per task.
+`…_Tag_<tag>` on Spark Connect (where the server prefixes session tags). One reading of
+that JSON serves every kind of cluster, so progress and cost look the same on each. Usage
+is read once per run and cluster, when the run is done with the cluster: two reads, not a
+few per task.
 """
 
 from __future__ import annotations
