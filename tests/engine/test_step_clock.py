@@ -57,3 +57,27 @@ def test_task_timeout_fires_exactly_at_its_deadline(write_bundle) -> None:
     assert tr.life is LifeCycle.TERMINATED and tr.result is Result.TIMEDOUT
     assert run.life is LifeCycle.TERMINATED and run.result is Result.FAILED
     assert tr.error == "Task timed out after 100s"
+
+
+class Dead:
+    """A cluster whose process is gone; `discard` notes that the loop forgot it."""
+
+    kind, spec, discarded = "classic", None, False
+
+    def discard(self) -> None:
+        self.discarded = True
+
+
+def test_word_of_a_dead_cluster_that_comes_after_its_successor_started_is_dropped() -> None:
+    from podium.compute.manager import Slot
+    from podium.engine.executor import ClusterLost
+
+    ex = Executor()
+    old, new = Dead(), Dead()
+    ex.clusters.slots["j:main"] = Slot(new, state="READY")  # the retry's cluster, started
+    ex.events.put(ClusterLost("j:main", "its driver JVM exited (code -9)", old))
+    ex.step(0.0)
+    assert ex.clusters.slots["j:main"].state == "READY" and not new.discarded
+    ex.events.put(ClusterLost("j:main", "its driver JVM exited (code -9)", new))
+    ex.step(1.0)
+    assert ex.clusters.slots["j:main"].state == "STOPPED" and new.discarded

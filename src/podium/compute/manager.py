@@ -66,9 +66,10 @@ class ClusterManager:
     def __init__(self, notify: Callable[[str, str | None], None], keep_alive: bool = False,
                  shared: Callable[[str, ClusterSpec | None], str] | None = None,
                  idle_seconds: float | None = None,
-                 on_lost: Callable[[str, str], None] | None = None):
+                 on_lost: Callable[[str, str, Any], None] | None = None):
         self.notify = notify  # (cluster key, error or None) once a start finishes
-        self.on_lost = on_lost  # (cluster key, why) when a ready cluster's process died
+        # (cluster key, why, the cluster) when a ready cluster's process died
+        self.on_lost = on_lost
         self.keep_alive = keep_alive  # never stop clusters (tests)
         # Keep a cluster nobody needs warm this long before stopping it (a server), so
         # the next run that needs an equal one starts without a Spark start.
@@ -190,17 +191,14 @@ class ClusterManager:
             if not ready:
                 return
             for key, slot in ready.values():
-                if slot.lost is None and self.exit_reason(key) and self.on_lost is not None:
-                    self.on_lost(key, slot.lost or "")
+                if slot.lost is None and _exit_reason(slot) and self.on_lost is not None:
+                    self.on_lost(key, slot.lost or "", slot.cluster)
 
-    def exit_reason(self, key: str | None) -> str | None:
-        """Why ready cluster `key`'s process is gone, or None (also for no cluster)."""
+    def exit_reason(self, key: str | None, after_error: bool = False) -> str | None:
+        """Why ready cluster `key`'s process is gone, or None (also for no cluster);
+        `after_error` when a task on it just failed (a dying process is waited for)."""
         slot = self.slots.get(key) if key else None
-        check = getattr(slot.cluster, "exit_reason", None) if slot is not None else None
-        if slot is None or slot.state != "READY" or check is None:
-            return None
-        slot.lost = slot.lost or check()
-        return slot.lost
+        return _exit_reason(slot, after_error) if slot is not None else None
 
     def lost(self, key: str) -> None:
         """Forget cluster `key` whose process died (under every key that names it: equal
@@ -314,3 +312,12 @@ def fingerprint(spec: ClusterSpec) -> str:
     return json.dumps([spec.master, spec.spark_conf, spec.spark_env_vars,
                        [lib.model_dump(mode="json", exclude_none=True)
                         for lib in spec.libraries]], sort_keys=True, default=str)
+
+
+def _exit_reason(slot: Slot, after_error: bool = False) -> str | None:
+    """Why a ready slot's cluster process is gone (remembered on the slot), or None."""
+    check = getattr(slot.cluster, "exit_reason", None)
+    if slot.state != "READY" or check is None:
+        return None
+    slot.lost = slot.lost or (check(after_error=True) if after_error else check())
+    return slot.lost

@@ -68,10 +68,12 @@ class ClusterStarted:
 
 @dataclass
 class ClusterLost:
-    """A ready cluster's driver or server died (why, in words)."""
+    """A ready cluster's driver or server died (why, in words). `cluster` is the one the
+    watcher found dead: by the time the loop reads this, its key may name a new one."""
 
     key: str
     reason: str
+    cluster: Any = None
 
 
 @dataclass
@@ -107,7 +109,7 @@ class Executor:
         self.clusters = ClusterManager(lambda k, e: self.events.put(ClusterStarted(k, e)),
                                        keep_alive=keep_clusters, shared=shared_clusters,
                                        idle_seconds=idle_cluster_seconds,
-                                       on_lost=lambda k, why: self.events.put(ClusterLost(k, why)))
+                                       on_lost=lambda *lost: self.events.put(ClusterLost(*lost)))
         # Called with a child run (and its parent run and task) before it is submitted,
         # so the history can give it an id; the recorder sets this.
         self.on_child_run: Callable[[Run, Run, TaskRun], None] = lambda child, run, tr: None
@@ -215,7 +217,8 @@ class Executor:
             if tr is None or tr.life is not LifeCycle.RUNNING or tr.attempt_number != event.attempt:
                 return  # a late report from an attempt already stopped
             tr.exit_value = None if event.exit_value is None else str(event.exit_value)
-            why = self.clusters.exit_reason(tr.cluster_key) if event.error else None
+            why = self.clusters.exit_reason(tr.cluster_key, after_error=True) \
+                if event.error else None
             if why is not None:  # its cluster died under it: say so, and start it anew
                 self._cluster_lost(ClusterLost(tr.cluster_key or "", why), now)
             elif event.error is None:
@@ -240,8 +243,9 @@ class Executor:
         """A cluster died under its tasks: fail each running one now, naming the cluster
         (its retries start the cluster anew), then forget the dead cluster."""
         slot = self.clusters.slots.get(event.key)
-        if slot is None or slot.state != "READY":
-            return
+        if slot is None or slot.state != "READY" or \
+                (event.cluster is not None and event.cluster is not slot.cluster):
+            return  # nothing there now, or its successor under the same key
         keys = {k for k, s in self.clusters.slots.items() if s is slot}
         name = event.key.removeprefix(SHARED_PREFIX) if event.key.startswith(SHARED_PREFIX) \
             else event.key.split(":", 1)[-1]  # a job cluster by its job_cluster_key
