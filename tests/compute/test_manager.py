@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
+from podium.compute.connect import ConnectCluster
 from podium.compute.manager import ClusterManager, Slot
 from podium.spec.models import ClusterSpec
 
@@ -77,3 +80,35 @@ def test_an_idle_cluster_is_kept_warm_then_stopped() -> None:
     again = manager.slots["job:main"].idle_since
     assert manager.reap_idle(again + 30) == ["job:main"] and cluster.stopped
     assert manager.state("job:main") == "STOPPED"
+
+
+DYING_SERVER = """
+import socket, sys, time
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen()
+print(listener.getsockname()[1], flush=True)
+sys.stdin.readline()  # told to die: it stops listening first and exits a moment later
+listener.close()
+time.sleep(0.5)
+sys.exit(3)
+"""
+
+
+def test_after_a_task_error_a_server_that_stopped_listening_is_waited_for() -> None:
+    """A task's error can arrive before its dying server's exit shows: a retry would then
+    meet the dead server. After an error, one that refuses connections is waited for."""
+    process = subprocess.Popen([sys.executable, "-c", DYING_SERVER], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    port = int(process.stdout.readline())
+    cluster = ConnectCluster("k", ClusterSpec())
+    cluster.process, cluster.url = process, f"sc://127.0.0.1:{port}"
+    manager = ClusterManager(lambda key, error: None)
+    manager.slots["k"] = Slot(cluster, state="READY")
+    assert manager.exit_reason("k", after_error=True) is None  # listening: a task's own error
+    process.stdin.write("die\n")
+    process.stdin.flush()
+    time.sleep(0.1)  # no longer listening; it exits 0.4 s from now
+    assert manager.exit_reason("k") is None  # the watcher's look: not yet gone
+    why = manager.exit_reason("k", after_error=True)
+    assert why is not None and why.startswith("its Spark Connect server exited (code 3)")

@@ -21,6 +21,7 @@ from podium import defaults, samples
 from podium.compute import spark_mode, spark_status
 from podium.compute.catalog import WRITER_CONF, WarehouseCatalog
 from podium.compute.cluster_conf import CONNECT_PLUGIN, spark_conf
+from podium.compute.connect import DYING_SECONDS, not_answering
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, task_slots
 from podium.compute.standalone import check_master
@@ -359,12 +360,20 @@ class ClassicCluster:
             return []
         return list(self.root.sparkContext.statusTracker().getActiveJobsIds())
 
-    def exit_reason(self) -> str | None:
-        """Why the driver's JVM is gone, or None while it runs."""
+    def exit_reason(self, after_error: bool = False) -> str | None:
+        """Why the driver's JVM is gone, or None while it runs. `after_error`: a task just
+        failed, maybe because the JVM is dying; if it no longer accepts connections, wait
+        for its exit to show rather than take it for alive (a retry would meet it dead)."""
         from pyspark import SparkContext
 
         process = getattr(SparkContext._gateway, "proc", None)
-        if self.root is None or process is None or process.poll() is None:
+        if self.root is None or process is None:
+            return None
+        if after_error and process.poll() is None and self.connect_url and \
+                not_answering(self.connect_url):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(DYING_SECONDS)
+        if process.poll() is None:
             return None
         return f"its driver JVM exited (code {process.returncode})"
 

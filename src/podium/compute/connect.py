@@ -78,6 +78,10 @@ def endpoint(url: str) -> str:
     return url.removeprefix("sc://").split(";")[0].split("/")[0]
 
 
+# How long a driver or server that stopped accepting connections is given to show its exit.
+DYING_SECONDS = 5.0
+
+
 def not_answering(url: str, timeout: float = 1.0) -> str | None:
     """Why nothing accepts connections at a Connect address (refused, no route), or None
     when something does, or when it is only slow to answer (slow is not dead)."""
@@ -324,13 +328,20 @@ class ConnectCluster:
         return spark_status.usage(spark_status.rest(self.ui_url, self.application_id), tags,
                                   cores_of(self.spec.master))
 
-    def exit_reason(self) -> str | None:
+    def exit_reason(self, after_error: bool = False) -> str | None:
         """Why a server podium started is gone (with its log's last error), or why one
-        started elsewhere no longer accepts connections; None while it runs."""
+        started elsewhere no longer accepts connections; None while it runs.
+        `after_error`: a task just failed; a server of podium's that no longer accepts
+        connections is given a moment for its exit to show."""
         process = self.process
         if process is None and self.attached and self.url and not self._stopping:
             return not_answering(self.url)
-        if process is None or self._stopping or process.poll() is None:
+        if process is None or self._stopping:
+            return None
+        if after_error and process.poll() is None and self.url and not_answering(self.url):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(DYING_SECONDS)
+        if process.poll() is None:
             return None
         return f"its Spark Connect server exited (code {process.returncode}): " \
                f"{self._log_tail()}"
