@@ -14,6 +14,7 @@ import secrets
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from podium import defaults, samples
 from podium.compute import spark_mode, spark_status
 from podium.compute.catalog import WRITER_CONF, WarehouseCatalog
 from podium.compute.cluster_conf import CONNECT_PLUGIN, spark_conf
-from podium.compute.connect import DYING_SECONDS, not_answering
+from podium.compute.connect import await_dying
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, task_slots
 from podium.compute.standalone import check_master
@@ -111,7 +112,8 @@ class ClassicCluster:
     _early_start: threading.Thread | None = None
     _bind: Any = None  # podium's TaskThreads.bind, when the cluster has podium's jar
     _read: spark_status.Reader | None = None  # the application's jobs and stages
-    _load: Any = None  # its load counts from the status store, when podium's jar is there
+    # its load counts from the status store, when podium's jar is there
+    _load: Callable[[], dict[str, int]] | None = None
     _early_error: Exception | None = None
 
     def _start_early(self) -> None:
@@ -369,10 +371,8 @@ class ClassicCluster:
         process = getattr(SparkContext._gateway, "proc", None)
         if self.root is None or process is None:
             return None
-        if after_error and process.poll() is None and self.connect_url and \
-                not_answering(self.connect_url):
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(DYING_SECONDS)
+        if after_error:
+            await_dying(process, self.connect_url)
         if process.poll() is None:
             return None
         return f"its driver JVM exited (code {process.returncode})"
@@ -407,7 +407,7 @@ class ClassicCluster:
                 _driver_owner = None
 
 
-def _status_store(root: Any) -> tuple[spark_status.Reader, Any] | None:
+def _status_store(root: Any) -> tuple[spark_status.Reader, Callable[[], Any]] | None:
     """Readers of the driver's status store through podium's `AppStatus` (the monitoring
     API's JSON without its REST layer, whose first answer costs the driver a second of
     CPU and more): of jobs and stages, and of the load counts; None on a cluster started

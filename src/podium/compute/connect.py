@@ -82,6 +82,15 @@ def endpoint(url: str) -> str:
 DYING_SECONDS = 5.0
 
 
+def await_dying(process: subprocess.Popen[Any], url: str | None) -> None:
+    """Give a process that no longer accepts connections at its Connect address a moment
+    to show its exit: after a task's error, which can come first (a retry would otherwise
+    meet it dead)."""
+    if process.poll() is None and url and not_answering(url):
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(DYING_SECONDS)
+
+
 def not_answering(url: str, timeout: float = 1.0) -> str | None:
     """Why nothing accepts connections at a Connect address (refused, no route), or None
     when something does, or when it is only slow to answer (slow is not dead)."""
@@ -177,7 +186,7 @@ class ConnectCluster:
             raise ClusterError(f"cluster '{self.key}': cannot open a Spark Connect session at "
                                f"{shown(self.url)}: {str(exc).splitlines()[0]}") from exc
         self.startup_seconds = time.monotonic() - began
-        spark_status.warm_up(spark_status.rest(self.ui_url, self.application_id))
+        spark_status.warm_up(self._status)
 
     def _start_server(self) -> None:
         home = spark_home()
@@ -319,14 +328,18 @@ class ConnectCluster:
         monitoring API (read at most once a second for all tasks)."""
         when, jobs = self._jobs
         if time.monotonic() - when > 1.0:
-            jobs = spark_status.all_jobs(spark_status.rest(self.ui_url, self.application_id))
+            jobs = spark_status.all_jobs(self._status)
             self._jobs = (time.monotonic(), jobs)
         return spark_status.progress(jobs, group)
 
+    @property
+    def _status(self) -> spark_status.Reader | None:
+        """The server's jobs and stages, from its monitoring API (None without a UI)."""
+        return spark_status.rest(self.ui_url, self.application_id)
+
     def usage(self, tags: set[str]) -> dict[str, dict[str, int]]:
         """What the Spark work of each tag used (see `spark_status.usage`)."""
-        return spark_status.usage(spark_status.rest(self.ui_url, self.application_id), tags,
-                                  cores_of(self.spec.master))
+        return spark_status.usage(self._status, tags, cores_of(self.spec.master))
 
     def exit_reason(self, after_error: bool = False) -> str | None:
         """Why a server podium started is gone (with its log's last error), or why one
@@ -338,9 +351,8 @@ class ConnectCluster:
             return not_answering(self.url)
         if process is None or self._stopping:
             return None
-        if after_error and process.poll() is None and self.url and not_answering(self.url):
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(DYING_SECONDS)
+        if after_error:
+            await_dying(process, self.url)
         if process.poll() is None:
             return None
         return f"its Spark Connect server exited (code {process.returncode}): " \

@@ -319,5 +319,5 @@ def _exit_reason(slot: Slot, after_error: bool = False) -> str | None:
     check = getattr(slot.cluster, "exit_reason", None)
     if slot.state != "READY" or check is None:
         return None
-    slot.lost = slot.lost or (check(after_error=True) if after_error else check())
+    slot.lost = slot.lost or check(after_error=after_error)
     return slot.lost
