@@ -36,7 +36,8 @@ def test_a_thousand_task_burst_keeps_the_drivers_jobs_bounded(tmp_path: Path) ->
     (tmp_path / "one.py").write_text(
         "import sys\nfrom pyspark.sql import SparkSession\n"
         "n = int(sys.argv[1])\n"
-        "assert SparkSession.builder.getOrCreate().range(n + 1).count() == n + 1\n")
+        "spark = SparkSession.builder.getOrCreate()\n"
+        "assert spark.range(0, n + 1, 1, 1).count() == n + 1  # one job of one Spark task\n")
     (tmp_path / "databricks.yml").write_text(f"""bundle: {{name: burst}}
 resources:
   jobs:

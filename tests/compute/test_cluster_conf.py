@@ -1,11 +1,17 @@
 """The settings every cluster gets on top of its own: here, how its driver's JVM compiles
-(`spark.podium.jit`, else `PODIUM_JIT`)."""
+(`spark.podium.jit`, else `PODIUM_JIT`), and its executors'."""
 
 from __future__ import annotations
 
 import pytest
 
-from podium.compute.cluster_conf import DRIVER_OPTIONS, driver_options, jit
+from podium.compute.cluster_conf import (
+    DRIVER_OPTIONS,
+    EXECUTOR_OPTIONS,
+    driver_options,
+    executor_options,
+    jit,
+)
 from podium.compute.errors import ClusterError
 from podium.spec.models import ClusterSpec
 from tests.conftest import driver_vm_option
@@ -23,8 +29,19 @@ def test_the_cluster_says_then_the_environment_then_full(monkeypatch) -> None:
     assert jit(spec()) == "quick"
     assert driver_options(spec())[DRIVER_OPTIONS].endswith("-XX:TieredStopAtLevel=1")
     assert jit(spec(**{"spark.podium.jit": "Full"})) == "full"
+    assert executor_options(spec(**{"spark.podium.jit": "Full"})) == {}
     with pytest.raises(ClusterError, match="'fast'; use 'full' or 'quick'"):
         jit(spec(**{"spark.podium.jit": "fast"}))
+
+
+def test_executors_compile_as_the_driver_does_after_the_clusters_own_options(
+        monkeypatch) -> None:
+    monkeypatch.setenv("PODIUM_JIT", "quick")
+    assert executor_options(spec()) == {EXECUTOR_OPTIONS: "-XX:TieredStopAtLevel=1"}
+    own = spec(**{EXECUTOR_OPTIONS: "-Dfoo=1"})
+    assert executor_options(own) == {EXECUTOR_OPTIONS: "-Dfoo=1 -XX:TieredStopAtLevel=1"}
+    monkeypatch.setenv("PODIUM_JIT", "full")
+    assert executor_options(own) == {}  # the cluster's own stay as they are
 
 
 def test_the_suite_runs_its_drivers_quick_and_the_jvm_has_the_flag(run_job, executor) -> None:

@@ -20,7 +20,7 @@ import pytest
 
 from podium.compute.connect import spark_home
 from tests.cli.test_runs import ENV, PODIUM, cli, get
-from tests.compute.test_standalone import read_json, wait_for
+from tests.compute.test_standalone import QUICK_DAEMONS, read_json, wait_for
 from tests.hosts import Network, network
 
 MASTER_PORT = 7077  # each host has ports of its own: fixed ones are free
@@ -62,7 +62,7 @@ class Cluster:
                  "--memory", "1g"])
         env = {**os.environ, "SPARK_HOME": str(home),
                "SPARK_WORKER_DIR": str(self.folder / f"work-{name}"),
-               "SPARK_LOCAL_IP": self.net[name].address}
+               "SPARK_LOCAL_IP": self.net[name].address, **QUICK_DAEMONS}
         with (self.folder / f"{name}.log").open("ab") as log:
             self.processes[name] = subprocess.Popen(
                 self.net[name].command([str(home / "bin" / "spark-class"), *main,

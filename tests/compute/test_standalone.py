@@ -46,6 +46,11 @@ def logged(log: Path, pattern: str) -> str | None:
     return found.group(1) if found else None
 
 
+# The daemons of the suite's short-lived test clusters compile with C1 only, as its drivers
+# and executors do (PODIUM_JIT=quick): a master and a worker never get warm in a test.
+QUICK_DAEMONS = {"SPARK_DAEMON_JAVA_OPTS": "-XX:TieredStopAtLevel=1"}
+
+
 @pytest.fixture
 def standalone(tmp_path: Path) -> Iterator[tuple[str, str, list[str]]]:
     """(master URL, master UI URL, worker UI URLs); everything stopped after.
@@ -54,7 +59,7 @@ def standalone(tmp_path: Path) -> Iterator[tuple[str, str, list[str]]]:
     beforehand can be taken by another test's Spark UI before the daemon binds it."""
     home = spark_home()
     env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOG_DIR": str(tmp_path / "logs"),
-           "SPARK_WORKER_DIR": str(tmp_path / "work")}
+           "SPARK_WORKER_DIR": str(tmp_path / "work"), **QUICK_DAEMONS}
     spark_class = str(home / "bin" / "spark-class")
     processes: list[subprocess.Popen] = []
 
@@ -112,3 +117,8 @@ resources:
     executors = [e for ui in worker_uis for e in read_json(f"{ui}/json/")["finishedexecutors"]
                  + read_json(f"{ui}/json/")["executors"] if e["appid"] == app_id]
     assert len(executors) == 2  # one on each worker
+    # The suite's PODIUM_JIT=quick reaches the executors too (each worker logs its command)
+    commands = [line for log in (tmp_path / "work" / app_id).rglob("stderr")
+                for line in log.read_text(errors="replace").splitlines()
+                if "Spark Executor Command" in line]
+    assert len(commands) == 2 and all("-XX:TieredStopAtLevel=1" in c for c in commands)

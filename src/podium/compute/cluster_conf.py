@@ -38,20 +38,21 @@ PARSER_EXTENSION = "podium.spark.ParameterizedParser$Extension"
 # big clusters); on a few local cores that made a small table's first read 3x slower.
 SNAPSHOT_PARTITIONS = "spark.databricks.delta.snapshotPartitions"
 CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
-# How the driver's JVM compiles hot code: "full" (the JVM's default, tiered up to C2: the
-# fastest code once warm) or "quick" (C1 only: half the CPU and a third less time for a
-# short run of small data, a third slower on a long heavy one). A cluster's `spark_conf`
-# says, else `PODIUM_JIT`, else "full".
+# How the cluster's JVMs (the driver, and executors where there are any) compile hot code:
+# "full" (the JVM's default, tiered up to C2: the fastest code once warm) or "quick" (C1
+# only: half the CPU and a third less time for a short run of small data, a third slower
+# on a long heavy one). A cluster's `spark_conf` says, else `PODIUM_JIT`, else "full".
 JIT_ENV = "PODIUM_JIT"
 JIT_OPTIONS = dict(zip(JIT_MODES, ("", "-XX:TieredStopAtLevel=1"), strict=True))
 DRIVER_OPTIONS = "spark.driver.extraJavaOptions"
+EXECUTOR_OPTIONS = "spark.executor.extraJavaOptions"
 
 
 def spark_conf(spec: Any) -> dict[str, str]:
     """The Spark settings a cluster gets besides its own: `spark.jars`, Delta's, the
     catalogs' and the class-data archive's; a library that cannot be had is a
     ClusterError that says which."""
-    conf: dict[str, str] = driver_options(spec)
+    conf: dict[str, str] = {**driver_options(spec), **executor_options(spec)}
     adaptive(spec)  # a word other than adaptive or fixed fails the start, saying which
     conf.update({k: v for k, v in JVM_SOURCE_CONF.items() if k not in spec.spark_conf})
     try:
@@ -95,3 +96,13 @@ def driver_options(spec: Any) -> dict[str, str]:
     if not any(added):
         return {}
     return {DRIVER_OPTIONS: " ".join(p for p in parts if p)}
+
+
+def executor_options(spec: Any) -> dict[str, str]:
+    """The executors' JVM options (a standalone or other cluster manager's executors): the
+    cluster's own, then the JIT mode's; nothing when there is nothing to add."""
+    added = JIT_OPTIONS[jit(spec)]
+    if not added:
+        return {}
+    own = str(spec.spark_conf.get(EXECUTOR_OPTIONS, "")).strip()
+    return {EXECUTOR_OPTIONS: " ".join(p for p in (own, added) if p)}

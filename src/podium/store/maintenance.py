@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 
 from podium import defaults
 from podium.store.errors import RunBusy
-from podium.store.runs import ACTIVE, HOST, RunStore, now_ms
+from podium.store.runs import ACTIVE, HOST, RunStore, is_mine, now_ms
 from podium.store.schema import (
     AttemptRow,
     ForEachIterationRow,
@@ -46,7 +46,7 @@ def lease_ms() -> int:
 def owner_gone(row: RunRow, now: int) -> bool:
     """Whether the process that owns an active run has stopped: a dead pid on this host,
     or no heartbeat for the lease from anywhere (a dead host, or one cut off)."""
-    if row.owner_host == HOST and row.owner_pid != os.getpid() and not pid_alive(row.owner_pid):
+    if row.owner_host == HOST and not is_mine(row) and not pid_alive(row.owner_pid):
         return True
     return now - row.heartbeat_ms > lease_ms()
 
@@ -58,8 +58,7 @@ def adopt_unstarted(store: RunStore) -> list[int]:
     with store.sessions.begin() as db:
         rows = list(db.scalars(select(RunRow).where(RunRow.life.in_(("PENDING", "QUEUED")))
                                .order_by(RunRow.id)))
-        candidates = [r for r in rows if (r.owner_pid, r.owner_host) != (os.getpid(), HOST)
-                      and owner_gone(r, now)]
+        candidates = [r for r in rows if not is_mine(r) and owner_gone(r, now)]
         started = set(db.scalars(select(TaskRunRow.run_id).where(
             TaskRunRow.run_id.in_([r.id for r in candidates]),
             TaskRunRow.life.not_in(("PENDING", "QUEUED")))))
@@ -90,9 +89,8 @@ def sweep_orphans(store: RunStore) -> list[int]:
     with store.sessions.begin() as db:
         rows = list(db.scalars(select(RunRow).where(RunRow.life.in_(ACTIVE))
                                .order_by(RunRow.id)))
-        gone = [r for r in rows if r.owner_pid != os.getpid() or r.owner_host != HOST]
         ended = []
-        for row in [r for r in gone if owner_gone(r, now)]:
+        for row in [r for r in rows if not is_mine(r) and owner_gone(r, now)]:
             message = (f"The podium process that ran this run (pid {row.owner_pid} on "
                        f"{row.owner_host}) stopped without finishing it, or could not reach "
                        "the database for longer than the run lease; repair the run to "

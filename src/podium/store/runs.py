@@ -95,6 +95,11 @@ def owned_here() -> Any:
     return and_(RunRow.owner_host == HOST, RunRow.owner_pid == os.getpid())
 
 
+def is_mine(row: RunRow) -> bool:
+    """`owned_here()` for a row already loaded."""
+    return row.owner_host == HOST and row.owner_pid == os.getpid()
+
+
 def _owned(ids: set[int]) -> Any:
     """The ids of these runs that this process owns, in id order: the order every writer
     locks runs in (no deadlock between two)."""
