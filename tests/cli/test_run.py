@@ -71,7 +71,7 @@ def test_unknown_param_and_job_exit_2(tmp_path: Path) -> None:
 def test_sigint_cancels_running_spark_task_and_exits_130(tmp_path: Path) -> None:
     (tmp_path / "databricks.yml").write_text(LONG)
     (tmp_path / "long.py").write_text("# Databricks notebook source\n"
-                                      "spark.range(0, 10**12, 1, 1).count()\n")
+                                      "spark.range(10**12).count()\n")
     proc = subprocess.Popen([*PODIUM, "run", "j", "--bundle", str(tmp_path), "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(Path.cwd())})

@@ -20,9 +20,7 @@ from podium.spec.models import ClusterSpec
 from tests.cli.test_runs import cli
 from tests.conftest import CLUSTER, EXAMPLES
 
-# Work that runs until it is stopped, in one Spark task: it holds one core, not all of them,
-# while a test waits for its cancel or timeout (the suite's other workers share the CPU).
-LONG = "# Databricks notebook source\nspark.range(0, 10**12, 1, 1).count()\n"
+LONG = "# Databricks notebook source\nspark.range(10**12).count()\n"
 SHORT = ("# Databricks notebook source\n"
          "dbutils.notebook.exit(str(spark.range(100).count()) + ':' + "
          "spark.conf.get('spark.podium.flavour', 'none'))\n")
@@ -152,8 +150,7 @@ def test_jobs_a_stopped_tasks_session_starts_late_are_killed_through_the_spark_u
         session = cluster.connect_session("stopped-task")
         marker = f"_Session_{session.session_id}_"
         with ThreadPoolExecutor(1) as pool:  # a job that would hold the core for minutes
-            late = pool.submit(
-                lambda: session.range(0, 10**11, 1, 1).selectExpr("sum(id)").collect())
+            late = pool.submit(lambda: session.range(10**11).selectExpr("sum(id)").collect())
             deadline = time.monotonic() + 60
             while not spark_status.kill_running(cluster.ui_url, cluster.application_id,
                                                 marker):

@@ -24,7 +24,7 @@ marks = pathlib.Path(r"{marks}")
 print("application", spark.conf.get("spark.app.id"))
 (marks / "{name}.running").write_text(str(os.getpid()))
 if not (marks / "killed").exists():  # the first attempt: work until its cluster dies
-    spark.range(0, 10**12, 1, 1).filter("id % 1000 = 7").count()
+    spark.range(10**12).filter("id % 1000 = 7").count()
 else:
     assert spark.range(100).count() == 100
 """

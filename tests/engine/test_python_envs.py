@@ -186,7 +186,7 @@ def test_timeout_stops_the_spark_job_and_the_process(run_job, executor, tmp_path
         # Databricks notebook source
         import os, pathlib
         pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid()))
-        spark.range(0, 10**12, 1, 1).selectExpr("sum(id % 7)").collect()
+        spark.range(10**12).selectExpr("sum(id % 7)").collect()
         """
     run = run_job(CLUSTER + """
       tasks:
@@ -277,7 +277,7 @@ def test_cancel_stops_the_spark_job_and_the_process(executor, write_bundle, tmp_
         # Databricks notebook source
         import os, pathlib
         pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid()))
-        spark.range(0, 10**12, 1, 1).selectExpr("sum(id % 7)").collect()
+        spark.range(10**12).selectExpr("sum(id % 7)").collect()
         """})
     bundle = load_bundle(root)
     run = Run("j", bundle.jobs["j"], root, {}, bundle.clusters)

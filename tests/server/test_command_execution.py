@@ -66,7 +66,7 @@ def test_cancel_interrupts_a_long_command_and_the_context_goes_on(server: Server
                                          language=compute.Language.PYTHON).result()
     started = w.command_execution.execute(
         cluster_id=cluster_id, context_id=context.id, language=compute.Language.PYTHON,
-        command="spark.range(0, 10**12, 1, 1).selectExpr('sum(id)').collect()").response
+        command="spark.range(10**12).selectExpr('sum(id)').collect()").response
     deadline = time.monotonic() + 60
     while w.command_execution.command_status(
             cluster_id=cluster_id, context_id=context.id,

@@ -26,7 +26,7 @@ dbutils.notebook.exit(str(spark.range(10).count()))
 """
 
 LONG = """# Databricks notebook source
-spark.range(0, 10**12, 1, 1).selectExpr("sum(id)").collect()
+spark.range(10**12).selectExpr("sum(id)").collect()
 """
 
 

@@ -100,7 +100,7 @@ def test_errors_polling_and_cancel(server: Server, warehouse: str) -> None:
     assert failed.status.state == sql.StatementState.FAILED
     assert "TABLE_OR_VIEW_NOT_FOUND" in failed.status.error.message
 
-    slow = "SELECT sum(id) FROM range(0, 100000000000, 1, 1)"
+    slow = "SELECT sum(id) FROM range(100000000000)"
     started = w.statement_execution.execute_statement(statement=slow, warehouse_id=warehouse,
                                                       wait_timeout="0s")
     assert started.status.state in (sql.StatementState.PENDING, sql.StatementState.RUNNING)
