@@ -50,8 +50,8 @@ EXECUTOR_OPTIONS = "spark.executor.extraJavaOptions"
 
 def spark_conf(spec: Any) -> dict[str, str]:
     """The Spark settings a cluster gets besides its own: `spark.jars`, Delta's, the
-    catalogs' and the class-data archive's; a library that cannot be had is a
-    ClusterError that says which."""
+    catalogs', the class-data archive's and the JIT mode's (driver and executors); a
+    library that cannot be had is a ClusterError that says which."""
     conf: dict[str, str] = {**driver_options(spec), **executor_options(spec)}
     adaptive(spec)  # a word other than adaptive or fixed fails the start, saying which
     conf.update({k: v for k, v in JVM_SOURCE_CONF.items() if k not in spec.spark_conf})
