@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from podium.engine.states import Result
@@ -52,6 +53,39 @@ def test_timeout_cancels_the_spark_job(run_job, executor) -> None:
     while cluster.active_job_ids() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert cluster.active_job_ids() == []
+
+
+def test_a_job_started_after_its_tasks_cancel_is_cancelled_as_it_starts(
+        run_job, executor) -> None:
+    """The task's last call reached a busy driver only after the cancel: the job it starts
+    then is cancelled too, instead of running on with nobody left to stop it."""
+    run_job(CLUSTER + "      tasks:\n        - {task_key: t, job_cluster_key: main, "
+            "notebook_task: {notebook_path: nb.py}}\n",
+            files={"nb.py": "# Databricks notebook source\nspark.range(1).count()\n"})
+    cluster = executor.clusters.slots["j:main"].cluster
+    tag = "podium-0-late-0"
+    cluster.cancel(tag)  # the task is cancelled before its job exists
+    sc = cluster.root.sparkContext
+
+    def late_job() -> str:
+        sc.addJobTag(tag)  # this thread's jobs carry the cancelled task's tag
+        try:
+            cluster.root.range(0, 10**12, 1, 1).count()
+            return "finished"
+        except Exception as exc:  # Py4JJavaError: the job was cancelled
+            return str(exc)[:300]
+        finally:
+            sc.removeJobTag(tag)
+
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(1)
+    try:
+        outcome = pool.submit(late_job).result(timeout=20)
+    finally:
+        sc.cancelJobsWithTag(tag)  # never leave a job spinning in the session's driver
+        pool.shutdown()
+    assert "cancelled" in outcome.lower() or "canceled" in outcome.lower(), outcome
+    assert time.monotonic() - started < 15
 
 
 def test_timeout_is_retried_only_with_retry_on_timeout(run_job) -> None:

@@ -302,11 +302,15 @@ class ClassicCluster:
     def cancel(self, tag: str) -> None:
         """Cancel every job tagged `tag` (the task's own and its child notebooks'), and
         close the task's Connect sessions: the driver then stops what runs for them in
-        sessions of their own (a pipeline update's flows)."""
+        sessions of their own (a pipeline update's flows). A job the task's code submits
+        after this (its call was already on its way to a busy driver) is cancelled as it
+        starts, for `LATE_JOBS_SECONDS`: nothing else would ever stop it."""
         if self.root is not None:
             sc = self.root.sparkContext
             sc.cancelJobsWithTag(tag)
             sc.cancelJobGroup(tag)
+            threading.Thread(target=self._cancel_late_jobs, args=(tag,), daemon=True,
+                             name=f"podium-late-jobs-{tag}").start()
         with self._connect_lock:
             sessions = self._connect_sessions.pop(tag, [])
         for session in sessions:
