@@ -108,6 +108,7 @@ class ClassicCluster:
         self._jobs: tuple[float, list[Any]] = (0.0, [])
         self._connect_sessions: dict[str, list[Any]] = {}  # by task tag, for cancel
         self._connect_lock = threading.Lock()
+        self._late_tags: dict[str, float] = {}  # job tag -> until when its jobs are cancelled
 
     _early_start: threading.Thread | None = None
     _bind: Any = None  # podium's TaskThreads.bind, when the cluster has podium's jar
@@ -251,17 +252,33 @@ class ClassicCluster:
         with contextlib.suppress(Exception):
             session.stop()
         if job_tag and self.root is not None:
-            threading.Thread(target=self._cancel_late_jobs, args=(job_tag,), daemon=True,
-                             name=f"podium-late-jobs-{tag}").start()
+            self._cancel_late(job_tag)
 
-    def _cancel_late_jobs(self, job_tag: str) -> None:
-        """Cancel jobs tagged `job_tag` as they start, for `LATE_JOBS_SECONDS`."""
-        context = self.root.sparkContext._jsc.sc()
-        deadline = time.monotonic() + defaults.LATE_JOBS_SECONDS
-        while time.monotonic() < deadline:
+    def _cancel_late(self, job_tag: str) -> None:
+        """Cancel jobs tagged `job_tag` as they start, for `LATE_JOBS_SECONDS`; one thread
+        per cluster watches every such tag while there is any."""
+        with self._connect_lock:
+            idle = not self._late_tags
+            self._late_tags[job_tag] = time.monotonic() + defaults.LATE_JOBS_SECONDS
+        if idle:
+            threading.Thread(target=self._cancel_late_jobs, daemon=True,
+                             name=f"podium-late-jobs-{self.key}").start()
+
+    def _cancel_late_jobs(self) -> None:
+        while True:
+            with self._connect_lock:
+                now = time.monotonic()
+                self._late_tags = {t: end for t, end in self._late_tags.items() if end > now}
+                tags = list(self._late_tags)
+            if not tags:
+                return
             try:
-                context.cancelJobsWithTag(job_tag)
+                context = self.root.sparkContext._jsc.sc()
+                for tag in tags:
+                    context.cancelJobsWithTag(tag)
             except Exception:  # the application stopped: nothing is left to cancel
+                with self._connect_lock:
+                    self._late_tags.clear()
                 return
             time.sleep(0.5)
 
@@ -309,8 +326,7 @@ class ClassicCluster:
             sc = self.root.sparkContext
             sc.cancelJobsWithTag(tag)
             sc.cancelJobGroup(tag)
-            threading.Thread(target=self._cancel_late_jobs, args=(tag,), daemon=True,
-                             name=f"podium-late-jobs-{tag}").start()
+            self._cancel_late(tag)
         with self._connect_lock:
             sessions = self._connect_sessions.pop(tag, [])
         for session in sessions:

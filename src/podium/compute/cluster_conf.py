@@ -91,18 +91,18 @@ def jit(spec: Any) -> str:
 def driver_options(spec: Any) -> dict[str, str]:
     """The driver JVM's options: the cluster's own, then the class-data archive's and the
     JIT mode's; nothing when there is nothing to add."""
-    added = [*archive.driver_options(), JIT_OPTIONS[jit(spec)]]
-    parts = [str(spec.spark_conf.get(DRIVER_OPTIONS, "")).strip(), *added]
-    if not any(added):
-        return {}
-    return {DRIVER_OPTIONS: " ".join(p for p in parts if p)}
+    return _after_own(spec, DRIVER_OPTIONS, [*archive.driver_options(), JIT_OPTIONS[jit(spec)]])
 
 
 def executor_options(spec: Any) -> dict[str, str]:
     """The executors' JVM options (a standalone or other cluster manager's executors): the
     cluster's own, then the JIT mode's; nothing when there is nothing to add."""
-    added = JIT_OPTIONS[jit(spec)]
-    if not added:
+    return _after_own(spec, EXECUTOR_OPTIONS, [JIT_OPTIONS[jit(spec)]])
+
+
+def _after_own(spec: Any, setting: str, added: list[str]) -> dict[str, str]:
+    """`setting` as the cluster's own value followed by `added`; {} when `added` is empty."""
+    if not any(added):
         return {}
-    own = str(spec.spark_conf.get(EXECUTOR_OPTIONS, "")).strip()
-    return {EXECUTOR_OPTIONS: " ".join(p for p in (own, added) if p)}
+    parts = [str(spec.spark_conf.get(setting, "")).strip(), *added]
+    return {setting: " ".join(p for p in parts if p)}
