@@ -155,18 +155,34 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "no_spark: starts no Spark; `make test-fast` runs these")
 
 
+# `make test` runs `--dist loadgroup`: a file's tests stay on one worker (as with
+# loadfile), and every test of the session `server` (tests/server/conftest.py) runs on the
+# same one, so one server and its warm clusters serve them all instead of one per worker.
+SERVER_GROUP = "session-server"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests that need no Spark. Run the Spark Connect tests last: they leave
-    Connect servers and sessions in the process, and the other tests should meet the
-    classic session as a user's first run does. Long files go first (the sort keeps the
-    order within a file)."""
+    """Mark the tests that need no Spark and give each its xdist group. Run the Spark
+    Connect tests last: they leave Connect servers and sessions in the process, and the
+    other tests should meet the classic session as a user's first run does. The session
+    server's tests go first, then long files (the sort keeps the order within a file)."""
     for item in items:
         if any(str(item.fspath).endswith(name) for name in NO_SPARK_FILES):
             item.add_marker(pytest.mark.no_spark)
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+
     def key(item: pytest.Item) -> tuple[bool, int]:
         path = str(item.fspath)
         place = next((i for i, name in enumerate(LONG_FILES) if path.endswith(name)),
                      len(LONG_FILES))
-        return "tests/compute/test_connect.py" in path, place
+        return "tests/compute/test_connect.py" in path, -1 if _group(item) == SERVER_GROUP \
+            else place
 
     items.sort(key=key)
+
+
+def _group(item: pytest.Item) -> str:
+    """The session server's group for a test that uses it, else the test's file."""
+    return SERVER_GROUP if "server" in getattr(item, "fixturenames", ()) else \
+        str(Path(str(item.fspath)).relative_to(REPO))

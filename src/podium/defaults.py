@@ -13,6 +13,9 @@ LATE_JOBS_SECONDS = 60.0          # how long a stopped task's late Spark jobs ar
 DEFAULT_MASTER = "local[*]"
 MAX_CONCURRENT_TASKS_CONF = "spark.podium.maxConcurrentTasks"
 CONCURRENCY_CONF = "spark.podium.concurrency"  # "adaptive" (default) or "fixed"
+# The longest lifetime a token can ask for (a century): its expiry must fit the store's
+# 64-bit milliseconds, and no workspace means more by a larger number.
+MAX_TOKEN_LIFETIME_SECONDS = 100 * 365 * 24 * 3600
 LOG_TAIL_LINES = 15               # lines of a failed task's log shown in the summary
 # Python packages podium gives every task environment from its own: a task's own copy
 # would replace the Spark client that talks to its cluster.

@@ -64,6 +64,8 @@ def test_tokens_create_list_revoke_and_login_writes_a_profile(tmp_path: Path) ->
     value = cli("tokens", "create", "--comment", "ci", "--lifetime-seconds", "3600",
                 home=home).stdout.strip()
     assert value.startswith("dapi")
+    forever = cli("tokens", "create", "--lifetime-seconds", str(10**12), home=home, check=False)
+    assert forever.returncode == 2 and "--lifetime-seconds" in forever.stderr
     listed = json.loads(cli("tokens", "list", "--json", home=home).stdout)["token_infos"]
     assert [t["comment"] for t in listed] == ["ci"] and value not in json.dumps(listed)
     assert value not in (home / "podium.db").read_bytes().decode(errors="replace")

@@ -201,6 +201,8 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser, server: Server, tmp_path: Path, request) -> Iterator[object]:
     """A signed-in page; console errors fail the test; a screenshot is kept."""
+    from playwright.sync_api import Error as PlaywrightError
+
     context = browser.new_context()
     tab = context.new_page()
     errors: list[str] = []
@@ -212,6 +214,9 @@ def page(browser, server: Server, tmp_path: Path, request) -> Iterator[object]:
     tab.click("button[type=submit]")
     tab.wait_for_url(f"{server.url}/runs")
     yield tab
-    tab.screenshot(path=str(tmp_path / f"{request.node.name}.png"), full_page=True)
+    try:
+        tab.screenshot(path=str(tmp_path / f"{request.node.name}.png"), full_page=True)
+    except PlaywrightError as exc:  # a by-product: Chromium sometimes cannot take one
+        print(f"no screenshot of {request.node.name}: {exc}")
     context.close()
     assert errors == [], errors

@@ -145,6 +145,11 @@ def test_bad_input_gets_databricks_errors_and_changes_nothing(server: Server,
                               headers={"Authorization": "Bearer dapiwrong.token"})) == \
         (403, "PERMISSION_DENIED")
     assert error(server.get("/api/2.1/jobs/nothing-here")) == (404, "ENDPOINT_NOT_FOUND")
+    tokens_before = server.get("/api/2.0/token/list").json()["token_infos"]
+    forever = server.post("/api/2.0/token/create", {"lifetime_seconds": 2432902008176640000})
+    assert error(forever) == (400, "INVALID_PARAMETER_VALUE")  # its expiry would not fit
+    assert "lifetime_seconds" in forever.json()["message"]
+    assert server.get("/api/2.0/token/list").json()["token_infos"] == tokens_before
     assert counts(server) == before
     assert requests.get(f"{url}/health").json()["status"] == "ok"
     assert requests.get(f"{url}/.well-known/databricks-config").ok

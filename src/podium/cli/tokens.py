@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from podium.cli.common import JsonOpt, fail_at, open_history, out, print_json
+from podium.defaults import MAX_TOKEN_LIFETIME_SECONDS
 
 tokens_app = typer.Typer(help="Personal access tokens for the workspace API (podium serve).",
                          no_args_is_help=True)
@@ -25,7 +26,8 @@ def _when(ms: int) -> str:
 def create(
     comment: Annotated[str, typer.Option("--comment", help="What the token is for.")] = "",
     lifetime_seconds: Annotated[int | None, typer.Option(
-        "--lifetime-seconds", min=1, help="Expire after this long (default: never).")] = None,
+        "--lifetime-seconds", min=1, max=MAX_TOKEN_LIFETIME_SECONDS,
+        help="Expire after this long (default: never; at most a century).")] = None,
     user: Annotated[str | None, typer.Option("--user", help="Whose token (default: the OS "
                                              "user).")] = None,
     as_json: JsonOpt = False,

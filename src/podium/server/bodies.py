@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from podium.defaults import MAX_TOKEN_LIFETIME_SECONDS
+
 # Ids and times are 64-bit in Databricks' API and in the store: a larger number is a 400.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
@@ -91,7 +93,8 @@ class RepairRun(Body):
 
 class CreateToken(Body):
     comment: str = ""
-    lifetime_seconds: Int64 | None = None
+    lifetime_seconds: Annotated[int, Field(ge=INT64_MIN, le=MAX_TOKEN_LIFETIME_SECONDS)] | \
+        None = None
 
 
 class TokenId(Body):

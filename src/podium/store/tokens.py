@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
+from podium.defaults import MAX_TOKEN_LIFETIME_SECONDS
 from podium.store.runs import RunStore, now_ms
 from podium.store.schema import TokenRow
 
@@ -35,7 +36,10 @@ def _hash(salt: str, secret: str) -> str:
 def create(store: RunStore, user: str, comment: str = "",
            lifetime_seconds: int | None = None) -> tuple[str, TokenInfo]:
     """A new token: its value (to show once) and its info. The value is
-    `dapi<token_id>.<secret>` so a check finds the row without scanning."""
+    `dapi<token_id>.<secret>` so a check finds the row without scanning. A lifetime
+    over MAX_TOKEN_LIFETIME_SECONDS is a ValueError (the API and the CLI refuse it first)."""
+    if lifetime_seconds is not None and lifetime_seconds > MAX_TOKEN_LIFETIME_SECONDS:
+        raise ValueError(f"lifetime_seconds is at most {MAX_TOKEN_LIFETIME_SECONDS}")
     token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(24)
     salt = secrets.token_hex(16)
     stamp = now_ms()
