@@ -114,23 +114,6 @@ def run_job(executor: Executor, write_bundle):
     return run
 
 
-# Files of about a minute or more, longest first (JUnit times of a whole `make test`):
-# started first and in this order, so the workers (a file each at a time) do not end
-# with one of them running a long file alone.
-LONG_FILES = ("tests/tasks/test_dbt.py", "tests/cli/test_templates.py",
-              "tests/compute/test_multi_host.py", "tests/cli/test_fan_out.py",
-              "tests/compute/test_adaptive_burst.py", "tests/compute/test_tables.py",
-              "tests/interop/test_databricks_connect.py", "tests/cli/test_clusters.py",
-              "tests/compute/test_delta.py", "tests/engine/test_cluster_loss.py",
-              "tests/server/test_triggers.py", "tests/compute/test_unity.py",
-              "tests/compute/test_standalone.py", "tests/cli/test_policies.py",
-              "tests/server/test_sdk.py", "tests/jvm/test_maven.py",
-              "tests/cli/test_artifacts.py", "tests/interop/test_airflow.py",
-              "tests/server/test_seed000.py", "tests/server/test_clusters_api.py",
-              "tests/server/test_pipelines_api.py", "tests/server/test_rest.py",
-              "tests/engine/test_spark_tasks.py")
-
-
 # Files whose tests start no Spark (no JVM, no `podium run` of a Spark task): marked
 # `no_spark`, which `make test-fast` runs, in well under a minute.
 NO_SPARK_FILES = (
@@ -164,20 +147,16 @@ SERVER_GROUP = "session-server"
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests that need no Spark and give each its xdist group. Run the Spark
-    Connect tests last: they leave Connect servers and sessions in the process, and the
-    other tests should meet the classic session as a user's first run does. The session
-    server's tests go first, then long files (the sort keeps the order within a file)."""
+    Connect tests last in a serial run: they leave Connect servers and sessions in the
+    process, and the other tests should meet the classic session as a user's first run
+    does. (Across workers, xdist starts the groups with the most tests first.)"""
     for item in items:
         if any(str(item.fspath).endswith(name) for name in NO_SPARK_FILES):
             item.add_marker(pytest.mark.no_spark)
         item.add_marker(pytest.mark.xdist_group(_group(item)))
 
-    def key(item: pytest.Item) -> tuple[bool, int]:
-        path = str(item.fspath)
-        place = next((i for i, name in enumerate(LONG_FILES) if path.endswith(name)),
-                     len(LONG_FILES))
-        return "tests/compute/test_connect.py" in path, -1 if _group(item) == SERVER_GROUP \
-            else place
+    def key(item: pytest.Item) -> bool:
+        return "tests/compute/test_connect.py" in str(item.fspath)
 
     items.sort(key=key)
 
