@@ -36,11 +36,14 @@ def fetch_jars() -> str:
 
 
 def make_archive() -> str:
-    """Make the class-data archive by running `train_archive` in a child process."""
+    """Make the class-data archive by running `train_archive` in a child process, and
+    delete those of Spark folders that are gone."""
     if not archive.enabled():
         return "Spark class-data archive: off (PODIUM_JVM_CDS=0)"
     path = archive.build([sys.executable, "-m", "podium.compute.prepare", "--train-archive"])
-    return f"Spark class-data archive: {path}"
+    gone = archive.prune()
+    return f"Spark class-data archive: {path}" + (
+        f" (deleted {len(gone)} of Spark folders that are gone)" if gone else "")
 
 
 def train_archive(dump: str) -> None:

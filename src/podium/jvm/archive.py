@@ -2,11 +2,13 @@
 them instead of loading and verifying them again: a cold driver start plus its first
 query and write take about a third less time (bench/cluster_startup.py).
 
-The archive is made once per Java and Spark installation (`python -m
+The archive is made once per Java and Spark jars folder (`python -m
 podium.compute.prepare`, which `make` runs) by a driver that does what tasks do —
 queries, Parquet and Delta writes, SQL with parameters, Spark Connect; the caller says
 how — and dumps the classes it loaded when its JVM exits. Every driver and Spark Connect
-server podium starts then uses it; a JVM that cannot use it (another Java, other jars)
+server podium starts then uses it. Each venv's Spark has its own: a JVM silently refuses
+an archive made with other class path entries, and would start as without one; `prepare`
+deletes the archives of folders that are gone. A JVM that cannot use it (another Java)
 starts as before. `PODIUM_JVM_CDS=0` turns it off.
 """
 
@@ -23,6 +25,7 @@ from podium.jvm import maven
 
 BUILD_TIMEOUT_SECONDS = 600
 QUIET = ["-Xlog:cds=off", "-Xlog:cds+dynamic=off"]  # no CDS warnings in cluster logs
+SOURCE = ".source"  # beside each archive: the Spark jars folder it was made for
 
 
 @functools.lru_cache(maxsize=1)
@@ -33,12 +36,27 @@ def archive_path() -> Path:
     home = os.environ.get("JAVA_HOME")
     java = Path(home, "bin", "java") if home else Path(shutil.which("java") or "java")
     java = java.resolve() if java.exists() else java
-    jars = Path(pyspark.__file__).parent / "jars"
+    return maven.cache_dir() / "cds" / archive_name(java, spark_jars(), pyspark.__version__)
+
+
+def spark_jars() -> Path:
+    """The folder of the jars on Spark's class path (the pip package's)."""
+    import pyspark
+
+    return Path(pyspark.__file__).parent / "jars"
+
+
+def archive_name(java: Path, jars: Path, version: str) -> str:
+    """The archive's file name for `java` and Spark's `jars` folder: a JVM refuses an
+    archive made with other class path entries (another venv's folder, a jar rewritten
+    since), silently here, so each folder and each jar's size and time get their own."""
     digest = hashlib.sha256()
     for part in [str(java), str(java.stat().st_mtime_ns) if java.exists() else "",
-                 pyspark.__version__, *sorted(p.name for p in jars.glob("*.jar"))]:
+                 version, str(jars.resolve()),
+                 *(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
+                   for p in sorted(jars.glob("*.jar")))]:
         digest.update(part.encode() + b"\0")
-    return maven.cache_dir() / "cds" / f"spark-{pyspark.__version__}-{digest.hexdigest()[:12]}.jsa"
+    return f"spark-{version}-{digest.hexdigest()[:12]}.jsa"
 
 
 def enabled() -> bool:
@@ -59,9 +77,10 @@ def build(workload: list[str]) -> Path:
     starts a driver with `dump_options(file)` and runs what tasks do; its JVM writes the
     classes it loaded when it exits."""
     path = archive_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(SOURCE).write_text(str(spark_jars().resolve()))  # before: see prune
     if path.is_file():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
     temporary.unlink(missing_ok=True)
     subprocess.run([*workload, str(temporary)], check=True, timeout=BUILD_TIMEOUT_SECONDS,
@@ -70,6 +89,21 @@ def build(workload: list[str]) -> Path:
         raise RuntimeError("the JVM wrote no class-data archive")
     temporary.replace(path)
     return path
+
+
+def prune() -> list[Path]:
+    """Delete the archives of Spark folders that are gone (a removed venv or checkout:
+    each made its own, some 200 MB) and those of older podiums that noted no folder;
+    the ones deleted."""
+    gone = []
+    for path in sorted((maven.cache_dir() / "cds").glob("*.jsa")):
+        source = path.with_suffix(SOURCE)
+        if path != archive_path() and (not source.is_file()
+                                       or not Path(source.read_text().strip()).is_dir()):
+            path.unlink(missing_ok=True)
+            source.unlink(missing_ok=True)
+            gone.append(path)
+    return gone
 
 
 def dump_options(path: str) -> list[str]:
