@@ -43,7 +43,7 @@ def make_archive() -> str:
     path = archive.build([sys.executable, "-m", "podium.compute.prepare", "--train-archive"])
     gone = archive.prune()
     return f"Spark class-data archive: {path}" + (
-        f" (deleted {len(gone)} of Spark folders that are gone)" if gone else "")
+        f" (deleted {len(gone)} made for Spark folders that are gone)" if gone else "")
 
 
 def train_archive(dump: str) -> None:
