@@ -38,7 +38,7 @@ lint: $(STAMP)
 # servers, leases and schedules (docs/benchmarks.md, "The whole suite").
 test: $(STAMP) java lint postgres chromium interop/airflow/.venv/.installed-stamp \
 		interop/databricks-connect/.venv/.installed-stamp
-	$(VENV)/bin/pytest -n 3 --dist loadgroup --durations=30
+	$(VENV)/bin/pytest -n 3 --dist loadfile --durations=30
 
 # The inner loop: the tests that start no Spark (tests/conftest.py's NO_SPARK_FILES).
 test-fast: $(STAMP) lint postgres

@@ -138,30 +138,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "no_spark: starts no Spark; `make test-fast` runs these")
 
 
-# `make test` runs `--dist loadgroup`: a file's tests stay on one worker (as with
-# loadfile), and every test of the session `server` (tests/server/conftest.py) runs on the
-# same one, so one server and its warm clusters serve them all instead of one per worker.
-SERVER_GROUP = "session-server"
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests that need no Spark and give each its xdist group. Run the Spark
-    Connect tests last in a serial run: they leave Connect servers and sessions in the
-    process, and the other tests should meet the classic session as a user's first run
-    does. (Across workers, xdist starts the groups with the most tests first.)"""
+    """Mark the tests that need no Spark. Run the Spark Connect tests last in a serial
+    run: they leave Connect servers and sessions in the process, and the other tests
+    should meet the classic session as a user's first run does. (Across workers, xdist
+    starts the files with the most tests first.)"""
     for item in items:
         if any(str(item.fspath).endswith(name) for name in NO_SPARK_FILES):
             item.add_marker(pytest.mark.no_spark)
-        item.add_marker(pytest.mark.xdist_group(_group(item)))
 
     def key(item: pytest.Item) -> bool:
         return "tests/compute/test_connect.py" in str(item.fspath)
 
     items.sort(key=key)
 
-
-def _group(item: pytest.Item) -> str:
-    """The session server's group for a test that uses it, else the test's file."""
-    return SERVER_GROUP if "server" in getattr(item, "fixturenames", ()) else \
-        str(Path(str(item.fspath)).relative_to(REPO))
