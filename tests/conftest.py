@@ -151,4 +151,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return "tests/compute/test_connect.py" in str(item.fspath)
 
     items.sort(key=key)
-

@@ -51,10 +51,10 @@ def archive_name(java: Path, jars: Path, version: str) -> str:
     archive made with other class path entries (another venv's folder, a jar rewritten
     since), silently here, so each folder and each jar's size and time get their own."""
     digest = hashlib.sha256()
+    jar_stats = [(p.name, p.stat()) for p in sorted(jars.glob("*.jar"))]
     for part in [str(java), str(java.stat().st_mtime_ns) if java.exists() else "",
                  version, str(jars.resolve()),
-                 *(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
-                   for p in sorted(jars.glob("*.jar")))]:
+                 *(f"{name}:{st.st_size}:{st.st_mtime_ns}" for name, st in jar_stats)]:
         digest.update(part.encode() + b"\0")
     return f"spark-{version}-{digest.hexdigest()[:12]}.jsa"
 
