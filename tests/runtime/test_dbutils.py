@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -10,7 +14,7 @@ import pytest
 from podium.runtime import context, dbutils, output, secret_store
 from podium.runtime.context import TaskContext, TaskValues
 from podium.runtime.dbutils import DBUtils
-from podium.runtime.errors import NotebookExit, WidgetError
+from podium.runtime.errors import NotebookExit, NotebookRunError, TaskInterrupted, WidgetError
 
 
 def make_ctx(tmp_path: Path, **params: str) -> TaskContext:
@@ -102,3 +106,49 @@ def test_secrets_come_from_env_scopes_or_file_and_are_redacted_in_logs(
         (0o700, 0o600)
     with pytest.raises(KeyError, match="PODIUM_SECRET_API_NOPE"):
         utils.secrets.get("api", "nope")
+
+
+SLOW = "# Databricks notebook source\nimport time\nwhile True:\n    time.sleep(0.02)\n"
+
+
+def test_a_child_notebooks_timeout_stops_only_the_child(tmp_path: Path) -> None:
+    (tmp_path / "slow.py").write_text(SLOW)
+    ctx = make_ctx(tmp_path)
+    ctx.attach()
+    try:
+        with pytest.raises(NotebookRunError, match="timed out after 1s"):
+            DBUtils(ctx).notebook.run("slow", 1)
+        time.sleep(0.1)  # the parent goes on: nothing of the child's timeout reaches it
+    finally:
+        ctx.detach()
+    assert not ctx.cancel_event.is_set()
+    assert [c.result for c in ctx.children] == ["TIMEDOUT"]
+
+
+def test_cancelling_a_task_interrupts_child_notebooks_in_its_threads(tmp_path: Path) -> None:
+    """The seed's pattern: notebooks run from a thread pool inside one task."""
+    (tmp_path / "slow.py").write_text(SLOW)
+    ctx = make_ctx(tmp_path)
+
+    def task() -> None:
+        ctx.attach()
+        try:
+            with ThreadPoolExecutor(3) as pool:
+                futures = [pool.submit(DBUtils(ctx).notebook.run, "slow", 0) for _ in range(3)]
+                for future in futures:
+                    with contextlib.suppress(TaskInterrupted):
+                        future.result()
+        except TaskInterrupted:
+            pass  # the task's own thread is interrupted too
+        finally:
+            ctx.detach()
+
+    thread = threading.Thread(target=task)
+    thread.start()
+    while len(ctx.running_children) < 3:
+        time.sleep(0.02)
+    ctx.interrupt()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert not ctx.running_children  # each child ended, interrupted, and said so
+    assert len(ctx.children) == 3 and all(c.end_time is not None for c in ctx.children)

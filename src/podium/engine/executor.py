@@ -519,7 +519,7 @@ class Executor:
         try:
             with output.captured(ctx.log_path, ctx.secret_values) as log:
                 try:
-                    ctx.thread_id = threading.get_ident()
+                    ctx.attach()
                     try:
                         if tr.build:
                             exit_value = isolated.execute(tr.task, ctx, render, tr.build,
@@ -527,8 +527,7 @@ class Executor:
                         else:
                             exit_value = REGISTRY[tr.task.task_type](tr.task, ctx, render)
                     finally:
-                        with ctx.lock:
-                            ctx.thread_id = None
+                        ctx.detach()
                 except TaskInterrupted:
                     error = "interrupted"
                 except TaskFailed as exc:  # its own process said what failed, and logged it

@@ -102,6 +102,7 @@ class TaskContext:
     job_id: int | None = None
     cluster_id: str = ""  # the cluster's name as jobs refer to it (existing_cluster_id)
     notebook_path: str | None = None
+    running_children: list[TaskContext] = field(default_factory=list)  # notebook.run's
 
     def start_spark(self) -> Any:
         """Open this task's own session and tag the calling thread's Spark work."""
@@ -125,14 +126,41 @@ class TaskContext:
 
     def interrupt(self, spark: bool = True) -> None:
         """Stop this task: Spark jobs first (unless `spark` is False: its cluster is
-        gone), then its Python thread (asynchronously)."""
+        gone), then its Python thread and those of its running child notebooks."""
         self.cancel_event.set()
+        self.halt(spark)
+
+    def halt(self, spark: bool = True) -> None:
+        """Interrupt the code under way (Spark jobs, then the thread) without marking
+        the task cancelled: how a child notebook's timeout stops only that child."""
         if spark and self.sessions is not None and self.tag:
             self.sessions.cancel(self.tag)
-        with self.lock:  # the worker clears thread_id under this lock when its code ends
+        with self.lock:
+            children = list(self.running_children)
             if self.thread_id is not None:
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                    ctypes.c_ulong(self.thread_id), ctypes.py_object(TaskInterrupted))
+                _raise_in(self.thread_id)
+                self.thread_id = None  # at most once: after it the thread may run other work
+        for child in children:
+            child.halt(spark)
+
+    def attach(self) -> None:
+        """The calling thread starts running this context's code: `halt` reaches it."""
+        with self.lock:
+            self.thread_id = threading.get_ident()
+
+    def detach(self) -> None:
+        """The calling thread is done with this context's code: no interrupt reaches it
+        after this, and one on its way that has not been raised yet is dropped."""
+        with self.lock:
+            if self.thread_id is None:  # halted: its TaskInterrupted may still be pending
+                _raise_in(threading.get_ident(), None)
+            self.thread_id = None
+
+
+def _raise_in(thread_id: int, exc: type[BaseException] | None = TaskInterrupted) -> None:
+    """Raise `exc` in thread `thread_id` at its next bytecode (None: drop a pending one)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc is not None else None)
 
 
 def current() -> TaskContext | None:

@@ -164,21 +164,38 @@ class Notebook:
             values=TaskValues(), sessions=parent.sessions,
             tag=f"{parent.tag}-child-{number}", parent_tags=(*parent.parent_tags, parent.tag),
             cancel_event=parent.cancel_event, secret_values=parent.secret_values,
-            notebook_dir=target.parent, thread_id=threading.get_ident(), in_job=parent.in_job,
+            notebook_dir=target.parent, in_job=parent.in_job,
             job_id=parent.job_id, cluster_id=parent.cluster_id, env=parent.env)
+        timed_out = threading.Event()
+
+        def time_out() -> None:
+            timed_out.set()
+            child.halt()
+
         timer = None
         if timeout_seconds and timeout_seconds > 0:
-            timer = threading.Timer(timeout_seconds, child.interrupt)
+            timer = threading.Timer(timeout_seconds, time_out)
             timer.daemon = True
-            timer.start()
         previous = context_mod.bind(child)
+        child.attach()
+        with parent.lock:
+            parent.running_children.append(child)
         try:
-            with output.captured(log, child.secret_values):
-                record.exit_value = run_notebook(target, child)
+            if timer is not None:
+                timer.start()
+            try:
+                with output.captured(log, child.secret_values):
+                    record.exit_value = run_notebook(target, child)
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                with parent.lock:
+                    parent.running_children.remove(child)
+                child.detach()
             record.result = "SUCCESS"
             return record.exit_value
         except TaskInterrupted:
-            if parent.cancel_event.is_set():
+            if not timed_out.is_set() or parent.cancel_event.is_set():
                 raise
             record.result, record.error = "TIMEDOUT", f"timed out after {timeout_seconds}s"
             raise NotebookRunError(f"notebook {path} timed out after {timeout_seconds}s") \
@@ -187,11 +204,10 @@ class Notebook:
             record.result, record.error = "FAILED", str(exc)
             raise NotebookRunError(f"notebook {path} failed: {exc}") from exc
         finally:
-            if timer is not None:
-                timer.cancel()
             record.end_time = time.time()
             context_mod.bind(previous)
             child.close_spark()
+            parent.check_cancelled()
 
 
 @dataclass
