@@ -210,7 +210,10 @@ def mark_kinds(spark: Any, kinds: dict[str, str], catalog: str | None, schema: s
         parts = [p.strip("`") for p in re.findall(r"`[^`]+`|[^.]+", name)]
         full = ".".join(f"`{p}`" for p in [*([catalog] if catalog else []), schema, *parts][-3:])
         with contextlib.suppress(Exception):  # not a Delta table: nothing to say about it
-            where = urlparse(spark.sql(f"DESCRIBE DETAIL {full}").first().location)
+            # DESCRIBE EXTENDED, not DETAIL: DETAIL sizes the table's files (a Spark job,
+            # seconds on a fresh table), where only the location is wanted
+            where = urlparse(next(r.data_type for r in spark.sql(
+                f"DESCRIBE TABLE EXTENDED {full}").collect() if r.col_name == "Location"))
             mark = Path(where.path) / KIND_FILE
             if where.scheme in ("", "file") and mark.parent.is_dir() and \
                     (not mark.exists() or mark.read_text() != kind):
