@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PODIUM_HOME ?= $(CURDIR)/.podium-demo
 
-.PHONY: demo test test-fast lint java postgres chromium airflow clean
+.PHONY: demo test test-setup test-fast lint java system postgres chromium airflow clean
 
 # pip installs uv (the range pyproject.toml pins), uv the rest: 48 s instead of pip's 79 s
 # on a fresh machine (docs/benchmarks.md, "The whole suite").
@@ -35,10 +35,20 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 
 # Three workers on two cores: with two, an eighth of the CPU sat idle while tests waited on
-# servers, leases and schedules (docs/benchmarks.md, "The whole suite").
-test: $(STAMP) java lint postgres chromium interop/airflow/.venv/.installed-stamp \
-		interop/databricks-connect/.venv/.installed-stamp
+# servers, leases and schedules (docs/benchmarks.md, "The whole suite"). The set-up runs
+# in parallel: apt-get while the venv installs, the class-data archive while the interop
+# venvs do.
+test:
+	@$(MAKE) --no-print-directory -j4 -O test-setup
 	$(VENV)/bin/pytest -n 3 --dist loadfile --durations=30
+
+test-setup: $(STAMP) java lint system interop/airflow/.venv/.installed-stamp \
+		interop/databricks-connect/.venv/.installed-stamp
+
+# What the suite needs from Debian, one apt-get after the other (they share dpkg's lock).
+system:
+	@bash scripts/ensure-chromium.sh
+	@bash scripts/ensure-postgres.sh
 
 # The inner loop: the tests that start no Spark (tests/conftest.py's NO_SPARK_FILES).
 test-fast: $(STAMP) lint postgres

@@ -12,8 +12,9 @@ die() { echo "make test: $*" >&2; exit 1; }
 run apt-get install chromium, then make test"
 say "installing chromium with apt-get (the web UI tests run in it)"
 log=$(mktemp)
-apt-get update -qq >"$log" 2>&1 || { cat "$log" >&2; die "apt-get update failed"; }
-apt-get install -y -qq chromium >"$log" 2>&1 \
+apt-get -o DPkg::Lock::Timeout=300 update -qq >"$log" 2>&1 \
+    || { cat "$log" >&2; die "apt-get update failed"; }
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq chromium >"$log" 2>&1 \
     || { cat "$log" >&2; die "apt-get install chromium failed; install it and rerun"; }
 rm -f "$log"
 [ -x /usr/bin/chromium ] || die "chromium installed but /usr/bin/chromium is missing"

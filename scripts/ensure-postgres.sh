@@ -29,9 +29,9 @@ if ! command -v pg_ctlcluster >/dev/null; then
     say "installing PostgreSQL with apt-get (the store tests run on it)"
     export DEBIAN_FRONTEND=noninteractive
     log=$(mktemp)
-    apt-get update -qq >"$log" 2>&1 \
+    apt-get -o DPkg::Lock::Timeout=300 update -qq >"$log" 2>&1 \
         || { cat "$log" >&2; die "apt-get update failed; PostgreSQL cannot be installed"; }
-    apt-get install -y -qq postgresql >"$log" 2>&1 \
+    apt-get -o DPkg::Lock::Timeout=300 install -y -qq postgresql >"$log" 2>&1 \
         || { cat "$log" >&2; die "apt-get install postgresql failed; install it and rerun"; }
     rm -f "$log"
 fi
