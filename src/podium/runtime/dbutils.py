@@ -189,8 +189,6 @@ class Notebook:
             finally:
                 if timer is not None:
                     timer.cancel()
-                with parent.lock:
-                    parent.running_children.remove(child)
                 child.detach()
             record.result = "SUCCESS"
             return record.exit_value
@@ -204,6 +202,8 @@ class Notebook:
             record.result, record.error = "FAILED", str(exc)
             raise NotebookRunError(f"notebook {path} failed: {exc}") from exc
         finally:
+            with parent.lock:
+                parent.running_children.remove(child)
             record.end_time = time.time()
             context_mod.bind(previous)
             child.close_spark()
