@@ -200,6 +200,9 @@ def test_files_arriving_start_one_run_and_wait_out_the_minimum_gap(store: RunSto
     assert len(clock.runs) == 2
     clock.walk(start + 68_000, start + 200_000, 5)
     assert len(clock.runs) == 2 and len(fired(store, job_id)) == 2
+    # Each run started when its trigger fired, however long its admission took, so the
+    # runs' start times are as far apart as the triggers were.
+    assert [r.start_ms for r in clock.runs] == [start + 7000, start + 67_000]
 
 
 def test_table_updates_fire_on_any_or_all(store: RunStore, podium_home) -> None:

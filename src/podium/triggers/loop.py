@@ -37,6 +37,7 @@ log = logging.getLogger("podium.triggers")
 MIN_SCHEDULE_GAP_MS = 10_000  # Databricks: at least 10 s between runs of one schedule
 UNIT_MS = {"HOURS": 3_600_000, "DAYS": 86_400_000, "WEEKS": 7 * 86_400_000}
 KEEP = 1000  # missed ticks recorded one by one after a downtime
+WATCHED = ("FILE_ARRIVAL", "TABLE")  # triggers that fire when they look, not at a tick
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,8 @@ class TriggerLoop:
         except (TickTaken, IntegrityError):
             return []
         if run is not None:
+            if kind in WATCHED:  # it started when the trigger fired: runs are spaced as
+                run.start_ms = due  # their triggers were, however long admission took
             self.accept(run)
         return [Fired(row.job_id, kind, due, run_id)]
 
