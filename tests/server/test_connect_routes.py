@@ -80,7 +80,7 @@ def test_calls_follow_a_restarted_cluster_and_its_old_channel_is_closed() -> Non
 
     loop = BackgroundLoop("test-proxy")
     proxy = ConnectProxy(resolve, lambda key: None, loop)
-    port = proxy.start()
+    port, _ = proxy.start()
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             call = channel.stream_stream("/spark.connect.SparkConnectService/ExecutePlan")

@@ -6,6 +6,7 @@ import ipaddress
 import os
 import signal
 import threading
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -106,14 +107,14 @@ def serve(
     network = BackgroundLoop("podium-network")  # the front door and the Connect proxy
     proxy = ConnectProxy(connect_proxy.cluster_routes(store, ws.auth),
                          lambda key: clusters_registry.touch(store, [key]), network)
-    grpc_port = proxy.start()
+    grpc_port, grpc_tls_port = proxy.start(tls=tls_context[1] if tls_context else None)
     ws.connect = proxy
     server = _DrainingServer(uvicorn.Config(create_app(ws, max_requests), host="127.0.0.1",
                                             port=0, log_level="warning", access_log=False),
                              ws, listening,
                              lambda http_port: front.Front(
-                                 public, front.Backends(http_port, grpc_port), network,
-                                 tls_context))
+                                 public, front.Backends(http_port, grpc_port, grpc_tls_port),
+                                 network, tls_context[0] if tls_context else None))
     taken = service.start()
     if taken:
         err.print(f"podium serve: took over {len(taken)} accepted run(s): "
@@ -132,8 +133,10 @@ def serve(
         access.close()
 
 
-def _tls_context(host: str, tls: bool, cert: str | None, key: str | None) -> Any:
-    """The TLS context `--tls`/`--cert`/`--key` ask for (None: plain HTTP)."""
+def _tls_context(host: str, tls: bool, cert: str | None, key: str | None
+                 ) -> tuple[Any, tuple[bytes, bytes]] | None:
+    """The TLS context `--tls`/`--cert`/`--key` ask for, with the certificate chain and
+    key as PEM (for gRPC's own TLS); None: plain HTTP."""
     if (cert is None) != (key is None):
         fail_at("--cert" if cert is None else "--key", "--cert and --key go together; "
                 "give both, or --tls alone for a self-signed certificate")
@@ -146,7 +149,8 @@ def _tls_context(host: str, tls: bool, cert: str | None, key: str | None) -> Any
         made = certificates.self_signed(home() / "tls", [host])
         cert, key = str(made[0]), str(made[1])
     try:
-        return front.server_context(cert, key)
+        return front.server_context(cert, key), (Path(cert).read_bytes(),
+                                                 Path(key).read_bytes())
     except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
         fail_at("--cert", f"cannot use {cert} with {key}: {exc}")
 
