@@ -25,7 +25,7 @@ if [ "$(id -u)" != 0 ]; then
 root, or start one and set PODIUM_TEST_DATABASE_URL"
 fi
 
-if ! command -v pg_ctlcluster >/dev/null; then
+if ! command -v pg_ctlcluster >/dev/null || ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
     say "installing PostgreSQL with apt-get (the store tests run on it)"
     export DEBIAN_FRONTEND=noninteractive
     log=$(mktemp)
