@@ -68,6 +68,39 @@ def test_unknown_param_and_job_exit_2(tmp_path: Path) -> None:
     assert "no job or pipeline 'jj' in bundle 'py'; did you mean 'j'?" in done.stderr
 
 
+UDF = """bundle: {name: udf}
+resources:
+  jobs:
+    j:
+      job_clusters:
+        - job_cluster_key: c
+          new_cluster:
+            spark_conf: {spark.master: "local[1]"}
+            spark_env_vars: {PYSPARK_PYTHON: /databricks/python3/bin/python3}
+      tasks:
+        - {task_key: u, job_cluster_key: c, notebook_task: {notebook_path: udf.py}}
+"""
+
+
+def test_python_udfs_run_in_podiums_python_whatever_path_and_the_cluster_say(
+        tmp_path: Path) -> None:
+    # A podium started by its full path (cron, an IDE): the first python3 on PATH is
+    # the system's, without pyarrow, and the cluster names Databricks' own Python.
+    (tmp_path / "databricks.yml").write_text(UDF)
+    (tmp_path / "udf.py").write_text(
+        "# Databricks notebook source\nfrom pyspark.sql.functions import udf\n\n"
+        "@udf('string')\ndef where(x):\n    import sys\n    return sys.executable\n\n"
+        "dbutils.notebook.exit(spark.range(1).select(where('id')).first()[0])\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYSPARK_PYTHON"}
+    done = subprocess.run([*PODIUM, "run", "j", "--bundle", str(tmp_path), "--json"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**env, "PYTHONPATH": str(Path.cwd()), "PATH": "/usr/bin:/bin",
+                               "PODIUM_HOME": str(tmp_path / "home")})
+    task = json.loads(done.stdout)["tasks"][0]
+    assert task["state"]["result_state"] == "SUCCESS", task["state"]["state_message"]
+    assert task["podium_exit_value"] == sys.executable
+
+
 def test_sigint_cancels_running_spark_task_and_exits_130(tmp_path: Path) -> None:
     (tmp_path / "databricks.yml").write_text(LONG)
     (tmp_path / "long.py").write_text("# Databricks notebook source\n"

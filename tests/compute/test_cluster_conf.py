@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from podium.compute.cluster_conf import (
     DRIVER_OPTIONS,
     EXECUTOR_OPTIONS,
+    PYTHON_ENV,
     driver_options,
     executor_options,
     jit,
+    worker_python,
 )
 from podium.compute.errors import ClusterError
 from podium.spec.models import ClusterSpec
@@ -47,3 +51,14 @@ def test_executors_compile_as_the_driver_does_after_the_clusters_own_options(
 def test_the_suite_runs_its_drivers_quick_and_the_jvm_has_the_flag(run_job, executor) -> None:
     # tests/conftest.py sets PODIUM_JIT=quick for the suite's many short runs
     assert driver_vm_option(run_job, executor, "TieredStopAtLevel") == "1"
+
+
+def test_python_workers_run_a_python_that_is_here_else_podiums(monkeypatch) -> None:
+    monkeypatch.delenv(PYTHON_ENV, raising=False)
+    assert worker_python(ClusterSpec()) == sys.executable
+    databricks = ClusterSpec(spark_env_vars={PYTHON_ENV: "/databricks/python3/bin/python3"})
+    assert worker_python(databricks) == sys.executable  # not on this machine: podium's
+    assert worker_python(ClusterSpec(spark_env_vars={PYTHON_ENV: "sh"})) == "sh"
+    monkeypatch.setenv(PYTHON_ENV, "true")  # the user's own, when the cluster says none
+    assert worker_python(ClusterSpec()) == "true"
+    assert worker_python(databricks) == "true"

@@ -21,7 +21,7 @@ from typing import Any
 from podium import defaults, samples
 from podium.compute import spark_mode, spark_status
 from podium.compute.catalog import WRITER_CONF, WarehouseCatalog
-from podium.compute.cluster_conf import CONNECT_PLUGIN, spark_conf
+from podium.compute.cluster_conf import CONNECT_PLUGIN, PYTHON_ENV, spark_conf, worker_python
 from podium.compute.connect import await_dying
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, task_slots
@@ -144,8 +144,10 @@ class ClassicCluster:
                     "job clusters per job need Spark Connect")
             _driver_owner = self
         began = time.monotonic()
+        python = worker_python(self.spec)
         for name, value in self.spec.spark_env_vars.items():
             os.environ[str(name)] = str(value)
+        os.environ[PYTHON_ENV] = python  # read by SparkContext when it starts
         conf = {
             "spark.scheduler.mode": "FAIR",
             "spark.sql.warehouse.dir": str(defaults.warehouse_dir()),

@@ -12,6 +12,8 @@ paths the machine's own.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from typing import Any
 
 from podium import defaults, samples
@@ -46,6 +48,7 @@ JIT_ENV = "PODIUM_JIT"
 JIT_OPTIONS = dict(zip(JIT_MODES, ("", "-XX:TieredStopAtLevel=1"), strict=True))
 DRIVER_OPTIONS = "spark.driver.extraJavaOptions"
 EXECUTOR_OPTIONS = "spark.executor.extraJavaOptions"
+PYTHON_ENV = "PYSPARK_PYTHON"  # the program Spark starts for Python UDFs and data sources
 
 
 def spark_conf(spec: Any) -> dict[str, str]:
@@ -106,3 +109,15 @@ def _after_own(spec: Any, setting: str, added: list[str]) -> dict[str, str]:
         return {}
     parts = [str(spec.spark_conf.get(setting, "")).strip(), *added]
     return {setting: " ".join(p for p in parts if p)}
+
+
+def worker_python(spec: Any) -> str:
+    """The Python the cluster's Python workers (UDFs, Python data sources) run: the
+    cluster's `spark_env_vars` PYSPARK_PYTHON, else this process's, when it names a
+    program on this machine (Databricks' own, `/databricks/python3/bin/python3`, does
+    not); else podium's own Python, which has what they import (pyarrow, pandas). Not
+    the `python3` first on PATH, PySpark's default, which may be a Python without them."""
+    for candidate in (spec.spark_env_vars.get(PYTHON_ENV), os.environ.get(PYTHON_ENV)):
+        if candidate and shutil.which(str(candidate)):
+            return str(candidate)
+    return sys.executable

@@ -15,7 +15,6 @@ import re
 import secrets
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from typing import Any
 from podium import defaults, samples
 from podium.compute import spark_mode, spark_status
 from podium.compute.catalog import WRITER_CONF, WarehouseCatalog
-from podium.compute.cluster_conf import spark_conf
+from podium.compute.cluster_conf import PYTHON_ENV, spark_conf, worker_python
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, cores_of, task_slots
 from podium.compute.standalone import check_master
@@ -213,9 +212,10 @@ class ConnectCluster:
         for name, value in conf.items():
             command += ["--conf", f"{name}={value}"]
         command.append("spark-internal")
-        # Python UDFs of Connect clients run in podium's Python, which has pyarrow
-        env = {**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": sys.executable,
+        # Python UDFs of Connect clients run in `worker_python`: podium's unless told
+        env = {**os.environ, "SPARK_HOME": str(home),
                **{str(k): str(v) for k, v in self.spec.spark_env_vars.items()},
+               PYTHON_ENV: worker_python(self.spec),
                "SPARK_CONNECT_AUTHENTICATE_TOKEN": token}  # not on the command line
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
