@@ -86,9 +86,17 @@ class Front:
         if self.tls is None:
             self._server = await asyncio.start_server(self._relay, sock=self.sock,
                                                       limit=CHUNK)
-        else:
-            self._server = await asyncio.start_server(self._route_tls, sock=self.sock,
-                                                      limit=CHUNK)
+            return
+
+        async def https(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await self._splice(reader, writer, b"", self.backends.http_port)
+
+        # where an HTTP connection's TLS ends, on a loopback port of this loop
+        self._https = await asyncio.start_server(https, "127.0.0.1", 0, ssl=self.tls,
+                                                 limit=CHUNK,
+                                                 ssl_handshake_timeout=HANDSHAKE_SECONDS)
+        self._server = await asyncio.start_server(self._route_tls, sock=self.sock,
+                                                  limit=CHUNK)
 
     def stop(self) -> None:
         """Stop accepting and drop open connections."""
@@ -120,30 +128,17 @@ class Front:
     async def _route_tls(self, reader: asyncio.StreamReader,
                          writer: asyncio.StreamWriter) -> None:
         """A TLS connection: read its ClientHello; gRPC's goes whole to the proxy's TLS
-        port, any other's TLS ends here (on a loopback hop of this loop) before HTTP."""
+        port, any other's to where its TLS ends before HTTP (`_start`)."""
         try:
             hello = await asyncio.wait_for(_client_hello(reader), HANDSHAKE_SECONDS)
         except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError):
             writer.close()
             return
         grpc_only = "h2" in (offered := alpn_offered(hello)) and "http/1.1" not in offered
-        if grpc_only and self.backends.grpc_tls_port is not None:
-            await self._splice(reader, writer, hello, self.backends.grpc_tls_port)
-        else:
-            await self._splice(reader, writer, hello, await self._https_port())
-
-    async def _https_port(self) -> int:
-        """A loopback port of this loop where TLS ends and HTTP goes on to the backend
-        (started on first use)."""
-        if self._https is None:
-            async def relay(reader: asyncio.StreamReader,
-                            writer: asyncio.StreamWriter) -> None:
-                await self._splice(reader, writer, b"", self.backends.http_port)
-
-            self._https = await asyncio.start_server(
-                relay, "127.0.0.1", 0, ssl=self.tls, limit=CHUNK,
-                ssl_handshake_timeout=HANDSHAKE_SECONDS)
-        return self._https.sockets[0].getsockname()[1]
+        assert self._https is not None
+        port = self.backends.grpc_tls_port if grpc_only else None
+        await self._splice(reader, writer, hello,
+                           port or self._https.sockets[0].getsockname()[1])
 
     async def _splice(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                       head: bytes, port: int) -> None:
