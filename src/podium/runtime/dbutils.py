@@ -202,8 +202,9 @@ class Notebook:
             record.result, record.error = "FAILED", str(exc)
             raise NotebookRunError(f"notebook {path} failed: {exc}") from exc
         finally:
-            with parent.lock:
-                parent.running_children.remove(child)
+            with parent.lock:  # by identity: contexts compare by value
+                parent.running_children[:] = [c for c in parent.running_children
+                                              if c is not child]
             record.end_time = time.time()
             context_mod.bind(previous)
             child.close_spark()
