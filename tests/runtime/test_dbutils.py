@@ -145,7 +145,9 @@ def test_cancelling_a_task_interrupts_child_notebooks_in_its_threads(tmp_path: P
 
     thread = threading.Thread(target=task)
     thread.start()
+    deadline = time.monotonic() + 30
     while len(ctx.running_children) < 3:
+        assert time.monotonic() < deadline and thread.is_alive(), ctx.children
         time.sleep(0.02)
     ctx.interrupt()
     thread.join(timeout=10)
