@@ -17,11 +17,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 from podium.jvm import maven
+from podium.jvm.java import java_path
 
 BUILD_TIMEOUT_SECONDS = 600
 QUIET = ["-Xlog:cds=off", "-Xlog:cds+dynamic=off"]  # no CDS warnings in cluster logs
@@ -33,8 +33,7 @@ def archive_path() -> Path:
     """Where the archive for this Java and this Spark lives (it may not exist yet)."""
     import pyspark
 
-    home = os.environ.get("JAVA_HOME")
-    java = Path(home, "bin", "java") if home else Path(shutil.which("java") or "java")
+    java = Path(java_path() or "java")
     java = java.resolve() if java.exists() else java
     return maven.cache_dir() / "cds" / archive_name(java, spark_jars(), pyspark.__version__)
 

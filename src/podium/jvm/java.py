@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -10,12 +11,16 @@ import sys
 MIN_JAVA = 17
 
 
+def java_path() -> str | None:
+    """The `java` program podium starts: JAVA_HOME's when it is set, else the first on
+    PATH; None when PATH has none."""
+    home = os.environ.get("JAVA_HOME")
+    return os.path.join(home, "bin", "java") if home else shutil.which("java")
+
+
 def java_major() -> int | None:
     """The major version of `java` on PATH (or JAVA_HOME), or None if there is none."""
-    import os
-
-    home = os.environ.get("JAVA_HOME")
-    java = os.path.join(home, "bin", "java") if home else shutil.which("java")
+    java = java_path()
     if not java or not os.path.exists(java):
         return None
     done = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)

@@ -26,6 +26,7 @@ from pathlib import Path
 from podium import defaults
 from podium.files import locked, write_whole
 from podium.jvm.errors import LibraryError
+from podium.jvm.java import java_path
 from podium.spec.checks import COORDINATE, coordinate_problem
 
 CENTRAL = "https://repo1.maven.org/maven2/"
@@ -127,8 +128,7 @@ def _ivy_jar() -> Path:
 
 
 def _java() -> str:
-    home = os.environ.get("JAVA_HOME")
-    return os.path.join(home, "bin", "java") if home else (shutil.which("java") or "java")
+    return java_path() or "java"
 
 
 def _ivy_module(request: Request) -> str:
