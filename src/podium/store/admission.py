@@ -8,11 +8,14 @@ lock on PostgreSQL, so two processes never both take the last slot.
 from __future__ import annotations
 
 import os
+import threading
+import weakref
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Connection, bindparam, func, select, text, update
 
 from podium.store.runs import ACTIVE, RunStore, now_ms, owned_here
 from podium.store.schema import JobRow, RunRow, TaskOutputRow, TaskRunRow
@@ -21,7 +24,9 @@ RUNNING_LIKE = tuple(s for s in ACTIVE if s != "QUEUED")
 
 
 def _lock(db: Any, name: str) -> None:
-    if db.bind.dialect.name == "postgresql":
+    """Take the transaction-long lock `name` (PostgreSQL; SQLite's write lock is whole)."""
+    bind = db if isinstance(db, Connection) else db.get_bind()
+    if bind.dialect.name == "postgresql":
         db.execute(text("SELECT pg_advisory_xact_lock(:k)"),
                    {"k": zlib.crc32(name.encode())})
 
@@ -40,33 +45,132 @@ def _active_count(db: Any, job_id: int) -> int:
         _same_job(db, job_id), RunRow.life.in_(RUNNING_LIKE)))
 
 
+_jobs, _runs = JobRow.__table__, RunRow.__table__
+_IDENTITY = select(_jobs.c.id, _jobs.c.bundle_root, _jobs.c.target, _jobs.c.key).where(
+    _jobs.c.id.in_(bindparam("ids", expanding=True)))
+_ACTIVE = select(func.count()).select_from(_runs).where(
+    _runs.c.job_id.in_(select(_jobs.c.id).where(
+        _jobs.c.bundle_root == bindparam("root"), _jobs.c.target == bindparam("target"),
+        _jobs.c.key == bindparam("key"))),
+    _runs.c.life.in_(RUNNING_LIKE))
+
+
+@dataclass
+class _Ask:
+    """One run waiting to be admitted, and, once written, its state or the error."""
+
+    run: Any
+    job_id: int
+    limit: int
+    queue: bool
+    life: str = ""
+    error: BaseException | None = None
+    done: bool = False
+
+
+def _decide(db: Any, asks: list[_Ask]) -> None:
+    """Give each ask its state, in order, and insert the runs: one count per job for
+    the lot (a run made PENDING takes a slot from the ones after it)."""
+    identity = {row.id: (row.bundle_root, row.target, row.key) for row in db.execute(
+        _IDENTITY, {"ids": sorted({ask.job_id for ask in asks})})}
+    active: dict[tuple[str, str, str], int] = {}
+    for job in sorted({identity[ask.job_id] for ask in asks}):  # one lock order for all
+        root, target, key = job
+        _lock(db, f"job:{key}")
+        active[job] = db.execute(_ACTIVE, {"root": root, "target": target, "key": key}
+                                 ).scalar()
+    for ask in asks:
+        job, key = identity[ask.job_id], ask.run.job_key
+        if active[job] < ask.limit:
+            ask.life, message = "PENDING", ""
+            active[job] += 1
+        elif ask.queue:
+            ask.life, message = "QUEUED", (f"Queued: job '{key}' already has {ask.limit} "
+                                           f"active run(s) (max_concurrent_runs: "
+                                           f"{ask.limit})")
+        else:
+            ask.life, message = "SKIPPED", (
+                f"Skipped: job '{key}' already has {ask.limit} active run(s) and "
+                f"max_concurrent_runs is {ask.limit}; enable `queue` to wait instead")
+        ask.run.message = message
+    RunStore.insert_runs(db, [(a.run, a.job_id, a.life, a.run.message) for a in asks])
+    skipped = [ask.run.run_id for ask in asks if ask.life == "SKIPPED"]
+    if skipped:
+        stamp = now_ms()
+        db.execute(update(RunRow).where(RunRow.id.in_(skipped)).values(
+            result="MAXIMUM_CONCURRENT_RUNS_REACHED", start_ms=stamp, end_ms=stamp))
+        db.execute(update(TaskRunRow).where(TaskRunRow.run_id.in_(skipped)).values(
+            life="SKIPPED", message="The run was skipped"))
+
+
+class _GroupCommit:
+    """Admissions asked at once by many threads, written in one transaction (a group
+    commit): while one thread writes a batch, the asks that arrive wait, and the next
+    thread to write takes them all. Under a burst of run-now requests this takes the
+    store's write lock once per batch instead of once per run."""
+
+    def __init__(self) -> None:
+        self.pending: list[_Ask] = []
+        self.mutex = threading.Lock()  # guards `pending`
+        self.writer = threading.Lock()  # one batch written at a time
+
+    def admit(self, store: RunStore, ask: _Ask) -> str:
+        with self.mutex:
+            self.pending.append(ask)
+        with self.writer:
+            if not ask.done:
+                with self.mutex:
+                    batch, self.pending = self.pending, []
+                _write(store, batch)
+        if ask.error is not None:
+            raise ask.error
+        return ask.life
+
+
+def _write(store: RunStore, batch: list[_Ask]) -> None:
+    """Admit the batch in one transaction; if that fails (a repeated idempotency token),
+    each ask alone, so only the one at fault gets the error. Every ask ends done."""
+    try:
+        try:
+            with store.engine.begin() as db:
+                _decide(db, batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].error = exc
+            else:
+                for ask in batch:
+                    try:
+                        with store.engine.begin() as db:
+                            _decide(db, [ask])
+                    except Exception as alone:
+                        ask.error = alone
+    finally:
+        for ask in batch:
+            if not ask.life and ask.error is None:  # the writer itself was interrupted
+                ask.error = RuntimeError("the admission was interrupted; retry the run")
+            ask.done = True
+
+
+_batches: weakref.WeakKeyDictionary[RunStore, _GroupCommit] = weakref.WeakKeyDictionary()
+_batches_lock = threading.Lock()
+
+
 def admit(store: RunStore, run: Any, job_id: int, limit: int, queue: bool,
           wait: bool = False, claim: Callable[[Any, Any], None] | None = None) -> str:
     """Create the run as PENDING if the job has a free slot, else QUEUED (queue enabled,
     or `wait` for runs of one invocation), else SKIPPED. Returns the life-cycle state.
     `claim(db, run)` runs in the same transaction once the run has its id (a trigger's
-    tick); if it raises, nothing is created."""
-    with store.sessions.begin() as db:
-        _lock(db, f"job:{run.job_key}")
-        if _active_count(db, job_id) < limit:
-            life, message = "PENDING", ""
-        elif queue or wait:
-            life, message = "QUEUED", (f"Queued: job '{run.job_key}' already has {limit} "
-                                       f"active run(s) (max_concurrent_runs: {limit})")
-        else:
-            life, message = "SKIPPED", (f"Skipped: job '{run.job_key}' already has {limit} "
-                                        f"active run(s) and max_concurrent_runs is {limit}; "
-                                        "enable `queue` to wait instead")
-        store.insert_run(db, run, job_id, life, message)
-        if claim is not None:
+    tick); if it raises, nothing is created. Runs admitted at once by several threads
+    share one transaction."""
+    ask = _Ask(run, job_id, limit, queue or wait)
+    if claim is not None:  # a trigger's tick: its own transaction
+        with store.sessions.begin() as db:
+            _decide(db, [ask])
             claim(db, run)
-        if life == "SKIPPED":
-            stamp = now_ms()
-            db.execute(update(RunRow).where(RunRow.id == run.run_id).values(
-                result="MAXIMUM_CONCURRENT_RUNS_REACHED", start_ms=stamp, end_ms=stamp))
-            db.execute(update(TaskRunRow).where(TaskRunRow.run_id == run.run_id).values(
-                life="SKIPPED", message="The run was skipped"))
-    return life
+        return ask.life
+    with _batches_lock:
+        batches = _batches.setdefault(store, _GroupCommit())
+    return batches.admit(store, ask)
 
 
 def promote(store: RunStore, run_id: int, job_key: str, limit: int) -> bool:

@@ -39,14 +39,17 @@ RunLike = Any
 TaskRunLike = Any
 
 
+_counter = RunIdCounterRow.__table__
+TAKE_IDS = (update(_counter).where(_counter.c.name == "runs")
+            .values(next_id=_counter.c.next_id + bindparam("count"))
+            .returning(_counter.c.next_id))
+
+
 def take_run_ids(db: Any, count: int) -> int:
     """Reserve `count` consecutive run ids inside the caller's transaction and return
     the first. The counter row's update locks it until commit, so concurrent writers
     (several servers on one PostgreSQL) never get the same ids."""
-    counter = RunIdCounterRow.__table__
-    db.execute(update(counter).where(counter.c.name == "runs")
-               .values(next_id=counter.c.next_id + count))
-    after = db.execute(select(counter.c.next_id).where(counter.c.name == "runs")).scalar_one()
+    after = db.execute(TAKE_IDS, {"count": count}).scalar_one()
     return int(after) - count
 
 
@@ -130,6 +133,8 @@ class RunStore:
         # Sessions that only read: on SQLite they take no lock and never wait for a write.
         self.reads = sessionmaker(reader or engine, expire_on_commit=False)
         self._upsert_attempt = _upsert_attempt(engine.dialect.name)
+        # Job versions are never changed nor deleted, so their ids can be remembered.
+        self._versions: dict[tuple[str, str, str, str], int] = {}
 
     # ---- jobs ------------------------------------------------------------------------
 
@@ -138,21 +143,24 @@ class RunStore:
         """The id of this exact job version, stored on first sight."""
         spec_json = json.dumps(spec, sort_keys=True, default=str)
         digest = hashlib.sha256(spec_json.encode()).hexdigest()
+        version = (bundle_root, target, key, digest)
+        if version in self._versions:
+            return self._versions[version]
         same = select(JobRow.id).where(JobRow.bundle_root == bundle_root,
                                        JobRow.target == target, JobRow.key == key,
                                        JobRow.spec_hash == digest)
         with self.reads.begin() as db:  # nearly always there: no write lock needed
             found = db.scalar(same)
-        if found is not None:
-            return found
-        with self.sessions.begin() as db:
-            found = db.scalar(same)
-            if found is not None:
-                return found
-            result = db.execute(JobRow.__table__.insert().values(
-                key=key, name=name, bundle_name=bundle_name, bundle_root=bundle_root,
-                target=target, spec_json=spec_json, spec_hash=digest, created_ms=now_ms()))
-            return int(result.inserted_primary_key[0])
+        if found is None:
+            with self.sessions.begin() as db:
+                found = db.scalar(same)
+                if found is None:
+                    found = db.execute(JobRow.__table__.insert().values(
+                        key=key, name=name, bundle_name=bundle_name, bundle_root=bundle_root,
+                        target=target, spec_json=spec_json, spec_hash=digest,
+                        created_ms=now_ms())).inserted_primary_key[0]
+        self._versions[version] = int(found)
+        return int(found)
 
     def job_spec(self, job_id: int) -> tuple[JobRow, dict[str, Any]]:
         """A stored job version and its spec."""
@@ -165,36 +173,40 @@ class RunStore:
 
     def create_run(self, run: RunLike, job_id: int) -> None:
         """Insert a run and its task runs; their database ids become the run's ids."""
-        with self.sessions.begin() as db:
-            self.insert_run(db, run, job_id, run.life.value, run.message)
+        with self.engine.begin() as db:
+            self.insert_runs(db, [(run, job_id, run.life.value, run.message)])
 
     @staticmethod
-    def insert_run(db: Any, run: RunLike, job_id: int, life: str, message: str) -> None:
-        """Insert a run in state `life` (inside the caller's transaction); the database
-        ids become the run's and its task runs' ids."""
+    def insert_runs(db: Any, runs: list[tuple[RunLike, int, str, str]]) -> None:
+        """Insert runs, each `(run, job_id, life, message)`, with their task runs, in the
+        caller's transaction and in order (two statements for them all); the database ids
+        become the runs' and task runs' ids."""
         stamp = now_ms()
-        parent = getattr(run, "parent", None)
-        first = take_run_ids(db, 1 + len(run.task_runs))
-        db.execute(RunRow.__table__.insert().values(
-            id=first, job_id=job_id, job_key=run.job_key, run_name=run.job.name or run.job_key,
-            params_json=json.dumps(run.params), trigger=run.trigger, life=life,
-            message=message, owner_host=HOST, owner_pid=os.getpid(), heartbeat_ms=stamp,
-            cancel_requested=False, repair_count=0, created_ms=stamp,
-            parent_run_id=parent[0] if parent else None,
-            parent_task_key=parent[1] if parent else None,
-            workspace_job_id=getattr(run, "workspace_job_id", None),
-            idempotency_token=getattr(run, "idempotency_token", None),
-            creator_user_name=getattr(run, "creator", None) or getpass.getuser()))
-        run.run_id = first
-        run.job_id = job_id
-        run.message = message
-        rows = []
-        for position, tr in enumerate(run.task_runs.values(), start=1):
-            rows.append(dict(id=first + position, run_id=run.run_id, task_key=tr.key,
-                             position=position - 1, life=tr.life.value, message=tr.message))
-            tr.run_id = first + position
-        if rows:  # one statement for them all: a for_each of thousands is one run
-            db.execute(TaskRunRow.__table__.insert(), rows)
+        first = take_run_ids(db, sum(1 + len(run.task_runs) for run, _, _, _ in runs))
+        run_rows, task_rows = [], []
+        for run, job_id, life, message in runs:
+            parent = getattr(run, "parent", None)
+            run_rows.append(dict(
+                id=first, job_id=job_id, job_key=run.job_key,
+                run_name=run.job.name or run.job_key, params_json=json.dumps(run.params),
+                trigger=run.trigger, life=life, message=message, owner_host=HOST,
+                owner_pid=os.getpid(), heartbeat_ms=stamp, cancel_requested=False,
+                repair_count=0, created_ms=stamp,
+                parent_run_id=parent[0] if parent else None,
+                parent_task_key=parent[1] if parent else None,
+                workspace_job_id=getattr(run, "workspace_job_id", None),
+                idempotency_token=getattr(run, "idempotency_token", None),
+                creator_user_name=getattr(run, "creator", None) or getpass.getuser()))
+            run.run_id, run.job_id, run.message = first, job_id, message
+            for position, tr in enumerate(run.task_runs.values(), start=1):
+                task_rows.append(dict(id=first + position, run_id=run.run_id,
+                                      task_key=tr.key, position=position - 1,
+                                      life=tr.life.value, message=tr.message))
+                tr.run_id = first + position
+            first += 1 + len(run.task_runs)
+        db.execute(_runs.insert(), run_rows)
+        if task_rows:  # one statement for them all: a for_each of thousands is one run
+            db.execute(_tasks.insert(), task_rows)
 
     def save_batch(self, runs: list[RunLike],
                    tasks: list[tuple[RunLike, TaskRunLike, set[int]]],
