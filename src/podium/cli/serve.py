@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 import signal
+import socket
+import ssl
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -112,8 +116,8 @@ def serve(
     server = _DrainingServer(uvicorn.Config(create_app(ws, max_requests), host="127.0.0.1",
                                             port=0, log_level="warning", access_log=False),
                              ws, listening,
-                             lambda http_port: front.Front(
-                                 public, front.Backends(http_port, grpc_port, grpc_tls_port),
+                             lambda adopt: front.Front(
+                                 public, front.Backends(adopt, grpc_port, grpc_tls_port),
                                  network, tls_context[0] if tls_context else None))
     taken = service.start()
     if taken:
@@ -197,7 +201,13 @@ class _DrainingServer:
                 if self.should_exit:
                     return
                 http_port = self.servers[0].sockets[0].getsockname()[1]
-                outer.front = make_front(http_port)
+                config, state, app_state = self.config, self.server_state, self.lifespan.state
+
+                def protocol() -> asyncio.Protocol:
+                    return config.http_protocol_class(config=config, server_state=state,
+                                                      app_state=app_state)
+
+                outer.front = make_front(_adopter(asyncio.get_running_loop(), protocol))
                 outer.front.start()
                 host, port = outer.front.address
                 scheme = "https" if outer.front.tls is not None else "http"
@@ -217,6 +227,34 @@ class _DrainingServer:
         """Stop the public port's relay."""
         if self.front is not None:
             self.front.stop()
+
+
+def _adopter(loop: asyncio.AbstractEventLoop,
+             protocol: Callable[[], asyncio.Protocol]) -> front.Adopt:
+    """Serve connections the front accepted on uvicorn's own loop, as if uvicorn had
+    accepted them (its TLS, when given, ending there)."""
+    adopting: set[asyncio.Task] = set()
+
+    async def adopt(sock: socket.socket, tls: ssl.SSLContext | None) -> None:
+        try:
+            await loop.connect_accepted_socket(
+                protocol, sock, ssl=tls,
+                ssl_handshake_timeout=front.HANDSHAKE_SECONDS if tls else None)
+        except Exception:  # a failed handshake or a peer gone ends that connection only
+            sock.close()
+
+    def start(sock: socket.socket, tls: ssl.SSLContext | None) -> None:
+        task = loop.create_task(adopt(sock, tls))
+        adopting.add(task)
+        task.add_done_callback(adopting.discard)
+
+    def hand_over(sock: socket.socket, tls: ssl.SSLContext | None) -> None:
+        try:
+            loop.call_soon_threadsafe(start, sock, tls)
+        except RuntimeError:  # the HTTP server has stopped
+            sock.close()
+
+    return hand_over
 
 
 def _drain(ws: Any) -> None:
