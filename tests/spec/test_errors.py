@@ -332,3 +332,28 @@ def test_a_trigger_needs_exactly_one_kind(write_bundle) -> None:
         extra="      trigger: {pause_status: PAUSED}\n"), NB)
     assert errors(root) == ["databricks.yml:5: resources.jobs.j.trigger needs exactly one of "
                             "periodic, file_arrival and table_update (has none)"]
+
+
+def test_an_empty_include_pattern_is_a_located_error(write_bundle) -> None:
+    root = write_bundle("bundle: {name: x}\ninclude:\n  - resources/*.yml\n  - ''\n")
+    with pytest.raises(BundleError) as caught:
+        load_bundle(root)
+    assert [str(p) for p in caught.value.problems if p.severity == "error"] == [
+        f"{root / 'databricks.yml'}:4:5: error: an include pattern is empty; give a glob "
+        "relative to the bundle root, such as resources/*.yml"]
+
+
+def test_include_patterns_may_reach_outside_the_root_and_be_absolute(write_bundle,
+                                                                     tmp_path) -> None:
+    """Bundles of one repository share YAML kept beside them (`../common/*.yml`)."""
+    common = tmp_path / "common"
+    common.mkdir()
+    (common / "jobs.yml").write_text("resources:\n  jobs:\n    shared: {tasks: [{task_key: "
+                                     "t, notebook_task: {notebook_path: ./n.py}}]}\n")
+    (common / "more.yml").write_text("resources:\n  jobs:\n    other: {tasks: [{task_key: "
+                                     "t, notebook_task: {notebook_path: ./n.py}}]}\n")
+    (common / "n.py").write_text("# Databricks notebook source\n")
+    root = write_bundle(f"bundle: {{name: x}}\ninclude: ['../common/jobs.yml', "
+                        f"'{common / 'more.yml'}']\n")
+    assert root.parent == tmp_path
+    assert set(load_bundle(root).jobs) == {"shared", "other"}

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
@@ -59,6 +60,9 @@ def mutate(tree: Any, path: tuple, action: str, junk: Any) -> Any:
     return tree
 
 
+# A hung example once kept the suite waiting: SIGALRM's timeout fails it, and Hypothesis
+# then replays it without an alarm. The thread method prints every stack and ends.
+@pytest.mark.timeout(240, method="thread")
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), source=st.sampled_from(SOURCES),
        action=st.sampled_from(["drop", "rename", "replace"]), junk=JUNK)

@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from pydantic import ValidationError
@@ -306,7 +306,20 @@ def _with_includes(config: YMap, root_dir: Path, files: list[str],
     patterns = config.get("include") or []
     for i, pattern in enumerate(patterns):
         loc = patterns.loc_of(i) if isinstance(patterns, YList) else config.loc
-        matches = sorted(p for p in root_dir.glob(str(pattern)) if p.is_file())
+        text = "" if pattern is None else str(pattern)
+        if not text.strip():
+            problems.append(Problem(loc, "an include pattern is empty; give a glob relative "
+                                    "to the bundle root, such as resources/*.yml"))
+            continue
+        given = PurePath(text)  # an absolute pattern globs from its own anchor
+        base = Path(given.anchor) if given.is_absolute() else root_dir
+        try:
+            matches = sorted(p for p in base.glob(str(given.relative_to(given.anchor))
+                                                  if given.is_absolute() else text)
+                             if p.is_file())
+        except ValueError as exc:
+            problems.append(Problem(loc, f"include pattern '{text}' is not a glob ({exc})"))
+            continue
         if not matches:  # templates include resources/*/*.yml whether or not it exists
             problems.append(Problem(loc, f"include pattern '{pattern}' matches no file "
                                     "(globs are relative to the bundle root)", "warning"))
