@@ -5,6 +5,8 @@ For each store: `--clients` threads share `--runs` run-now requests of a job wit
 notebook task (one cell: a small Spark count); then every run is awaited. Reports the
 answer time of run-now (median, p90, p99, max), the runs ended per second from the first
 request to the last run's end, and checks that every run succeeded, none lost or doubled.
+First, as the floor of the HTTP stack under the same load, as many `jobs/get` calls (a
+token check, one row, its JSON) from as many clients.
 Writes bench/results/api_load.json. PostgreSQL is the one `make test` starts (or
 PODIUM_TEST_DATABASE_URL); a schema of its own is made and dropped.
 Usage: python bench/api_load.py [--clients 64] [--runs 300] [--stores sqlite,postgresql]
@@ -131,12 +133,13 @@ class Server:
         self.log.close()
 
 
-def load(server: Server, clients: int, runs: int) -> dict:
-    """`runs` run-now requests from `clients` threads at once; what they measured."""
+def burst(call, clients: int, count: int) -> tuple[list[float], list, list[str]]:
+    """`count` calls of `call(session)` from `clients` threads released at once: each
+    call's answer time, what the calls returned, and the errors."""
     latencies: list[float] = []
-    run_ids: list[int] = []
+    answers: list = []
     errors: list[str] = []
-    left = iter(range(runs))
+    left = iter(range(count))
     lock = threading.Lock()
     go = threading.Event()
 
@@ -149,32 +152,45 @@ def load(server: Server, clients: int, runs: int) -> dict:
                     return
             began = time.perf_counter()
             try:
-                run_id = server.run_now(session)
+                answer = call(session)
             except requests.RequestException as exc:
                 with lock:
                     errors.append(str(exc))
                 continue
             with lock:
                 latencies.append(time.perf_counter() - began)
-                run_ids.append(run_id)
+                answers.append(answer)
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for thread in threads:
         thread.start()
-    first_ms = time.time() * 1000
     go.set()
     for thread in threads:
         thread.join()
+    return latencies, answers, errors
+
+
+def timings(latencies: list[float]) -> dict:
+    return {"median": statistics.median(latencies) * 1000,
+            "p90": percentile(latencies, 0.90) * 1000,
+            "p99": percentile(latencies, 0.99) * 1000, "max": max(latencies) * 1000}
+
+
+def load(server: Server, clients: int, runs: int) -> dict:
+    """First the floor: `runs` jobs/get (a read: auth, one row, JSON) from `clients`
+    threads at once; then `runs` run-now requests the same way; what they measured."""
+    floor, _, _ = burst(lambda session: session.get(
+        f"{server.url}/api/2.2/jobs/get", params={"job_id": server.job_id},
+        headers=server.headers, timeout=60).raise_for_status(), clients, runs)
+    first_ms = time.time() * 1000
+    latencies, run_ids, errors = burst(server.run_now, clients, runs)
     server.wait_idle(timeout=30 + runs)
     mine = [r for r in server.runs() if r["run_id"] in set(run_ids)]
     results = [r["state"].get("result_state") for r in mine]
     last_ms = max(r.get("end_time", 0) for r in mine) if mine else first_ms
     return {
         "clients": clients, "runs": runs, "errors": len(errors),
-        "run_now_ms": {"median": statistics.median(latencies) * 1000,
-                       "p90": percentile(latencies, 0.90) * 1000,
-                       "p99": percentile(latencies, 0.99) * 1000,
-                       "max": max(latencies) * 1000},
+        "run_now_ms": timings(latencies), "jobs_get_ms": timings(floor),
         "runs_per_s": len(mine) / max(0.001, (last_ms - first_ms) / 1000),
         "succeeded": results.count("SUCCESS"), "listed": len(mine),
         "distinct_ids": len(set(run_ids)),
@@ -228,12 +244,16 @@ def main() -> None:
                     drop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"\n{'store':<11} {'median':>8} {'p90':>8} {'p99':>8} {'max':>8} {'runs/s':>7} "
-          f"{'ok':>9}")
+    print(f"\n{'store':<11} {'call':<9} {'median':>8} {'p90':>8} {'p99':>8} {'max':>8} "
+          f"{'runs/s':>7} {'ok':>9}")
     for store, m in stores.items():
+        t = m["jobs_get_ms"]
+        print(f"{store:<11} {'jobs/get':<9} {t['median']:>6.0f}ms {t['p90']:>6.0f}ms "
+              f"{t['p99']:>6.0f}ms {t['max']:>6.0f}ms")
         t = m["run_now_ms"]
-        print(f"{store:<11} {t['median']:>6.0f}ms {t['p90']:>6.0f}ms {t['p99']:>6.0f}ms "
-              f"{t['max']:>6.0f}ms {m['runs_per_s']:>7.1f} {m['succeeded']:>4}/{m['runs']}"
+        print(f"{store:<11} {'run-now':<9} {t['median']:>6.0f}ms {t['p90']:>6.0f}ms "
+              f"{t['p99']:>6.0f}ms {t['max']:>6.0f}ms {m['runs_per_s']:>7.1f} "
+              f"{m['succeeded']:>4}/{m['runs']}"
               + (f"  {m['errors']} errors" if m["errors"] else "")
               + ("" if m["distinct_ids"] == m["listed"] == m["runs"] else
                  f"  ids {m['distinct_ids']}, listed {m['listed']}"))
