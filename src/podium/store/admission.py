@@ -73,12 +73,11 @@ def _decide(db: Any, asks: list[_Ask]) -> None:
     the lot (a run made PENDING takes a slot from the ones after it)."""
     identity = {row.id: (row.bundle_root, row.target, row.key) for row in db.execute(
         _IDENTITY, {"ids": sorted({ask.job_id for ask in asks})})}
-    active: dict[tuple[str, str, str], int] = {}
-    for job in sorted({identity[ask.job_id] for ask in asks}):  # one lock order for all
-        root, target, key = job
+    jobs = {identity[ask.job_id] for ask in asks}
+    for key in sorted({key for _, _, key in jobs}):  # every writer locks in this order
         _lock(db, f"job:{key}")
-        active[job] = db.execute(_ACTIVE, {"root": root, "target": target, "key": key}
-                                 ).scalar()
+    active = {job: db.execute(_ACTIVE, {"root": job[0], "target": job[1], "key": job[2]}
+                              ).scalar() for job in jobs}
     for ask in asks:
         job, key = identity[ask.job_id], ask.run.job_key
         if active[job] < ask.limit:
