@@ -138,3 +138,11 @@ def test_with_tls_grpc_goes_whole_to_the_tls_port_and_http_is_handed_over(
     finally:
         door.stop()
         loop.close()
+
+
+def test_a_stopped_front_closes_its_port(front_door) -> None:
+    door, _ = front_door
+    address = door.address
+    door.stop()
+    with pytest.raises(OSError):
+        socket.create_connection(address, timeout=5)

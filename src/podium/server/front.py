@@ -93,11 +93,14 @@ class Front:
         self.loop.run(start(), 30)
 
     def stop(self) -> None:
-        """Stop accepting and drop open connections."""
+        """Stop accepting, close the public port and drop open relays (connections
+        handed to the HTTP server are its own)."""
         async def stop() -> None:
-            for task in [self._accepting, *self._routing]:
-                if task is not None:
-                    task.cancel()
+            tasks = [task for task in [self._accepting, *self._routing] if task is not None]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.sock.close()
             for writer in list(self._open):
                 writer.close()
 
@@ -131,6 +134,9 @@ class Front:
         except (OSError, asyncio.TimeoutError):
             conn.close()
             return
+        except asyncio.CancelledError:  # the front is stopping
+            conn.close()
+            raise
         if not grpc:
             self.backends.adopt(conn, self.tls)
             return
