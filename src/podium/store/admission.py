@@ -31,28 +31,28 @@ def _lock(db: Any, name: str) -> None:
                    {"k": zlib.crc32(name.encode())})
 
 
-def _same_job(db: Any, job_id: int) -> Any:
-    """Runs of the job whose version is `job_id`: same bundle, target and key (jobs of
-    different bundles are different jobs, even with one key)."""
-    job = db.get(JobRow, job_id)
-    versions = select(JobRow.id).where(JobRow.bundle_root == job.bundle_root,
-                                       JobRow.target == job.target, JobRow.key == job.key)
-    return RunRow.job_id.in_(versions)
-
-
-def _active_count(db: Any, job_id: int) -> int:
-    return db.scalar(select(func.count()).select_from(RunRow).where(
-        _same_job(db, job_id), RunRow.life.in_(RUNNING_LIKE)))
-
-
 _jobs, _runs = JobRow.__table__, RunRow.__table__
 _IDENTITY = select(_jobs.c.id, _jobs.c.bundle_root, _jobs.c.target, _jobs.c.key).where(
     _jobs.c.id.in_(bindparam("ids", expanding=True)))
+# The versions of one job: same bundle, target and key (jobs of different bundles are
+# different jobs, even with one key); the statements below take its three as parameters.
+_VERSIONS = select(_jobs.c.id).where(
+    _jobs.c.bundle_root == bindparam("root"), _jobs.c.target == bindparam("target"),
+    _jobs.c.key == bindparam("key"))
 _ACTIVE = select(func.count()).select_from(_runs).where(
-    _runs.c.job_id.in_(select(_jobs.c.id).where(
-        _jobs.c.bundle_root == bindparam("root"), _jobs.c.target == bindparam("target"),
-        _jobs.c.key == bindparam("key"))),
-    _runs.c.life.in_(RUNNING_LIKE))
+    _runs.c.job_id.in_(_VERSIONS), _runs.c.life.in_(RUNNING_LIKE))
+_OLDEST_QUEUED = select(func.min(_runs.c.id)).where(
+    _runs.c.job_id.in_(_VERSIONS), _runs.c.life == "QUEUED")
+
+
+def _identities(db: Any, job_ids: set[int]) -> dict[int, tuple[str, str, str]]:
+    """Each job version's job: (bundle root, target, key)."""
+    return {row.id: (row.bundle_root, row.target, row.key)
+            for row in db.execute(_IDENTITY, {"ids": sorted(job_ids)})}
+
+
+def _of(job: tuple[str, str, str]) -> dict[str, str]:
+    return {"root": job[0], "target": job[1], "key": job[2]}
 
 
 @dataclass
@@ -71,13 +71,11 @@ class _Ask:
 def _decide(db: Any, asks: list[_Ask]) -> None:
     """Give each ask its state, in order, and insert the runs: one count per job for
     the lot (a run made PENDING takes a slot from the ones after it)."""
-    identity = {row.id: (row.bundle_root, row.target, row.key) for row in db.execute(
-        _IDENTITY, {"ids": sorted({ask.job_id for ask in asks})})}
-    jobs = {identity[ask.job_id] for ask in asks}
+    identity = _identities(db, {ask.job_id for ask in asks})
+    jobs = set(identity.values())
     for key in sorted({key for _, _, key in jobs}):  # every writer locks in this order
         _lock(db, f"job:{key}")
-    active = {job: db.execute(_ACTIVE, {"root": job[0], "target": job[1], "key": job[2]}
-                              ).scalar() for job in jobs}
+    active = {job: db.execute(_ACTIVE, _of(job)).scalar() for job in jobs}
     for ask in asks:
         job, key = identity[ask.job_id], ask.run.job_key
         if active[job] < ask.limit:
@@ -177,9 +175,9 @@ def promote(store: RunStore, run_id: int, job_key: str, limit: int) -> bool:
     with store.sessions.begin() as db:
         _lock(db, f"job:{job_key}")
         job_id = db.scalar(select(RunRow.job_id).where(RunRow.id == run_id))
-        oldest = db.scalar(select(func.min(RunRow.id)).where(
-            _same_job(db, job_id), RunRow.life == "QUEUED"))
-        if oldest != run_id or _active_count(db, job_id) >= limit:
+        job = _of(_identities(db, {job_id})[job_id])
+        if (db.execute(_OLDEST_QUEUED, job).scalar() != run_id
+                or db.execute(_ACTIVE, job).scalar() >= limit):
             return False
         promoted = db.execute(update(RunRow).where(RunRow.id == run_id, owned_here()).values(
             life="PENDING", message="", heartbeat_ms=now_ms()))
