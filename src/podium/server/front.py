@@ -129,8 +129,8 @@ class Front:
             else:
                 hello = await asyncio.wait_for(_peek(conn, _hello_whole), HANDSHAKE_SECONDS)
                 offered = alpn_offered(hello)
-                grpc = "h2" in offered and "http/1.1" not in offered
-                port = self.backends.grpc_tls_port or self.backends.grpc_port
+                port = self.backends.grpc_tls_port
+                grpc = port is not None and "h2" in offered and "http/1.1" not in offered
         except (OSError, asyncio.TimeoutError):
             conn.close()
             return
@@ -204,16 +204,6 @@ async def _peek(conn: socket.socket, enough: Callable[[bytes], bool]) -> bytes:
         if len(head) == seen:  # the rest is on its way; the socket stays readable
             await asyncio.sleep(PEEK_WAIT)
         seen = len(head)
-
-
-async def _client_hello(reader: asyncio.StreamReader) -> bytes:
-    """The first TLS record of a connection (its ClientHello), or as much of it as came
-    before the peer stopped; at most HELLO_LIMIT bytes."""
-    head = await reader.readexactly(5)
-    length = int.from_bytes(head[3:5], "big")
-    if head[0] != 0x16 or 5 + length > HELLO_LIMIT:  # not a handshake: TLS will refuse it
-        return head
-    return head + await reader.readexactly(length)
 
 
 def alpn_offered(hello: bytes) -> list[str]:
