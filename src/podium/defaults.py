@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass
@@ -104,19 +105,21 @@ def datasets_dir() -> Path:
 
 def home() -> Path:
     """The workspace: `PODIUM_HOME`, default `~/.podium`; created on first use."""
-    path = Path(os.environ.get("PODIUM_HOME") or Path.home() / ".podium").expanduser()
-    if path not in _made:  # a mkdir per call showed in per-task profiles
-        path.mkdir(parents=True, exist_ok=True)
-        _made.add(path)
-    return path
+    return _homes(os.environ.get("PODIUM_HOME") or "")[0]
 
 
-_made: set[Path] = set()
+@functools.cache
+def _homes(setting: str) -> tuple[Path, Path]:
+    """The workspace a `PODIUM_HOME` value names, made once, and its logs folder: per-task
+    profiles showed a mkdir, then the path arithmetic, on every call."""
+    path = Path(setting or Path.home() / ".podium").expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path, path / "logs"
 
 
 def logs_dir() -> Path:
     """Where task logs go: `<home>/logs/<run_id>/<task_key>/<attempt>.log`."""
-    return home() / "logs"
+    return _homes(os.environ.get("PODIUM_HOME") or "")[1]
 
 
 def pipeline_events_path(log_path: Path | str) -> Path:

@@ -57,7 +57,9 @@ def chatter(kilobytes: str) -> None:
 
 
 def wait_for(marker: str, seconds: str = "120") -> str:
-    """Wait until the file `marker` exists (a test creates it to let the task finish)."""
+    """Wait until the file `marker` exists (a test creates it to let the task finish);
+    says so in its log first, which tests read as "the task has started"."""
+    print(f"waiting for {marker}", flush=True)
     end = time.monotonic() + float(seconds)
     while not Path(marker).exists():
         if time.monotonic() > end:

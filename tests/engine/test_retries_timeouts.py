@@ -25,7 +25,12 @@ def test_retries_wait_min_retry_interval_and_then_succeed(run_job, tmp_path: Pat
     gaps = [b.start_ms - a.end_ms for a, b in zip(tr.attempts, tr.attempts[1:], strict=False)]
     assert all(gap >= 300 for gap in gaps), gaps
     assert tr.attempt_number == 2
-    assert (tr.attempts[0].log_path.parent / "2.log").exists()
+    # each attempt logs to its own file: the failed ones hold their tracebacks; the last
+    # one printed nothing, so it left no file (a log is made at its first line)
+    logs = [a.log_path for a in tr.attempts]
+    assert [p.name for p in logs] == ["0.log", "1.log", "2.log"]
+    assert [f"flaky failure {n}" in logs[n - 1].read_text() for n in (1, 2)] == [True, True]
+    assert not logs[2].exists()
 
 
 def test_retries_run_out(run_job) -> None:

@@ -83,7 +83,10 @@ def test_seed003_master_notebook_fans_out_children(executor) -> None:
     assert run.result is Result.SUCCESS, tr.error
     assert tr.exit_value == ",".join(f"part-{i}:{i * 10}" for i in range(8))
     assert len(tr.ctx.children) == 8
-    assert all(c.result == "SUCCESS" and c.log_path.exists() for c in tr.ctx.children)
+    assert all(c.result == "SUCCESS" for c in tr.ctx.children)
+    # each child notebook logs to a file of its own beside its parent's
+    assert len({c.log_path for c in tr.ctx.children}) == 8
+    assert all(c.log_path.parent == tr.attempts[-1].log_path.parent for c in tr.ctx.children)
 
 
 def test_notebook_with_run_magic_sql_cell_and_ipynb_child(run_job) -> None:

@@ -110,3 +110,15 @@ def test_failing_sh_cell_and_scala_cell_name_their_cell(run_job) -> None:
     assert "before\n" in sh.attempts[0].log_path.read_text()
     assert scala.error.startswith("CellError: scala.py: cell 1, line 2: NotImplementedError: "
                                   "%scala cells cannot run on podium")
+
+
+def test_a_log_is_made_at_its_first_line_so_a_silent_task_leaves_none(run_job) -> None:
+    run = run_job("      tasks:\n"
+                  "        - {task_key: loud, python_task: {function: 'tests.engine.funcs:nap', "
+                  "parameters: {v: one, seconds: '0'}}}\n"
+                  "        - {task_key: quiet, python_task: {function: 'tests.engine.funcs:"
+                  "noop'}}\n")
+    assert run.result is Result.SUCCESS, {k: t.error for k, t in run.task_runs.items()}
+    loud, quiet = (run.task_runs[k].attempts[0].log_path for k in ("loud", "quiet"))
+    assert loud.read_text() == "iteration one\n"
+    assert quiet.name == "0.log" and not quiet.exists() and not quiet.parent.exists()

@@ -171,23 +171,19 @@ def original_stderr() -> IO[str]:
 
 @contextmanager
 def captured(path: Path, redact: list[str] | None = None) -> Iterator[TaskLog]:
-    """Route this thread's output to `path` (appending) while the block runs. Failing to
-    create the log raises OSError; failing to write it later is kept on the yielded
-    log's `failed` (and raised where the task wrote)."""
+    """Route this thread's output to `path` (appending) while the block runs. The file
+    and its folder are made at the first write: a task that prints nothing leaves none.
+    Failing to write the log is kept on the yielded log's `failed` (and raised where the
+    task wrote)."""
     install()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = path.open("a", encoding="utf-8", buffering=1)
     # `redact` grows as the task reads secrets: keep the very list
-    log = TaskLog(raw, path, redact if redact is not None else [])
+    log = TaskLog(path, redact if redact is not None else [])
     previous = threads.put("log", log)
     try:
         yield log
     finally:
         threads.put("log", previous)
-        try:
-            raw.close()
-        except OSError as exc:
-            log.failed = log.failed or exc
+        log.close()
 
 
 def unwritable(path: Path, exc: OSError) -> str:
@@ -196,14 +192,38 @@ def unwritable(path: Path, exc: OSError) -> str:
             "where PODIUM_HOME is, then repair the run")
 
 
+def _open_log(path: Path) -> IO[str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("a", encoding="utf-8", buffering=1)
+
+
 class TaskLog(io.TextIOBase):
     """A task's log file: replaces secret values with [REDACTED] before they reach it,
     and remembers the first write that failed (a full disk): the write raises
     LogUnwritable in the task, and the task fails saying why even if it caught that."""
 
-    def __init__(self, raw: IO[str], path: Path, secrets: list[str]):
-        self.raw, self.path, self.secrets = raw, path, secrets
+    def __init__(self, path: Path, secrets: list[str]):
+        self.path, self.secrets = path, secrets
         self.failed: OSError | None = None
+        # opened at the first write: making a folder and a file was half of what a
+        # no-op task cost podium, and many small tasks print nothing
+        self._raw: IO[str] | None = None
+
+    @property
+    def raw(self) -> IO[str]:
+        """The open log file, made (appending, with its folder) on first use."""
+        if self._raw is None:
+            self._raw = self._guard(_open_log, self.path)
+        return self._raw
+
+    def close(self) -> None:
+        """Close the file if it was opened; a failure to is kept on `failed`."""
+        if self._raw is not None and not self._raw.closed:
+            try:
+                self._raw.close()
+            except OSError as exc:
+                self.failed = self.failed or exc
+        super().close()
 
     @property
     def reason(self) -> str:
@@ -214,22 +234,25 @@ class TaskLog(io.TextIOBase):
         for secret in self.secrets:
             if secret:
                 text = text.replace(secret, "[REDACTED]")
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")
         return self._guard(self.raw.write, text)
 
     def writable(self) -> bool:
         return True
 
     def flush(self) -> None:
-        self._guard(self.raw.flush)
+        if self._raw is not None and not self._raw.closed:
+            self._guard(self._raw.flush)
 
     def fileno(self) -> int:
         return self.raw.fileno()
 
-    def _guard(self, call: Any, *args: Any) -> Any:
+    def _guard(self, call: Any, *args: Any, **kwargs: Any) -> Any:
         if self.failed is not None:
             raise LogUnwritable(self.failed.errno, self.reason)
         try:
-            return call(*args)
+            return call(*args, **kwargs)
         except OSError as exc:
             self.failed = exc
             raise LogUnwritable(exc.errno, self.reason) from exc

@@ -225,6 +225,8 @@ def _follow(stream: Any, events: Path | None) -> None:
     import json
     from datetime import timezone
 
+    if events is not None:  # beside the task's log, whose folder comes with its first line
+        events.parent.mkdir(parents=True, exist_ok=True)
     out = events.open("a", encoding="utf-8") if events is not None else None
     try:
         for result in stream:
