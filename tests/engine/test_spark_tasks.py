@@ -144,3 +144,24 @@ def test_get_or_create_in_task_code_returns_the_tasks_own_session(run_job) -> No
     run = run_job(CLUSTER + "      tasks:\n" + task % ("a", "a", "3") + task % ("b", "b", "7"),
                   files={"own.py": GET_OR_CREATE})
     assert run.result is Result.SUCCESS, {k: t.error for k, t in run.task_runs.items()}
+
+
+def test_task_sessions_are_their_own_without_looking_up_pysparks_classes_again(
+        run_job, executor) -> None:
+    """A task's `newSession()` reuses the JVM session class PySpark looked up once per
+    JVM (three Py4J round trips fewer per task); sessions stay the tasks' own."""
+    from pyspark.sql import SparkSession
+
+    views = ("# Databricks notebook source\n"
+             "spark.range(1).createOrReplaceTempView('mine_%s')\n"
+             "assert [t.name for t in spark.catalog.listTables() if t.isTemporary] == "
+             "['mine_%s']\n")
+    task = ("        - {task_key: %s, job_cluster_key: main, "
+            "notebook_task: {notebook_path: %s.py}}\n")
+    run = run_job(CLUSTER + "      tasks:\n" + task % ("a", "a") + task % ("b", "b"),
+                  files={"a.py": views % ("a", "a"), "b.py": views % ("b", "b")})
+    assert run.result is Result.SUCCESS, {k: t.error for k, t in run.task_runs.items()}
+    jvm = executor.clusters.slots["j:main"].cluster.root._jvm
+    looked_up = SparkSession._get_j_spark_session_class(jvm)
+    assert looked_up is SparkSession._get_j_spark_session_class(jvm)
+    assert looked_up._fqn == "org.apache.spark.sql.classic.SparkSession"

@@ -178,6 +178,7 @@ class ClassicCluster:
             samples.ensure(self.root)  # once per machine
         self.application_id = self.root.sparkContext.applicationId
         self._bind = _task_threads_bind(self.root)
+        _remember_session_lookups()
         self._read, self._load = _status_store(self.root) or (None, None)
         service = getattr(self.root._jvm.org.apache.spark.sql.connect.service,
                           "SparkConnectService$")
@@ -451,6 +452,29 @@ def _status_store(root: Any) -> tuple[spark_status.Reader, Callable[[], Any]] | 
             raise OSError(f"the driver does not answer: {exc}") from exc
 
     return call, lambda: call("load")
+
+
+def _remember_session_lookups() -> None:
+    """Make PySpark look up its JVM session class and companion object once per JVM
+    instead of on every `newSession()`: three of a task's six Py4J round trips before its
+    first line ran (each a reflective lookup through the gateway)."""
+    from pyspark.sql import SparkSession
+
+    if getattr(SparkSession, "_podium_lookups", None) is not None:
+        return
+    looked_up: dict[str, tuple[Any, Any]] = {}  # by lookup: (the JVM view, its answer)
+
+    def remembered(name: str, look_up: Any) -> Any:
+        def lookup(jvm: Any) -> Any:
+            seen = looked_up.get(name)
+            if seen is None or seen[0] is not jvm:  # a new JVM after a restart
+                seen = looked_up[name] = (jvm, look_up(jvm))
+            return seen[1]
+        return staticmethod(lookup)
+
+    SparkSession._podium_lookups = looked_up  # type: ignore[attr-defined]
+    for name in ("_get_j_spark_session_class", "_get_j_spark_session_module"):
+        setattr(SparkSession, name, remembered(name, getattr(SparkSession, name)))
 
 
 def _task_threads_bind(root: Any) -> Any:
