@@ -475,9 +475,7 @@ def display(obj: Any, *args: Any, **kwargs: Any) -> None:
     if ctx is not None:
         table = {"columns": columns,
                  "rows": [[None if v is None else str(v) for v in row] for row in rows]}
-        sink_path = display_path(ctx.log_path)
-        sink_path.parent.mkdir(parents=True, exist_ok=True)  # made with the log's first line
-        with sink_path.open("a", encoding="utf-8") as sink:
+        with output.append_to(display_path(ctx.log_path)) as sink:
             sink.write(json.dumps(table) + "\n")
 
 

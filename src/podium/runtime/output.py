@@ -192,9 +192,11 @@ def unwritable(path: Path, exc: OSError) -> str:
             "where PODIUM_HOME is, then repair the run")
 
 
-def _open_log(path: Path) -> IO[str]:
+def append_to(path: Path, buffering: int = -1) -> IO[str]:
+    """Open `path` to append UTF-8 text, making its folder first: a task's log folder is
+    made with its first line, so the files kept beside the log may come before it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("a", encoding="utf-8", buffering=1)
+    return path.open("a", encoding="utf-8", buffering=buffering)
 
 
 class TaskLog(io.TextIOBase):
@@ -213,7 +215,7 @@ class TaskLog(io.TextIOBase):
     def raw(self) -> IO[str]:
         """The open log file, made (appending, with its folder) on first use."""
         if self._raw is None:
-            self._raw = self._guard(_open_log, self.path)
+            self._raw = self._guard(append_to, self.path, 1)  # line-buffered
         return self._raw
 
     def close(self) -> None:
@@ -248,11 +250,11 @@ class TaskLog(io.TextIOBase):
     def fileno(self) -> int:
         return self.raw.fileno()
 
-    def _guard(self, call: Any, *args: Any, **kwargs: Any) -> Any:
+    def _guard(self, call: Any, *args: Any) -> Any:
         if self.failed is not None:
             raise LogUnwritable(self.failed.errno, self.reason)
         try:
-            return call(*args, **kwargs)
+            return call(*args)
         except OSError as exc:
             self.failed = exc
             raise LogUnwritable(exc.errno, self.reason) from exc

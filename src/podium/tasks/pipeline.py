@@ -26,6 +26,7 @@ from typing import Any
 
 from podium import defaults
 from podium.runtime.context import TaskContext
+from podium.runtime.output import append_to
 from podium.spec.models import Task
 
 SOURCE_SUFFIXES = (".py", ".sql")
@@ -225,9 +226,7 @@ def _follow(stream: Any, events: Path | None) -> None:
     import json
     from datetime import timezone
 
-    if events is not None:  # beside the task's log, whose folder comes with its first line
-        events.parent.mkdir(parents=True, exist_ok=True)
-    out = events.open("a", encoding="utf-8") if events is not None else None
+    out = append_to(events) if events is not None else None
     try:
         for result in stream:
             if "pipeline_event_result" not in result:
