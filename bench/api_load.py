@@ -6,7 +6,9 @@ notebook task (one cell: a small Spark count); then every run is awaited. Report
 answer time of run-now (median, p90, p99, max), the runs ended per second from the first
 request to the last run's end, and checks that every run succeeded, none lost or doubled.
 First, as the floor of the HTTP stack under the same load, as many `jobs/get` calls (a
-token check, one row, its JSON) from as many clients.
+token check, one row, its JSON) from as many clients; and before any load, one client's
+`jobs/get` calls one after the other on one kept-alive connection, as databricks-sdk
+makes them.
 Writes bench/results/api_load.json. PostgreSQL is the one `make test` starts (or
 PODIUM_TEST_DATABASE_URL); a schema of its own is made and dropped.
 Usage: python bench/api_load.py [--clients 64] [--runs 300] [--stores sqlite,postgresql]
@@ -176,9 +178,22 @@ def timings(latencies: list[float]) -> dict:
             "p99": percentile(latencies, 0.99) * 1000, "max": max(latencies) * 1000}
 
 
+def one_client(server: Server, calls: int = 200) -> list[float]:
+    """`calls` jobs/get one after the other on one kept-alive connection: each answer time."""
+    session, latencies = requests.Session(), []
+    for _ in range(calls):
+        began = time.perf_counter()
+        session.get(f"{server.url}/api/2.2/jobs/get", params={"job_id": server.job_id},
+                    headers=server.headers, timeout=60).raise_for_status()
+        latencies.append(time.perf_counter() - began)
+    return latencies
+
+
 def load(server: Server, clients: int, runs: int) -> dict:
-    """First the floor: `runs` jobs/get (a read: auth, one row, JSON) from `clients`
-    threads at once; then `runs` run-now requests the same way; what they measured."""
+    """First one client alone, then the floor: `runs` jobs/get (a read: auth, one row,
+    JSON) from `clients` threads at once; then `runs` run-now requests the same way; what
+    they measured."""
+    alone = one_client(server)
     floor, _, _ = burst(lambda session: session.get(
         f"{server.url}/api/2.2/jobs/get", params={"job_id": server.job_id},
         headers=server.headers, timeout=60).raise_for_status(), clients, runs)
@@ -191,6 +206,7 @@ def load(server: Server, clients: int, runs: int) -> dict:
     return {
         "clients": clients, "runs": runs, "errors": len(errors),
         "run_now_ms": timings(latencies), "jobs_get_ms": timings(floor),
+        "jobs_get_one_client_ms": timings(alone),
         "runs_per_s": len(mine) / max(0.001, (last_ms - first_ms) / 1000),
         "succeeded": results.count("SUCCESS"), "listed": len(mine),
         "distinct_ids": len(set(run_ids)),
@@ -247,6 +263,9 @@ def main() -> None:
     print(f"\n{'store':<11} {'call':<9} {'median':>8} {'p90':>8} {'p99':>8} {'max':>8} "
           f"{'runs/s':>7} {'ok':>9}")
     for store, m in stores.items():
+        t = m["jobs_get_one_client_ms"]
+        print(f"{store:<11} {'1 client':<9} {t['median']:>6.1f}ms {t['p90']:>6.1f}ms "
+              f"{t['p99']:>6.1f}ms {t['max']:>6.1f}ms")
         t = m["jobs_get_ms"]
         print(f"{store:<11} {'jobs/get':<9} {t['median']:>6.0f}ms {t['p90']:>6.0f}ms "
               f"{t['p99']:>6.0f}ms {t['max']:>6.0f}ms")
