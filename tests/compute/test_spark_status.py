@@ -24,19 +24,26 @@ slow.start()
 while not rest("jobs?status=running"):
     time.sleep(0.1)
 time.sleep(0.5)  # its stage has six tasks for two cores
-load = json.loads(status.load(context))
-executors = rest("executors")
-stages = rest("stages?status=active")
-running = rest("jobs?status=running")
+
+def rest_load():
+    executors, stages = rest("executors"), rest("stages?status=active")
+    return {"cores": sum(e["totalCores"] for e in executors),
+            "busy": sum(e["activeTasks"] for e in executors),
+            "pending": sum(s["numTasks"] - s["numActiveTasks"] - s["numCompleteTasks"]
+                           for s in stages),
+            "active_jobs": len(rest("jobs?status=running"))}
+
+# the two reads are moments apart, and a wave of tasks may end between them: read both
+# until they agree (on a loaded machine that can take a second try)
+for _ in range(10):
+    load = json.loads(status.load(context))
+    rest_seen = rest_load()
+    if load == rest_seen:
+        break
 slow.join()
 spark.range(100).selectExpr("id % 3 AS k").groupBy("k").count().collect()
 time.sleep(1)  # the listener has taken in the last job's end
-seen = {"load": load,
-        "rest_load": {"cores": sum(e["totalCores"] for e in executors),
-                      "busy": sum(e["activeTasks"] for e in executors),
-                      "pending": sum(s["numTasks"] - s["numActiveTasks"] - s["numCompleteTasks"]
-                                     for s in stages),
-                      "active_jobs": len(running)},
+seen = {"load": load, "rest_load": rest_seen,
         "jobs": json.loads(status.jobs(context)), "rest_jobs": rest("jobs"),
         "stages": json.loads(status.stages(context)),
         "rest_stages": rest("stages?details=false")}
