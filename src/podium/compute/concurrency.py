@@ -10,8 +10,12 @@ for the cluster, `Governor.step`:
   `JOBS_PER_CORE` per executor core; then it waits `COOL_DOWN_SECONDS` before raising it
   again;
 - **raises** it by one when tasks wait, the limit is what holds them back, and the
-  cluster has room: an executor core idle, no stage task waiting for one, and the
-  driver's machine below 85 % CPU;
+  cluster has had room for `ROOM_SECONDS` (two samples in a row): an executor core idle,
+  no stage task waiting for one, and the driver's machine below 85 % CPU. One sample is
+  not enough: tasks just admitted spend their first second making their sessions, before
+  their Spark jobs reach the cores, and a limit raised on that moment's idle cores
+  overloads the cluster for the rest of the run (measured in docs/benchmarks.md, "Adaptive
+  concurrency on a mixed workload"); after a raise, room is looked for afresh;
 - otherwise **keeps** it.
 
 The limit starts at twice the cluster's cores and stays between 1 and
@@ -30,6 +34,7 @@ CPU_HIGH = 0.85
 JOBS_PER_CORE = 4
 CEILING_PER_CORE = 8
 COOL_DOWN_SECONDS = 3.0
+ROOM_SECONDS = 1.0
 DECREASE = 0.75
 
 
@@ -74,6 +79,7 @@ class Governor:
         self.reason = f"starting at {self.limit} (twice {cores} cores" + (
             f", at most {cap})" if cap else ")")
         self._quiet_until = 0.0
+        self._room_since: float | None = None  # when the current run of roomy samples began
 
     def ceiling(self, cores: int) -> int:
         """The most the limit may reach on a cluster with `cores` executor cores."""
@@ -84,6 +90,7 @@ class Governor:
         cores = max(1, load.cores)
         pressure = _pressure(load, cores)
         previous = self.limit
+        room_since, self._room_since = self._room_since, None
         if pressure is not None:
             self.reason = pressure
             self._quiet_until = now + COOL_DOWN_SECONDS
@@ -94,6 +101,8 @@ class Governor:
                 self.reason = full
             elif self.limit >= self.ceiling(cores):
                 self.reason = f"at its ceiling of {self.limit} tasks"
+            elif room_since is None or now - room_since < ROOM_SECONDS:
+                self._room_since = now if room_since is None else room_since
             else:
                 self.limit += 1
                 self.reason = (f"{cores - load.busy} of {cores} executor cores idle, "
