@@ -99,6 +99,11 @@ class Server:
                 return state
             time.sleep(poll)
 
+    def get_job(self, session: requests.Session) -> None:
+        """jobs/get of the deployed job: a token check, one row, its JSON."""
+        session.get(f"{self.url}/api/2.2/jobs/get", params={"job_id": self.job_id},
+                    headers=self.headers, timeout=60).raise_for_status()
+
     def run_now(self, session: requests.Session) -> int:
         answer = session.post(f"{self.url}/api/2.2/jobs/run-now", json={"job_id": self.job_id},
                               headers=self.headers, timeout=60)
@@ -183,8 +188,7 @@ def one_client(server: Server, calls: int = 200) -> list[float]:
     session, latencies = requests.Session(), []
     for _ in range(calls):
         began = time.perf_counter()
-        session.get(f"{server.url}/api/2.2/jobs/get", params={"job_id": server.job_id},
-                    headers=server.headers, timeout=60).raise_for_status()
+        server.get_job(session)
         latencies.append(time.perf_counter() - began)
     return latencies
 
@@ -194,9 +198,7 @@ def load(server: Server, clients: int, runs: int) -> dict:
     JSON) from `clients` threads at once; then `runs` run-now requests the same way; what
     they measured."""
     alone = one_client(server)
-    floor, _, _ = burst(lambda session: session.get(
-        f"{server.url}/api/2.2/jobs/get", params={"job_id": server.job_id},
-        headers=server.headers, timeout=60).raise_for_status(), clients, runs)
+    floor, _, _ = burst(server.get_job, clients, runs)
     first_ms = time.time() * 1000
     latencies, run_ids, errors = burst(server.run_now, clients, runs)
     server.wait_idle(timeout=30 + runs)
