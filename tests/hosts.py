@@ -10,6 +10,7 @@ up, and a lookup that waits for an unreachable name server stalls it for seconds
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import random
 import shutil
@@ -24,6 +25,7 @@ from pathlib import Path
 import pytest
 
 ETC_NETNS = Path("/etc/netns")
+_NETWORKS = itertools.count()  # this process's networks, so no two share a name
 
 
 def ip(*args: str) -> None:
@@ -73,8 +75,10 @@ class Network:
 @contextmanager
 def network(*names: str) -> Iterator[Network]:
     """Hosts `names` on a bridge of their own (a random 10.x.y.0/24, so parallel tests do
-    not meet); removed afterwards with every process left in them."""
-    tag = f"{os.getpid() % 10_000:04d}{random.randrange(100):02d}"
+    not meet); removed afterwards with every process left in them. Names carry this
+    process's id and a count, never a random number: a network namespace's links go
+    away some time after `ip netns del`, and a name drawn again met the old link."""
+    tag = f"{os.getpid() % 10_000:04d}{next(_NETWORKS) % 100:02d}"
     subnet = f"10.{random.randrange(100, 250)}.{random.randrange(1, 250)}"
     net = Network(f"pdbr{tag}", f"{subnet}.1", {})
     try:
@@ -107,6 +111,7 @@ def network(*names: str) -> Iterator[Network]:
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError, ValueError):
                     os.kill(int(pid), 9)
+            subprocess.run(["ip", "link", "del", host.link], capture_output=True)
             subprocess.run(["ip", "netns", "del", host.netns], capture_output=True)
             shutil.rmtree(ETC_NETNS / host.netns, ignore_errors=True)
         subprocess.run(["ip", "link", "del", net.bridge], capture_output=True)
