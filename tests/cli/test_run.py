@@ -99,6 +99,26 @@ def test_python_udfs_run_in_podiums_python_whatever_path_and_the_cluster_say(
     task = json.loads(done.stdout)["tasks"][0]
     assert task["state"]["result_state"] == "SUCCESS", task["state"]["state_message"]
     assert task["podium_exit_value"] == sys.executable
+    # The UDF's Python workers reported to PySpark's accumulator server, which the cluster
+    # shuts down in the background: quietly, and the driver's JVM ended with the process.
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert [c for c in processes_of(tmp_path / "home") if "java" in c.split(" ")[0]] == []
+    deadline = time.monotonic() + 10  # its Python workers end once they see it gone
+    while processes_of(tmp_path / "home"):
+        assert time.monotonic() < deadline, processes_of(tmp_path / "home")
+        time.sleep(0.1)
+
+
+def processes_of(home: Path) -> list[str]:
+    """The commands of the live processes started with PODIUM_HOME=`home`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if f"PODIUM_HOME={home}".encode() in (proc / "environ").read_bytes().split(b"\0"):
+                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:  # not a process, or gone meanwhile
+            continue
+    return found
 
 
 def test_sigint_cancels_running_spark_task_and_exits_130(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -20,6 +21,18 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    finally:
+        _exit_quickly()
+
+
+def _exit_quickly() -> None:
+    """Spare the interpreter's last garbage collections: with PySpark, pandas and
+    pydantic loaded they walk millions of objects and took 0.3 s of every command's exit.
+    Garbage there is now is collected (its finalizers run) first; what the modules'
+    teardown frees afterwards is freed by reference counts, as before, and atexit
+    handlers run as always."""
+    gc.collect()
+    gc.freeze()
 
 
 __all__ = ["app", "main"]

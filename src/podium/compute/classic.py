@@ -71,7 +71,7 @@ def adopt(key: str, spec: ClusterSpec) -> ClassicCluster | None:
 def _end_jvm() -> None:
     """End the JVM of a stopped driver and make PySpark forget it: PySpark reuses the
     first JVM it started for every later SparkContext (with the first one's jars and
-    options) and never ends it."""
+    options) and never ends it. Returns as the JVM begins to end."""
     from pyspark import SparkContext
 
     gateway = SparkContext._gateway
@@ -85,10 +85,38 @@ def _end_jvm() -> None:
     if process is not None and process.poll() is None:
         with contextlib.suppress(OSError):
             process.stdin.close()  # the JVM ends when its stdin closes
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        # Its shutdown takes some 0.4 s; waited for beside the caller's own work, and
+        # before this process exits (not a daemon thread).
+        threading.Thread(target=_reap, args=(process,), name="podium-jvm-end").start()
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    """Wait for an ending JVM; kill one that has not ended in ten seconds."""
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _detach_accumulator_server(context: Any) -> Any:
+    """Take PySpark's accumulator server from `context` before it stops: its thread sees a
+    shutdown only at its next poll (half a second, a second once the driver has sent an
+    update), and `SparkContext.stop` waits for that, so every cold run ended that late."""
+    server = getattr(context, "_accumulatorServer", None)
+    context._accumulatorServer = None
+    return server
+
+
+def _stop_in_background(server: Any) -> None:
+    """Shut the detached accumulator server down without waiting for its poll; after the
+    driver stopped, so no update from it can be missed. The driver's connection to it
+    then ends with its JVM, which the server would report as an error."""
+    if server is not None:
+        server.server_shutdown = True
+        server.handle_error = lambda request, address: None
+        threading.Thread(target=server.shutdown, daemon=True,
+                         name="podium-accumulators-stop").start()
 
 
 class ClassicCluster:
@@ -421,8 +449,10 @@ class ClassicCluster:
         """Stop the application and free the process's classic driver."""
         global _driver_owner
         if self.root is not None:
+            accumulators = _detach_accumulator_server(self.root.sparkContext)
             self.root.stop()
             self.root = None
+            _stop_in_background(accumulators)
             _end_jvm()  # its memory back; the next classic cluster starts a JVM of its own
         self.connect_url = None
         with _driver_lock:
