@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from podium.engine.executor import Executor
 from podium.engine.model import Run
@@ -18,7 +18,7 @@ from podium.engine.recorder import Recorder
 from podium.engine.restore import job_snapshot, rerun_set, restore
 from podium.engine.states import Result
 from podium.spec import load_bundle
-from podium.store import RunBusy, RunStore
+from podium.store import RunBusy, RunStore, admission
 from podium.store.maintenance import prune, start_repair, sweep_orphans
 from podium.store.runs import HOST, now_ms
 from podium.store.schema import RunRow
@@ -240,6 +240,26 @@ def test_job_runs_and_task_runs_share_one_id_space(store, write_bundle, tmp_path
     assert [t.run_id for t in first.task_runs.values()] == [first.run_id + 1,
                                                             first.run_id + 2,
                                                             first.run_id + 3]
+
+
+def test_a_run_admitted_to_start_has_its_start_time_at_once_and_a_queued_one_has_none(
+        store, write_bundle, tmp_path: Path) -> None:
+    """runs/list may read a run before its executor's first write: a PENDING run already
+    shows when it started (a trigger's next run is spaced from it); a QUEUED one starts
+    when it leaves the queue."""
+    root = write_bundle(JOB % {"marker": tmp_path / "count", "failures": 0})
+    job = load_bundle(root).jobs["j"]
+    job_id = store.record_job("j", job.name, "h", str(root), "default", job_snapshot(job))
+    before = now_ms()
+    pending, queued = Run("j", job, root, {}, {}), Run("j", job, root, {}, {})
+    assert admission.admit(store, pending, job_id, limit=1, queue=True) == "PENDING"
+    assert admission.admit(store, queued, job_id, limit=1, queue=True) == "QUEUED"
+    with store.reads.begin() as db:
+        rows = {r.id: r for r in db.scalars(select(RunRow).where(
+            RunRow.id.in_([pending.run_id, queued.run_id])))}
+    assert before <= rows[pending.run_id].start_ms <= now_ms()
+    assert pending.start_ms == rows[pending.run_id].start_ms  # its executor keeps it
+    assert rows[queued.run_id].start_ms is None and queued.start_ms is None
 
 
 def test_concurrent_writers_never_take_the_same_run_ids(store, write_bundle,

@@ -189,18 +189,22 @@ class RunStore:
     def insert_runs(db: Any, runs: list[tuple[RunLike, int, str, str]]) -> None:
         """Insert runs, each `(run, job_id, life, message)`, with their task runs, in the
         caller's transaction and in order (two statements for them all); the database ids
-        become the runs' and task runs' ids."""
+        become the runs' and task runs' ids. A run admitted to start (PENDING) has started
+        now, so `runs/list` never shows it without a start time; a queued one starts when
+        it leaves the queue."""
         stamp = now_ms()
         first = take_run_ids(db, sum(1 + len(run.task_runs) for run, _, _, _ in runs))
         run_rows, task_rows = [], []
         for run, job_id, life, message in runs:
             parent = getattr(run, "parent", None)
+            if life == "PENDING":
+                run.start_ms = getattr(run, "start_ms", None) or stamp
             run_rows.append(dict(
                 id=first, job_id=job_id, job_key=run.job_key,
                 run_name=run.job.name or run.job_key, params_json=json.dumps(run.params),
                 trigger=run.trigger, life=life, message=message, owner_host=HOST,
                 owner_pid=os.getpid(), heartbeat_ms=stamp, cancel_requested=False,
-                repair_count=0, created_ms=stamp,
+                repair_count=0, created_ms=stamp, start_ms=getattr(run, "start_ms", None),
                 parent_run_id=parent[0] if parent else None,
                 parent_task_key=parent[1] if parent else None,
                 workspace_job_id=getattr(run, "workspace_job_id", None),
