@@ -99,19 +99,17 @@ def _reap(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def _detach_accumulator_server(context: Any) -> Any:
-    """Take PySpark's accumulator server from `context` before it stops: its thread sees a
-    shutdown only at its next poll (half a second, a second once the driver has sent an
-    update), and `SparkContext.stop` waits for that, so every cold run ended that late."""
+def _stop_session(root: Any) -> None:
+    """Stop the driver without waiting for PySpark's accumulator server: its thread sees
+    a shutdown only at its next poll (half a second, a second once the driver has sent an
+    update), and `SparkContext.stop` waits for that, so every cold run ended that late.
+    The server is taken from the context first and shut down in the background after
+    the driver stopped, so no update from it can be missed; the driver's connection to it
+    then ends with its JVM, which the server would report as an error."""
+    context = root.sparkContext
     server = getattr(context, "_accumulatorServer", None)
     context._accumulatorServer = None
-    return server
-
-
-def _stop_in_background(server: Any) -> None:
-    """Shut the detached accumulator server down without waiting for its poll; after the
-    driver stopped, so no update from it can be missed. The driver's connection to it
-    then ends with its JVM, which the server would report as an error."""
+    root.stop()
     if server is not None:
         server.server_shutdown = True
         server.handle_error = lambda request, address: None
@@ -449,10 +447,8 @@ class ClassicCluster:
         """Stop the application and free the process's classic driver."""
         global _driver_owner
         if self.root is not None:
-            accumulators = _detach_accumulator_server(self.root.sparkContext)
-            self.root.stop()
+            _stop_session(self.root)
             self.root = None
-            _stop_in_background(accumulators)
             _end_jvm()  # its memory back; the next classic cluster starts a JVM of its own
         self.connect_url = None
         with _driver_lock:
