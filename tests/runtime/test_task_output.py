@@ -3,7 +3,12 @@ subprocesses, `%sh` cells; and `%fs`, `%scala` cells behave as on Databricks."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import threading
+
 from podium.engine.states import Result
+from podium.runtime import output
 from tests.conftest import CLUSTER
 
 STREAMS = """# Databricks notebook source
@@ -122,3 +127,35 @@ def test_a_log_is_made_at_its_first_line_so_a_silent_task_leaves_none(run_job) -
     loud, quiet = (run.task_runs[k].attempts[0].log_path for k in ("loud", "quiet"))
     assert loud.read_text() == "iteration one\n"
     assert quiet.name == "0.log" and not quiet.exists() and not quiet.parent.exists()
+
+
+def test_subprocesses_start_while_another_thread_changes_the_environment() -> None:
+    """A cluster's start writes `os.environ` while a task's environment is built with uv:
+    every child gets its own copy of the environment, so none fails to exec."""
+    output.install()
+    os.environ["PODIUM_SEEN_BY_CHILD"] = "yes"
+    stop = threading.Event()
+
+    def write() -> None:
+        made = 0
+        while not stop.is_set():
+            os.environ[f"PODIUM_RACE_{made}"] = "x"
+            made += 1
+            if made % 100 == 0:
+                for old in range(made - 100, made):
+                    del os.environ[f"PODIUM_RACE_{old}"]
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        codes = [subprocess.run(["true"]).returncode for _ in range(200)]
+        seen = subprocess.run(["sh", "-c", "echo $PODIUM_SEEN_BY_CHILD"],
+                              capture_output=True, text=True).stdout
+    finally:
+        stop.set()
+        writer.join()
+        for name in [n for n in os.environ if n.startswith("PODIUM_RACE_")]:
+            del os.environ[name]
+        del os.environ["PODIUM_SEEN_BY_CHILD"]
+    assert codes == [0] * 200
+    assert seen == "yes\n"

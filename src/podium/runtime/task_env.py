@@ -104,13 +104,12 @@ class _TaskEnviron(type(os.environ)):  # type: ignore[misc]
 
 
 def subprocess_env(given: Any) -> Any:
-    """The environment a task's subprocess starts with: `given`, or when none was given
-    the process's with the task's variables on top; outside a task, `given`."""
+    """The environment a subprocess starts with: `given`, or when none was given the
+    process's (with the task's variables on top in a task thread), always as a copy: a
+    child left to read C's `environ` may exec while another thread's `os.environ` write
+    moves that array (glibc's setenv), and fails with "[Errno 14] Bad address"."""
     if given is not None:
         return given
-    _, env = _task()
-    if env is None:
-        return None
     return dict(os.environ)
 
 
