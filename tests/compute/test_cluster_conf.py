@@ -20,8 +20,6 @@ from podium.compute.errors import ClusterError
 from podium.spec.models import ClusterSpec
 from tests.conftest import driver_vm_option
 
-QUICK = "-XX:TieredStopAtLevel=1 -XX:+UseParallelGC"
-
 
 def spec(**conf: str) -> ClusterSpec:
     return ClusterSpec.model_validate({"spark_conf": conf})
@@ -33,7 +31,7 @@ def test_the_cluster_says_then_the_environment_then_full(monkeypatch) -> None:
     assert "TieredStopAtLevel" not in driver_options(spec()).get(DRIVER_OPTIONS, "")
     monkeypatch.setenv("PODIUM_JIT", "quick")
     assert jit(spec()) == "quick"
-    assert driver_options(spec())[DRIVER_OPTIONS].endswith(QUICK)
+    assert driver_options(spec())[DRIVER_OPTIONS].endswith("-XX:TieredStopAtLevel=1")
     assert jit(spec(**{"spark.podium.jit": "Full"})) == "full"
     assert executor_options(spec(**{"spark.podium.jit": "Full"})) == {}
     with pytest.raises(ClusterError, match="'fast'; use 'full' or 'quick'"):
@@ -43,26 +41,16 @@ def test_the_cluster_says_then_the_environment_then_full(monkeypatch) -> None:
 def test_executors_compile_as_the_driver_does_after_the_clusters_own_options(
         monkeypatch) -> None:
     monkeypatch.setenv("PODIUM_JIT", "quick")
-    assert executor_options(spec()) == {EXECUTOR_OPTIONS: QUICK}
+    assert executor_options(spec()) == {EXECUTOR_OPTIONS: "-XX:TieredStopAtLevel=1"}
     own = spec(**{EXECUTOR_OPTIONS: "-Dfoo=1"})
-    assert executor_options(own) == {EXECUTOR_OPTIONS: f"-Dfoo=1 {QUICK}"}
+    assert executor_options(own) == {EXECUTOR_OPTIONS: "-Dfoo=1 -XX:TieredStopAtLevel=1"}
     monkeypatch.setenv("PODIUM_JIT", "full")
     assert executor_options(own) == {}  # the cluster's own stay as they are
 
 
-def test_a_collector_the_cluster_picks_wins_over_the_quick_modes(monkeypatch) -> None:
-    monkeypatch.setenv("PODIUM_JIT", "quick")
-    own = spec(**{DRIVER_OPTIONS: "-XX:+UseG1GC -Dfoo=1", EXECUTOR_OPTIONS: "-XX:+UseZGC"})
-    driver = driver_options(own)[DRIVER_OPTIONS]
-    assert driver.startswith("-XX:+UseG1GC -Dfoo=1 ") and "ParallelGC" not in driver
-    assert driver.endswith(" -XX:TieredStopAtLevel=1")
-    assert executor_options(own) == {EXECUTOR_OPTIONS: "-XX:+UseZGC -XX:TieredStopAtLevel=1"}
-
-
-def test_the_suite_runs_its_drivers_quick_and_the_jvm_has_the_flags(run_job, executor) -> None:
+def test_the_suite_runs_its_drivers_quick_and_the_jvm_has_the_flag(run_job, executor) -> None:
     # tests/conftest.py sets PODIUM_JIT=quick for the suite's many short runs
     assert driver_vm_option(run_job, executor, "TieredStopAtLevel") == "1"
-    assert driver_vm_option(run_job, executor, "UseParallelGC") == "true"
 
 
 def test_python_workers_run_a_python_that_is_here_else_podiums(monkeypatch) -> None:

@@ -12,7 +12,6 @@ paths the machine's own.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 from typing import Any
@@ -44,13 +43,9 @@ CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
 # How the cluster's JVMs (the driver, and executors where there are any) compile hot code:
 # "full" (the JVM's default, tiered up to C2: the fastest code once warm) or "quick" (C1
 # only: half the CPU and a third less time for a short run of small data, a third slower
-# on a long heavy one; and the parallel collector, whose cheaper write barriers than G1's
-# save another 3 % of a short run's CPU). A cluster's `spark_conf` says, else `PODIUM_JIT`,
-# else "full". A collector the cluster's own options pick wins over the mode's.
+# on a long heavy one). A cluster's `spark_conf` says, else `PODIUM_JIT`, else "full".
 JIT_ENV = "PODIUM_JIT"
-JIT_OPTIONS = dict(zip(JIT_MODES, ("", "-XX:TieredStopAtLevel=1 -XX:+UseParallelGC"),
-                       strict=True))
-COLLECTOR = re.compile(r"-XX:\+Use\w+GC\b")
+JIT_OPTIONS = dict(zip(JIT_MODES, ("", "-XX:TieredStopAtLevel=1"), strict=True))
 DRIVER_OPTIONS = "spark.driver.extraJavaOptions"
 EXECUTOR_OPTIONS = "spark.executor.extraJavaOptions"
 PYTHON_ENV = "PYSPARK_PYTHON"  # the program Spark starts for Python UDFs and data sources
@@ -109,14 +104,11 @@ def executor_options(spec: Any) -> dict[str, str]:
 
 
 def _after_own(spec: Any, setting: str, added: list[str]) -> dict[str, str]:
-    """`setting` as the cluster's own value followed by `added` (less a collector, when the
-    cluster's own options pick one: the JVM refuses two); {} when `added` is empty."""
+    """`setting` as the cluster's own value followed by `added`; {} when `added` is empty."""
     if not any(added):
         return {}
-    own = str(spec.spark_conf.get(setting, "")).strip()
-    if COLLECTOR.search(own):
-        added = [" ".join(COLLECTOR.sub("", option).split()) for option in added]
-    return {setting: " ".join(p for p in [own, *added] if p)}
+    parts = [str(spec.spark_conf.get(setting, "")).strip(), *added]
+    return {setting: " ".join(p for p in parts if p)}
 
 
 def worker_python(spec: Any) -> str:
