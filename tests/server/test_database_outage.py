@@ -50,6 +50,10 @@ class Relay:
     def cut(self) -> None:
         listener, self.listener = self.listener, None
         if listener is not None:
+            # Linux wakes an accept() blocked in another thread only on shutdown; a close
+            # alone leaves it blocked, and it would still let one connection through
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         with self.lock:
             links, self.links = self.links, []
@@ -64,6 +68,9 @@ class Relay:
                 client, _ = listener.accept()
             except OSError:
                 return  # cut
+            if self.listener is not listener:  # accepted as the relay was being cut
+                client.close()
+                return
             server = socket.create_connection(self.upstream)
             with self.lock:
                 self.links += [client, server]
