@@ -110,7 +110,11 @@ def subprocess_env(given: Any) -> Any:
     moves that array (glibc's setenv), and fails with "[Errno 14] Bad address"."""
     if given is not None:
         return given
-    return dict(os.environ)
+    while True:
+        try:
+            return dict(os.environ)
+        except KeyError:  # another thread deleted a variable as it was being copied
+            continue
 
 
 def install() -> None:
