@@ -9,9 +9,18 @@ First, as the floor of the HTTP stack under the same load, as many `jobs/get` ca
 token check, one row, its JSON) from as many clients; and before any load, one client's
 `jobs/get` calls one after the other on one kept-alive connection, as databricks-sdk
 makes them.
+Then the same clients at a sustained rate (`--rate` run-nows a second for `--seconds`,
+open loop: each request is sent at its scheduled time whatever the answers before it,
+and its answer time counts from that time, so a slow answer cannot hide the requests
+queued behind it): the answer times and whether the runs kept up (runs ended a second,
+and how long after the last request the last run ended). The burst shows the server's
+ceiling (64 clients that never pause: by Little's law the answer time is 64 over the
+requests answered a second); the sustained rate shows the answer time at a load it
+can carry.
 Writes bench/results/api_load.json. PostgreSQL is the one `make test` starts (or
 PODIUM_TEST_DATABASE_URL); a schema of its own is made and dropped.
-Usage: python bench/api_load.py [--clients 64] [--runs 300] [--stores sqlite,postgresql]
+Usage: python bench/api_load.py [--clients 64] [--runs 300] [--rate 10] [--seconds 30]
+       [--stores sqlite,postgresql]
 """
 
 from __future__ import annotations
@@ -177,6 +186,52 @@ def burst(call, clients: int, count: int) -> tuple[list[float], list, list[str]]
     return latencies, answers, errors
 
 
+def paced(call, clients: int, rate: float, seconds: float) -> tuple[list[float], list, list[str]]:
+    """`rate * seconds` calls of `call(session)` at evenly spaced times, shared round-robin
+    by `clients` threads (open loop): each call's answer time from its scheduled send
+    time, what the calls returned, and the errors."""
+    count = int(rate * seconds)
+    latencies: list[float] = []
+    answers: list = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    start = time.perf_counter() + 0.5
+
+    def client(first: int) -> None:
+        session = requests.Session()
+        for i in range(first, count, clients):
+            due = start + i / rate
+            time.sleep(max(0.0, due - time.perf_counter()))
+            try:
+                answer = call(session)
+            except requests.RequestException as exc:
+                with lock:
+                    errors.append(str(exc))
+                continue
+            with lock:
+                latencies.append(time.perf_counter() - due)
+                answers.append(answer)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, answers, errors
+
+
+def outcome(server: Server, run_ids: list[int], first_ms: float) -> dict:
+    """Whether every run of `run_ids` succeeded, none lost or doubled, and how fast they
+    ended: runs ended a second from `first_ms` to the last end."""
+    wanted = set(run_ids)
+    mine = [r for r in server.runs() if r["run_id"] in wanted]
+    results = [r["state"].get("result_state") for r in mine]
+    last_ms = max(r.get("end_time", 0) for r in mine) if mine else first_ms
+    return {"runs_per_s": len(mine) / max(0.001, (last_ms - first_ms) / 1000),
+            "last_end_ms": last_ms, "succeeded": results.count("SUCCESS"),
+            "listed": len(mine), "distinct_ids": len(set(run_ids))}
+
+
 def timings(latencies: list[float]) -> dict:
     return {"median": statistics.median(latencies) * 1000,
             "p90": percentile(latencies, 0.90) * 1000,
@@ -193,26 +248,34 @@ def one_client(server: Server, calls: int = 200) -> list[float]:
     return latencies
 
 
-def load(server: Server, clients: int, runs: int) -> dict:
+def load(server: Server, clients: int, runs: int, rate: float, seconds: float) -> dict:
     """First one client alone, then the floor: `runs` jobs/get (a read: auth, one row,
-    JSON) from `clients` threads at once; then `runs` run-now requests the same way; what
-    they measured."""
+    JSON) from `clients` threads at once; then `runs` run-now requests the same way; then
+    run-nows from as many clients at `rate` a second for `seconds`; what they measured."""
     alone = one_client(server)
     floor, _, _ = burst(server.get_job, clients, runs)
     first_ms = time.time() * 1000
     latencies, run_ids, errors = burst(server.run_now, clients, runs)
     server.wait_idle(timeout=30 + runs)
-    mine = [r for r in server.runs() if r["run_id"] in set(run_ids)]
-    results = [r["state"].get("result_state") for r in mine]
-    last_ms = max(r.get("end_time", 0) for r in mine) if mine else first_ms
-    return {
+    measured = {
         "clients": clients, "runs": runs, "errors": len(errors),
         "run_now_ms": timings(latencies), "jobs_get_ms": timings(floor),
         "jobs_get_one_client_ms": timings(alone),
-        "runs_per_s": len(mine) / max(0.001, (last_ms - first_ms) / 1000),
-        "succeeded": results.count("SUCCESS"), "listed": len(mine),
-        "distinct_ids": len(set(run_ids)),
+        **outcome(server, run_ids, first_ms),
     }
+    first_ms = time.time() * 1000
+    latencies, run_ids, errors = paced(server.run_now, clients, rate, seconds)
+    last_sent_ms = first_ms + 500 + (len(run_ids) + len(errors) - 1) / rate * 1000
+    server.wait_idle(timeout=30 + rate * seconds)
+    ended = outcome(server, run_ids, first_ms)
+    measured["sustained"] = {
+        "rate": rate, "seconds": seconds, "runs": len(run_ids), "errors": len(errors),
+        "run_now_ms": timings(latencies),
+        "last_run_after_last_request_s": (ended.pop("last_end_ms") - last_sent_ms) / 1000,
+        **ended,
+    }
+    measured.pop("last_end_ms")
+    return measured
 
 
 def postgres_schema() -> tuple[str, object]:
@@ -237,6 +300,9 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--rate", type=float, default=10.0,
+                        help="run-nows a second in the sustained part")
+    parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--stores", default="sqlite,postgresql")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="podium-api-load-"))
@@ -255,7 +321,8 @@ def main() -> None:
                 server.wait_idle(timeout=300)
                 print(f"{store}: {args.runs} run-now from {args.clients} clients "
                       f"(first run {first}) ...", flush=True)
-                stores[store] = load(server, args.clients, args.runs)
+                stores[store] = load(server, args.clients, args.runs, args.rate,
+                                     args.seconds)
             finally:
                 server.stop()
                 if drop is not None:
@@ -278,8 +345,18 @@ def main() -> None:
               + (f"  {m['errors']} errors" if m["errors"] else "")
               + ("" if m["distinct_ids"] == m["listed"] == m["runs"] else
                  f"  ids {m['distinct_ids']}, listed {m['listed']}"))
+        s = m["sustained"]
+        t, paced_call = s["run_now_ms"], f"{s['rate']:g}/s"
+        print(f"{store:<11} {paced_call:<9} {t['median']:>6.0f}ms {t['p90']:>6.0f}ms "
+              f"{t['p99']:>6.0f}ms {t['max']:>6.0f}ms {s['runs_per_s']:>7.1f} "
+              f"{s['succeeded']:>4}/{s['runs']}  last run ended "
+              f"{s['last_run_after_last_request_s']:.1f} s after the last request"
+              + (f"  {s['errors']} errors" if s["errors"] else "")
+              + ("" if s["distinct_ids"] == s["listed"] == s["runs"] else
+                 f"  ids {s['distinct_ids']}, listed {s['listed']}"))
     (HERE / "results" / "api_load.json").write_text(
-        json.dumps({"clients": args.clients, "runs": args.runs, "stores": stores}, indent=2)
+        json.dumps({"clients": args.clients, "runs": args.runs, "rate": args.rate,
+                    "seconds": args.seconds, "stores": stores}, indent=2)
         + "\n")
 
 
