@@ -1,6 +1,7 @@
 """A classic driver's jobs, stages and load read from its status store (podium's
-`AppStatus`) are what its monitoring REST API says: read both ways inside a task of a
-cold `podium run`, while a stage waits for cores and after its jobs are done."""
+`AppStatus`) are what its monitoring REST API says, and its heap and GC time what its
+metrics servlet says: read both ways inside a task of a cold `podium run`, while a stage
+waits for cores and after its jobs are done."""
 
 from __future__ import annotations
 
@@ -43,7 +44,12 @@ for _ in range(10):
 slow.join()
 spark.range(100).selectExpr("id % 3 AS k").groupBy("k").count().collect()
 time.sleep(1)  # the listener has taken in the last job's end
+gauges = json.load(urllib.request.urlopen(f"{sc.uiWebUrl}/metrics/json/"))["gauges"]
+servlet = {"heap_max": [v["value"] for k, v in gauges.items() if k.endswith("jvm.heap.max")],
+           "gc_ms": sum(v["value"] for k, v in gauges.items()
+                        if k.startswith(f"{sc.applicationId}.driver.jvm.") and k.endswith(".time"))}
 seen = {"load": load, "rest_load": rest_seen,
+        "jvm": json.loads(status.jvm()), "servlet": servlet,
         "jobs": json.loads(status.jobs(context)), "rest_jobs": rest("jobs"),
         "stages": json.loads(status.stages(context)),
         "rest_stages": rest("stages?details=false")}
@@ -78,3 +84,7 @@ def test_the_status_store_says_what_the_monitoring_api_says(tmp_path: Path,
         [{f: j[f] for f in fields} for j in seen["rest_jobs"]]
     assert len(seen["jobs"]) >= 2
     assert seen["stages"] == [{f: s[f] for f in seen["stages"][0]} for s in seen["rest_stages"]]
+    jvm, servlet = seen["jvm"], seen["servlet"]
+    assert servlet["heap_max"] == [jvm["heap_max"]]
+    assert 0 < jvm["heap_live"] < jvm["heap_max"]  # the driver has collected by now
+    assert jvm["gc_ms"] >= servlet["gc_ms"] > 0  # read after the servlet, never less

@@ -4,6 +4,7 @@ shared by every workspace, and a bad coordinate is one clear line."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from hypothesis import given
@@ -66,6 +67,9 @@ def snapshot(folder: Path) -> dict[str, int]:
 def test_a_task_uses_a_maven_library_and_the_second_start_fetches_nothing(
         tmp_path: Path) -> None:
     cache = tmp_path / "jvm-cache"
+    cache.mkdir()
+    own = jars.podium_jar()  # built by `make`; copied, so this test compiles nothing
+    shutil.copy2(own, cache / own.name)
     bundle = jdbc_bundle(tmp_path / "b", H2)
     code, text, _ = podium("validate", str(bundle), home=tmp_path / "h0", cache=cache)
     assert code == 0 and f"libraries of cluster load:main: {H2} (not cached)" in text
@@ -74,9 +78,9 @@ def test_a_task_uses_a_maven_library_and_the_second_start_fetches_nothing(
                              home=tmp_path / "h1", cache=cache)
     assert code == 0, err
     assert json.loads(text)["tasks"][0]["podium_exit_value"] == "3"
-    jars = {p.name for p in cache.rglob("*.jar")}
-    assert "h2-2.3.232.jar" in jars
-    assert not any(name.startswith("delta-") for name in jars)  # the cluster opted out
+    cached = {p.name for p in cache.rglob("*.jar")}
+    assert "h2-2.3.232.jar" in cached
+    assert not any(name.startswith("delta-") for name in cached)  # the cluster opted out
     before = snapshot(cache)
 
     # A fresh workspace, a new process: the cache serves it, nothing is fetched.
@@ -130,6 +134,8 @@ def test_a_task_library_joins_its_job_cluster_and_a_running_cluster_says_what_it
     assert jars.of_cluster(spec).maven.coordinates == (jars.delta_coordinates(),)
     plain = ClusterSpec.model_validate({"spark_conf": {"spark.podium.delta": "false"}})
     assert jars.of_cluster(plain).maven.coordinates == ()
+    # Without Delta a cluster still gets podium's own jar (its thread binding, its status).
+    assert jars.class_path(plain) == [str(jars.podium_jar())]
 
     class Running:  # what the executor asks: a cluster started with `spec`
         spec = ClusterSpec()

@@ -402,7 +402,8 @@ class ClassicCluster:
 
     def load_counts(self) -> dict[str, int] | None:
         """Executor cores and running tasks, pending tasks and running jobs, from the
-        status store (see `cluster_load`); None where only the REST API can tell."""
+        status store, and the driver's live heap, heap maximum and GC milliseconds (see
+        `cluster_load`); None where only the REST API can tell."""
         return self._load() if self.root is not None and self._load is not None else None
 
     def active_job_ids(self) -> list[int]:
@@ -459,8 +460,8 @@ class ClassicCluster:
 def _status_store(root: Any) -> tuple[spark_status.Reader, Callable[[], Any]] | None:
     """Readers of the driver's status store through podium's `AppStatus` (the monitoring
     API's JSON without its REST layer, whose first answer costs the driver a second of
-    CPU and more): of jobs and stages, and of the load counts; None on a cluster started
-    without podium's jar or without a UI."""
+    CPU and more): of jobs and stages, and of the load counts with the driver JVM's heap
+    and collections; None on a cluster started without podium's jar or without a UI."""
     from py4j.java_gateway import JavaClass
     from py4j.protocol import Py4JError
 
@@ -468,7 +469,8 @@ def _status_store(root: Any) -> tuple[spark_status.Reader, Callable[[], Any]] | 
     context = root.sparkContext
     if not isinstance(found, JavaClass) or context.uiWebUrl is None:
         return None
-    methods = {"jobs": found.jobs, "stages": found.stages, "load": found.load}
+    methods = {"jobs": found.jobs, "stages": found.stages, "load": found.load,
+               "jvm": lambda _: found.jvm()}
     scala_context = context._jsc.sc()
 
     def call(kind: str) -> Any:
@@ -477,7 +479,7 @@ def _status_store(root: Any) -> tuple[spark_status.Reader, Callable[[], Any]] | 
         except Py4JError as exc:  # a driver that stopped: as an API that does not answer
             raise OSError(f"the driver does not answer: {exc}") from exc
 
-    return call, lambda: call("load")
+    return call, lambda: {**call("load"), **call("jvm")}
 
 
 def _remember_session_lookups() -> None:

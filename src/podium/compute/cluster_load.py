@@ -1,7 +1,7 @@
 """A cluster's load as `concurrency.Load`, read from what Spark reports about itself (the
-classic driver's status store through podium's `AppStatus`, else the monitoring REST API;
-the driver's metrics servlet, where `cluster_conf` turns on the JVM source) and, for a
-driver on this machine, the machine's CPU from `/proc/stat`.
+classic driver's status store and JVM through podium's `AppStatus`; else the monitoring
+REST API and the driver's metrics servlet, where `cluster_conf` turns on the JVM source)
+and, for a driver on this machine, the machine's CPU from `/proc/stat`.
 
 Rates (time in GC, CPU) are measured between two reads, so a reader keeps the previous
 counters; one reader per cluster, used from one thread.
@@ -49,9 +49,9 @@ class LoadReader:
         self._cpu: tuple[int, int] | None = None
 
     def read(self) -> Load | None:
-        """The cluster's load now: counts from the classic driver's status store where it
-        has podium's jar, else three small requests to its monitoring API; the gauges
-        from its metrics servlet."""
+        """The cluster's load now: counts, heap and GC time from the classic driver
+        itself where it has podium's jar, else three small requests to its monitoring
+        API and the gauges of its metrics servlet."""
         try:
             ui, app = self.cluster.ui_url, self.cluster.application_id
         except Exception:  # a cluster stopping under the sampler has no UI to ask
@@ -61,12 +61,16 @@ class LoadReader:
         try:
             from_store = getattr(self.cluster, "load_counts", None)
             counts = (from_store() if from_store is not None else None) or _counts(ui, app)
-            gauges = _metrics(ui)
+            if "gc_ms" in counts:  # the driver's own JVM figures, no metrics servlet
+                top = counts["heap_max"]
+                heap, spent = (counts["heap_live"] / top if top > 0 else None), counts["gc_ms"]
+            else:
+                gauges = _metrics(ui)
+                heap, spent = _heap(gauges), _gc_ms(gauges)
         except (OSError, ValueError, urllib.error.URLError):
             return None
         return Load(cores=counts["cores"], busy=counts["busy"], pending=counts["pending"],
-                    active_jobs=counts["active_jobs"], heap=_heap(gauges),
-                    gc=self._gc_share(gauges),
+                    active_jobs=counts["active_jobs"], heap=heap, gc=self._gc_share(spent),
                     cpu=self._cpu_share() if self._driver_here(ui) else None)
 
     def _driver_here(self, ui: str) -> bool:
@@ -78,11 +82,12 @@ class LoadReader:
             getattr(self.cluster, "process", None) is not None or \
             urlsplit(ui).hostname in LOOPBACK
 
-    def _gc_share(self, gauges: dict[str, Any]) -> float | None:
-        times = [v["value"] for k, v in gauges.items() if _GC_TIME.search(k)]
-        if not times:
+    def _gc_share(self, spent_ms: float | None) -> float | None:
+        """The share of the time since the last read spent in GC, from the GC milliseconds
+        so far (None when not known)."""
+        if spent_ms is None:
             return None
-        now, spent = time.monotonic(), float(sum(times))
+        now, spent = time.monotonic(), float(spent_ms)
         before, self._gc = self._gc, (now, spent)
         if before is None or now <= before[0]:
             return None
@@ -117,6 +122,13 @@ def _metrics(ui: str) -> dict[str, Any]:
             return dict(json.load(response).get("gauges", {}))
     except (OSError, ValueError, urllib.error.URLError):
         return {}
+
+
+def _gc_ms(gauges: dict[str, Any]) -> float | None:
+    """The driver's GC milliseconds so far, from its collectors' gauges (None without
+    the JVM source)."""
+    times = [v["value"] for k, v in gauges.items() if _GC_TIME.search(k)]
+    return float(sum(times)) if times else None
 
 
 def _heap(gauges: dict[str, Any]) -> float | None:

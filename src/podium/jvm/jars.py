@@ -134,9 +134,21 @@ def local_jar(path: str) -> Path:
 def class_path(spec: Any) -> list[str]:
     """The jars a cluster starts with, resolved (Maven) and found (jar paths)."""
     wanted = of_cluster(spec)
-    extra = [str(podium_jar())] if delta_enabled(spec) else []
     return [str(p) for p in maven.resolve(wanted.maven)] + \
-        [str(local_jar(j)) for j in wanted.jars] + extra
+        [str(local_jar(j)) for j in wanted.jars] + _own_jar(spec)
+
+
+def _own_jar(spec: Any) -> list[str]:
+    """podium's jar, on every cluster: Delta's need it (the parser extension, the
+    catalogs); the others still use it to bind a task's thread in one call and to read
+    their load and a run's cost without Spark's REST layer, so where it cannot be built
+    (no JDK) they start without it."""
+    try:
+        return [str(podium_jar())]
+    except LibraryError:
+        if delta_enabled(spec):
+            raise
+        return []
 
 
 def podium_jar() -> Path:

@@ -1,5 +1,10 @@
 package podium.spark;
 
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.lang.management.MemoryUsage;
 import java.util.List;
 import org.apache.spark.JobExecutionStatus;
 import org.apache.spark.SparkContext;
@@ -101,6 +106,28 @@ public final class AppStatus {
     int jobs = store.jobsList(List.of(JobExecutionStatus.RUNNING)).size();
     return "{\"cores\":" + cores + ",\"busy\":" + busy + ",\"pending\":" + pending
         + ",\"active_jobs\":" + jobs + "}";
+  }
+
+  /**
+   * The driver JVM's heap and collections, as the metrics servlet's JVM source gauges have
+   * them (`pools.*.used-after-gc`, `heap.max`, the collectors' `time`), without an HTTP
+   * request and the servlet's JSON of every metric: the live heap after the last
+   * collections, the heap's maximum, and the milliseconds spent collecting so far.
+   */
+  public static String jvm() {
+    long live = 0;
+    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      MemoryUsage after = pool.getType() == MemoryType.HEAP ? pool.getCollectionUsage() : null;
+      if (after != null) {
+        live += after.getUsed();
+      }
+    }
+    long gc = 0;
+    for (GarbageCollectorMXBean collector : ManagementFactory.getGarbageCollectorMXBeans()) {
+      gc += Math.max(0, collector.getCollectionTime());
+    }
+    long max = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getMax();
+    return "{\"heap_live\":" + live + ",\"heap_max\":" + max + ",\"gc_ms\":" + gc + "}";
   }
 
   private static void quote(StringBuilder out, String text) {
