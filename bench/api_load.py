@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -149,75 +150,72 @@ class Server:
         self.log.close()
 
 
+@dataclass
+class Tally:
+    """The answer times, answers and errors of calls made from many client threads."""
+
+    latencies: list[float] = field(default_factory=list)
+    answers: list = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def make(self, call, session: requests.Session, since: float) -> None:
+        """Make one call; its answer time counts from `since`."""
+        try:
+            answer = call(session)
+        except requests.RequestException as exc:
+            with self.lock:
+                self.errors.append(str(exc))
+            return
+        with self.lock:
+            self.latencies.append(time.perf_counter() - since)
+            self.answers.append(answer)
+
+    def result(self) -> tuple[list[float], list, list[str]]:
+        return self.latencies, self.answers, self.errors
+
+
+def _run_clients(client, clients: int) -> None:
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def burst(call, clients: int, count: int) -> tuple[list[float], list, list[str]]:
     """`count` calls of `call(session)` from `clients` threads released at once: each
     call's answer time, what the calls returned, and the errors."""
-    latencies: list[float] = []
-    answers: list = []
-    errors: list[str] = []
-    left = iter(range(count))
-    lock = threading.Lock()
-    go = threading.Event()
+    tally, left, ready = Tally(), iter(range(count)), threading.Barrier(clients)
 
-    def client() -> None:
+    def client(_: int) -> None:
         session = requests.Session()
-        go.wait()
+        ready.wait()
         while True:
-            with lock:
+            with tally.lock:
                 if next(left, None) is None:
                     return
-            began = time.perf_counter()
-            try:
-                answer = call(session)
-            except requests.RequestException as exc:
-                with lock:
-                    errors.append(str(exc))
-                continue
-            with lock:
-                latencies.append(time.perf_counter() - began)
-                answers.append(answer)
+            tally.make(call, session, time.perf_counter())
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    go.set()
-    for thread in threads:
-        thread.join()
-    return latencies, answers, errors
+    _run_clients(client, clients)
+    return tally.result()
 
 
 def paced(call, clients: int, rate: float, seconds: float) -> tuple[list[float], list, list[str]]:
     """`rate * seconds` calls of `call(session)` at evenly spaced times, shared round-robin
     by `clients` threads (open loop): each call's answer time from its scheduled send
     time, what the calls returned, and the errors."""
-    count = int(rate * seconds)
-    latencies: list[float] = []
-    answers: list = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    start = time.perf_counter() + 0.5
+    tally, count, start = Tally(), int(rate * seconds), time.perf_counter() + 0.5
 
     def client(first: int) -> None:
         session = requests.Session()
         for i in range(first, count, clients):
             due = start + i / rate
             time.sleep(max(0.0, due - time.perf_counter()))
-            try:
-                answer = call(session)
-            except requests.RequestException as exc:
-                with lock:
-                    errors.append(str(exc))
-                continue
-            with lock:
-                latencies.append(time.perf_counter() - due)
-                answers.append(answer)
+            tally.make(call, session, due)
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies, answers, errors
+    _run_clients(client, clients)
+    return tally.result()
 
 
 def outcome(server: Server, run_ids: list[int], first_ms: float) -> dict:
