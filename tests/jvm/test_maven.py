@@ -151,3 +151,12 @@ def test_the_cache_folder_follows_the_environment(tmp_path: Path, monkeypatch) -
     assert maven.cache_dir() == tmp_path / "podium" / "jvm"
     monkeypatch.setenv("PODIUM_JVM_CACHE", str(tmp_path / "mine"))
     assert maven.cache_dir() == tmp_path / "mine"
+
+
+def test_a_cluster_without_delta_starts_without_podiums_jar_where_no_jdk_can_build_it(
+        tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PODIUM_JVM_CACHE", str(tmp_path / "empty-cache"))  # no jar built
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "a-jre"))  # no javac there
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # nor on PATH
+    plain = ClusterSpec.model_validate({"spark_conf": {"spark.podium.delta": "false"}})
+    assert jars.class_path(plain) == []

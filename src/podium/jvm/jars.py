@@ -142,10 +142,10 @@ def _own_jar(spec: Any) -> list[str]:
     """podium's jar, on every cluster: Delta's need it (the parser extension, the
     catalogs); the others still use it to bind a task's thread in one call and to read
     their load and a run's cost without Spark's REST layer, so where it cannot be built
-    (no JDK) they start without it."""
+    (no JDK, a cache folder it cannot write) they start without it."""
     try:
         return [str(podium_jar())]
-    except LibraryError:
+    except (LibraryError, OSError):
         if delta_enabled(spec):
             raise
         return []
