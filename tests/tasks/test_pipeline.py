@@ -107,6 +107,37 @@ def test_a_pipeline_task_runs_python_sql_and_dlt_sources_on_the_jobs_cluster(
     assert "[CATALOG_NOT_FOUND] The catalog `nowhere` not found" in tasks["no_catalog"].error
     log = (tasks["refresh"].attempts[-1].log_path).read_text()
     assert "Pipeline 'taxi_etl': 3 source files" in log and "COMPLETED" in log.upper()
+    from podium.runtime import dlt
+
+    assert dlt.spark is None  # `import dlt` keeps no task's session alive after it
+
+
+def test_a_released_connect_session_leaves_its_finalizer_nothing_to_close(
+        executor, write_bundle) -> None:
+    """PySpark's finalizer closes a Connect session's gRPC channel again, taking the
+    channel's lock in whichever thread drops the last reference (a task's, in the middle
+    of its work, which has deadlocked). A session podium released is closed once, then
+    its finalizer has nothing left to close."""
+    root = write_bundle(f"""
+bundle: {{name: finalizer}}
+resources:
+  jobs:
+    j:
+      job_clusters:
+        - {{job_cluster_key: main, new_cluster: {{spark_conf: {json.dumps(TEST_CONF)}}}}}
+      tasks:
+        - {{task_key: t, job_cluster_key: main, notebook_task: {{notebook_path: ./nb.py}}}}
+""", {"nb.py": "# Databricks notebook source\nspark.range(1).count()\n"})
+    run = Run("j", load_bundle(root).jobs["j"], root, {}, {})
+    executor.submit(run)
+    executor.run_until_done([run])  # the job's cluster is up, as the session's one
+    cluster = executor.clusters.slots["j:main"].cluster
+    session = cluster.connect_session("released")
+    cluster.release_connect("released", session)
+    closes: list[int] = []
+    session.client._channel.close = lambda: closes.append(1)  # watch the channel
+    session.__del__()  # what the garbage collector runs, in whatever thread
+    assert session.client.is_closed and closes == []
 
 
 

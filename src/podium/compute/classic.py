@@ -22,7 +22,7 @@ from podium import defaults, samples
 from podium.compute import spark_mode, spark_status
 from podium.compute.catalog import WRITER_CONF, WarehouseCatalog
 from podium.compute.cluster_conf import CONNECT_PLUGIN, PYTHON_ENV, spark_conf, worker_python
-from podium.compute.connect import await_dying
+from podium.compute.connect import await_dying, close_session
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, task_slots
 from podium.compute.standalone import check_master
@@ -278,8 +278,7 @@ class ClassicCluster:
         with self._connect_lock:
             if session in self._connect_sessions.get(tag, []):
                 self._connect_sessions[tag].remove(session)
-        with contextlib.suppress(Exception):
-            session.stop()
+        close_session(session)
         if job_tag and self.root is not None:
             self._cancel_late(job_tag)
 

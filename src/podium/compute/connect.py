@@ -47,10 +47,17 @@ def spark_home() -> Path:
     return Path(pyspark.__file__).parent
 
 
-def _close(session: Any) -> None:
-    """Stop a Spark Connect session; one whose server is already gone is fine."""
+def close_session(session: Any) -> None:
+    """Stop a Spark Connect session (one whose server is already gone is fine), and spare
+    it the second close its finalizer would make: PySpark's `__del__` closes the client's
+    gRPC channel again, taking the channel's lock in whichever thread drops the last
+    reference, whenever that is; in a task's thread that has deadlocked against the
+    release calls PySpark sends from its shared thread pool (the class of SPARK-52076)."""
     with contextlib.suppress(Exception):
         session.stop()
+    client = getattr(session, "_client", None)
+    if client is not None and getattr(client, "is_closed", False):
+        client.close = lambda: None  # this client only: it is closed already
 
 
 def with_session(url: str, session_id: str) -> str:
@@ -124,7 +131,7 @@ def interrupt_session(url: str, session_id: str) -> None:
     with contextlib.suppress(Exception):  # a server that is gone has nothing running
         session = ConnectSession.builder.remote(with_session(url, session_id)).create()
         session.interruptAll()
-        _close(session)
+        close_session(session)
 
 
 class ConnectCluster:
@@ -305,7 +312,7 @@ class ConnectCluster:
             for tagged in self._sessions.values():
                 if session in tagged:
                     tagged.remove(session)
-        _close(session)
+        close_session(session)
 
     def bind_thread(self, session: Any, group: str, tags: list[str]) -> None:
         """Tag the session's operations from this thread, for cancel."""
@@ -381,7 +388,7 @@ class ConnectCluster:
         with self._lock:
             still_open, self._open = self._open, []
         for session in still_open:
-            _close(session)
+            close_session(session)
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:

@@ -358,6 +358,7 @@ def register(spark: Any, graph: str, registry: Any, sources: list[Path], root: P
                                                    flow_name=None), block_session_mutations():
                     module_spec.loader.exec_module(module)
     finally:
+        dlt.spark = None  # keeps no session alive past its task (its flows are registered)
         if before is None:
             sys.modules.pop("dlt", None)
         else:
