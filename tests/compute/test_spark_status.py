@@ -48,8 +48,10 @@ gauges = json.load(urllib.request.urlopen(f"{sc.uiWebUrl}/metrics/json/"))["gaug
 servlet = {"heap_max": [v["value"] for k, v in gauges.items() if k.endswith("jvm.heap.max")],
            "gc_ms": sum(v["value"] for k, v in gauges.items()
                         if k.startswith(f"{sc.applicationId}.driver.jvm.") and k.endswith(".time"))}
-seen = {"load": load, "rest_load": rest_seen,
-        "jvm": json.loads(status.jvm()), "servlet": servlet,
+from podium.compute.cluster_load import _jvm_figures, _metrics
+read = _jvm_figures(_metrics(sc.uiWebUrl))  # how podium reads a Connect server's
+seen = {"load": load, "rest_load": rest_seen, "servlet": servlet, "read_from_servlet": read,
+        "jvm": json.loads(status.jvm()),  # read last: its GC time is the latest
         "jobs": json.loads(status.jobs(context)), "rest_jobs": rest("jobs"),
         "stages": json.loads(status.stages(context)),
         "rest_stages": rest("stages?details=false")}
@@ -88,3 +90,6 @@ def test_the_status_store_says_what_the_monitoring_api_says(tmp_path: Path,
     assert servlet["heap_max"] == [jvm["heap_max"]]
     assert 0 < jvm["heap_live"] < jvm["heap_max"]  # the driver has collected by now
     assert jvm["gc_ms"] >= servlet["gc_ms"] > 0  # read after the servlet, never less
+    read = seen["read_from_servlet"]  # what podium reads where AppStatus is not there
+    assert read["heap_max"] == jvm["heap_max"] and 0 < read["heap_live"] < read["heap_max"]
+    assert jvm["gc_ms"] >= read["gc_ms"] >= servlet["gc_ms"]

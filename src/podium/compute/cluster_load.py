@@ -61,16 +61,13 @@ class LoadReader:
         try:
             from_store = getattr(self.cluster, "load_counts", None)
             counts = (from_store() if from_store is not None else None) or _counts(ui, app)
-            if "gc_ms" in counts:  # the driver's own JVM figures, no metrics servlet
-                top = counts["heap_max"]
-                heap, spent = (counts["heap_live"] / top if top > 0 else None), counts["gc_ms"]
-            else:
-                gauges = _metrics(ui)
-                heap, spent = _heap(gauges), _gc_ms(gauges)
+            # the driver's own JVM figures came with the counts, else the metrics servlet's
+            jvm = counts if "gc_ms" in counts else _jvm_figures(_metrics(ui))
         except (OSError, ValueError, urllib.error.URLError):
             return None
         return Load(cores=counts["cores"], busy=counts["busy"], pending=counts["pending"],
-                    active_jobs=counts["active_jobs"], heap=heap, gc=self._gc_share(spent),
+                    active_jobs=counts["active_jobs"], heap=_heap_share(jvm),
+                    gc=self._gc_share(jvm.get("gc_ms")),
                     cpu=self._cpu_share() if self._driver_here(ui) else None)
 
     def _driver_here(self, ui: str) -> bool:
@@ -124,19 +121,24 @@ def _metrics(ui: str) -> dict[str, Any]:
         return {}
 
 
-def _gc_ms(gauges: dict[str, Any]) -> float | None:
-    """The driver's GC milliseconds so far, from its collectors' gauges (None without
-    the JVM source)."""
-    times = [v["value"] for k, v in gauges.items() if _GC_TIME.search(k)]
-    return float(sum(times)) if times else None
-
-
-def _heap(gauges: dict[str, Any]) -> float | None:
-    """The share of the driver's heap still in use after its last collections (live
-    data, not garbage waiting for the next one); None without the JVM source."""
+def _jvm_figures(gauges: dict[str, Any]) -> dict[str, float]:
+    """The driver's live heap after its last collections, heap maximum and GC milliseconds
+    from its metrics servlet's JVM source gauges, named as `AppStatus.jvm` names them; a
+    figure whose gauges are missing (no JVM source) is left out."""
     live = [v["value"] for k, v in gauges.items() if ".driver.jvm.pools." in k
             and k.endswith(".used-after-gc")]
     top = [v["value"] for k, v in gauges.items() if k.endswith(".driver.jvm.heap.max")]
-    if not live or not top or top[0] <= 0:
+    times = [v["value"] for k, v in gauges.items() if _GC_TIME.search(k)]
+    figures = {"heap_live": float(sum(live)) if live else None,
+               "heap_max": float(top[0]) if top else None,
+               "gc_ms": float(sum(times)) if times else None}
+    return {name: value for name, value in figures.items() if value is not None}
+
+
+def _heap_share(jvm: dict[str, Any]) -> float | None:
+    """The share of the driver's heap still in use after its last collections (live
+    data, not garbage waiting for the next one); None when not known."""
+    live, top = jvm.get("heap_live"), jvm.get("heap_max")
+    if live is None or top is None or top <= 0:
         return None
-    return float(sum(live)) / float(top[0])
+    return float(live) / float(top)
