@@ -55,6 +55,15 @@ def write_bundle(tmp_path: Path) -> WriteBundle:
     return write
 
 
+# A Spark job that runs until it is cancelled, for the tests of cancels and timeouts: one
+# Spark task whose rows each sleep a millisecond. It holds a task slot as a busy job would,
+# but about 1 % of a core instead of one, so the suite's other workers keep the cores while
+# such a test waits; a cancel ends it within a second even where Spark does not interrupt
+# the task's thread (Spark checks for a kill every thousand rows).
+ENDLESS_SQL = ("SELECT java_method('java.lang.Thread', 'sleep', 1L) AS slept "
+               "FROM range(0, 1000000000, 1, 1)")
+ENDLESS = f'spark.sql("{ENDLESS_SQL}").collect()'  # the same as a notebook's line
+
 TEST_CONF = {"spark.master": "local[2]", "spark.ui.enabled": "false"}
 CLUSTER = """
       job_clusters:

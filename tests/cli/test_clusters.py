@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tests.cli.test_runs import ENV, PODIUM, cli, get, task_states, wait_until
 from tests.compute.test_connect import assert_refused_without_its_token
+from tests.conftest import ENDLESS
 
 DEFINES = """bundle: {name: owner}
 variables:
@@ -118,7 +119,7 @@ def test_starting_a_cluster_the_bundle_does_not_define_is_exit_2(tmp_path: Path)
 def test_runs_cancel_interrupts_a_task_on_a_shared_connect_cluster(tmp_path: Path) -> None:
     home = tmp_path / "home"
     owner = bundle(tmp_path / "owner", DEFINES.replace("local[2]", "local[1]") % "")
-    (owner / "long.py").write_text("# Databricks notebook source\nspark.range(10**12).count()\n")
+    (owner / "long.py").write_text(f"# Databricks notebook source\n{ENDLESS}\n")
     (owner / "databricks.yml").write_text((owner / "databricks.yml").read_text() + """    long:
       tasks:
         - {task_key: long, existing_cluster_id: team, notebook_task: {notebook_path: long.py}}

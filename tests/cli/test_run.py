@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from tests.cli.test_validate import PODIUM, podium
+from tests.conftest import ENDLESS
 
 PY_ONLY = """bundle: {name: py}
 resources:
@@ -123,8 +124,7 @@ def processes_of(home: Path) -> list[str]:
 
 def test_sigint_cancels_running_spark_task_and_exits_130(tmp_path: Path) -> None:
     (tmp_path / "databricks.yml").write_text(LONG)
-    (tmp_path / "long.py").write_text("# Databricks notebook source\n"
-                                      "spark.range(10**12).count()\n")
+    (tmp_path / "long.py").write_text(f"# Databricks notebook source\n{ENDLESS}\n")
     proc = subprocess.Popen([*PODIUM, "run", "j", "--bundle", str(tmp_path), "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(Path.cwd())})

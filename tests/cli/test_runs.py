@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from tests.cli.test_validate import PODIUM
+from tests.conftest import ENDLESS
 
 ENV = {**os.environ, "PYTHONPATH": str(Path.cwd())}
 
@@ -127,7 +128,7 @@ def test_runs_cancel_from_another_process_stops_a_spark_task(tmp_path: Path) -> 
         "[{job_cluster_key: c, new_cluster: {spark_conf: {spark.master: 'local[1]'}}}]\n"
         "      tasks:\n        - {task_key: long, job_cluster_key: c, "
         "notebook_task: {notebook_path: long.py}}\n")
-    (bundle / "long.py").write_text("# Databricks notebook source\nspark.range(10**12).count()\n")
+    (bundle / "long.py").write_text(f"# Databricks notebook source\n{ENDLESS}\n")
     proc = subprocess.Popen([*PODIUM, "run", "j", "--bundle", str(bundle), "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             env={**ENV, "PODIUM_HOME": str(home)})

@@ -18,9 +18,9 @@ from podium.engine.states import Result
 from podium.spec import load_bundle
 from podium.spec.models import ClusterSpec
 from tests.cli.test_runs import cli
-from tests.conftest import CLUSTER, EXAMPLES
+from tests.conftest import CLUSTER, ENDLESS, ENDLESS_SQL, EXAMPLES
 
-LONG = "# Databricks notebook source\nspark.range(10**12).count()\n"
+LONG = f"# Databricks notebook source\n{ENDLESS}\n"
 SHORT = ("# Databricks notebook source\n"
          "dbutils.notebook.exit(str(spark.range(100).count()) + ':' + "
          "spark.conf.get('spark.podium.flavour', 'none'))\n")
@@ -125,8 +125,7 @@ def test_a_pipeline_tasks_timeout_on_a_connect_cluster_stops_its_flows(
         - {task_key: after, depends_on: [{task_key: refresh}], run_if: ALL_DONE,
            job_cluster_key: one_core, timeout_seconds: 60,
            notebook_task: {notebook_path: short.py}}
-""", {"slow.sql": "CREATE MATERIALIZED VIEW big AS SELECT sum(id) AS total "
-                  "FROM range(100000000000)", "short.py": SHORT})
+""", {"slow.sql": f"CREATE MATERIALIZED VIEW big AS {ENDLESS_SQL}", "short.py": SHORT})
     bundle = load_bundle(root)
     run = Run("j", bundle.jobs["j"], root, {}, bundle.clusters)
     executor.submit(run)
@@ -150,7 +149,7 @@ def test_jobs_a_stopped_tasks_session_starts_late_are_killed_through_the_spark_u
         session = cluster.connect_session("stopped-task")
         marker = f"_Session_{session.session_id}_"
         with ThreadPoolExecutor(1) as pool:  # a job that would hold the core for minutes
-            late = pool.submit(lambda: session.range(10**11).selectExpr("sum(id)").collect())
+            late = pool.submit(lambda: session.sql(ENDLESS_SQL).collect())
             deadline = time.monotonic() + 60
             while not spark_status.kill_running(cluster.ui_url, cluster.application_id,
                                                 marker):

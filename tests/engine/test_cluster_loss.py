@@ -17,6 +17,7 @@ from podium.store import clusters as registry
 from podium.store import open_store
 from tests.cli.test_runs import ENV, cli, get, run_ids
 from tests.cli.test_validate import PODIUM
+from tests.conftest import ENDLESS
 
 NOTEBOOK = """# Databricks notebook source
 import os, pathlib
@@ -24,10 +25,10 @@ marks = pathlib.Path(r"{marks}")
 print("application", spark.conf.get("spark.app.id"))
 (marks / "{name}.running").write_text(str(os.getpid()))
 if not (marks / "killed").exists():  # the first attempt: work until its cluster dies
-    spark.range(10**12).filter("id % 1000 = 7").count()
+    {endless}
 else:
     assert spark.range(100).count() == 100
-"""
+""".replace("{endless}", ENDLESS)
 
 
 def application(log_path: str) -> str:

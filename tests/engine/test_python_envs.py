@@ -16,6 +16,7 @@ from uv import find_uv_bin
 from podium.engine.model import Run
 from podium.engine.states import Result
 from podium.spec import load_bundle
+from tests.conftest import ENDLESS
 from tests.engine.conftest import CLUSTER
 
 SHOW_VERSION = """\
@@ -186,7 +187,7 @@ def test_timeout_stops_the_spark_job_and_the_process(run_job, executor, tmp_path
         # Databricks notebook source
         import os, pathlib
         pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid()))
-        spark.range(10**12).selectExpr("sum(id % 7)").collect()
+        {ENDLESS}
         """
     run = run_job(CLUSTER + """
       tasks:
@@ -277,7 +278,7 @@ def test_cancel_stops_the_spark_job_and_the_process(executor, write_bundle, tmp_
         # Databricks notebook source
         import os, pathlib
         pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid()))
-        spark.range(10**12).selectExpr("sum(id % 7)").collect()
+        {ENDLESS}
         """})
     bundle = load_bundle(root)
     run = Run("j", bundle.jobs["j"], root, {}, bundle.clusters)

@@ -12,6 +12,7 @@ import pytest
 from databricks.sdk.errors import BadRequest
 from databricks.sdk.service import compute
 
+from tests.conftest import ENDLESS
 from tests.server.conftest import Server
 
 
@@ -66,7 +67,7 @@ def test_cancel_interrupts_a_long_command_and_the_context_goes_on(server: Server
                                          language=compute.Language.PYTHON).result()
     started = w.command_execution.execute(
         cluster_id=cluster_id, context_id=context.id, language=compute.Language.PYTHON,
-        command="spark.range(10**12).selectExpr('sum(id)').collect()").response
+        command=ENDLESS).response
     deadline = time.monotonic() + 60
     while w.command_execution.command_status(
             cluster_id=cluster_id, context_id=context.id,

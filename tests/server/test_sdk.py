@@ -9,6 +9,7 @@ import pytest
 from databricks.sdk.errors import InvalidParameterValue, NotFound
 from databricks.sdk.service import compute, jobs
 
+from tests.conftest import ENDLESS
 from tests.server.conftest import Server
 
 INGEST = """# Databricks notebook source
@@ -25,9 +26,7 @@ if dbutils.widgets.get("fail") == "yes":
 dbutils.notebook.exit(str(spark.range(10).count()))
 """
 
-LONG = """# Databricks notebook source
-spark.range(10**12).selectExpr("sum(id)").collect()
-"""
+LONG = f"# Databricks notebook source\n{ENDLESS}\n"
 
 
 def notebooks(folder: Path) -> Path:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from databricks.sdk.errors import BadRequest, NotFound
 from databricks.sdk.service import jobs, sql
 
+from tests.conftest import ENDLESS_SQL
 from tests.server.conftest import PODIUM, Server, env_for
 
 
@@ -100,7 +102,7 @@ def test_errors_polling_and_cancel(server: Server, warehouse: str) -> None:
     assert failed.status.state == sql.StatementState.FAILED
     assert "TABLE_OR_VIEW_NOT_FOUND" in failed.status.error.message
 
-    slow = "SELECT sum(id) FROM range(100000000000)"
+    slow = ENDLESS_SQL
     started = w.statement_execution.execute_statement(statement=slow, warehouse_id=warehouse,
                                                       wait_timeout="0s")
     assert started.status.state in (sql.StatementState.PENDING, sql.StatementState.RUNNING)
@@ -116,7 +118,7 @@ def test_errors_polling_and_cancel(server: Server, warehouse: str) -> None:
                                                     warehouse_id=warehouse, wait_timeout="0s")
     while (state := w.statement_execution.get_statement(quick.statement_id)).status.state \
             not in (sql.StatementState.SUCCEEDED, sql.StatementState.FAILED):
-        pass
+        time.sleep(0.05)
     assert state.result.data_array == [["1"]]
     with pytest.raises(BadRequest, match="wait_timeout"):
         w.statement_execution.execute_statement(statement="SELECT 1", warehouse_id=warehouse,
