@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from podium.jvm import jars, maven
+from podium.jvm import archive, jars, maven
 from podium.spec.checks import coordinate_problem
 from podium.spec.models import ClusterSpec, Library
 from tests.cli.test_runs import ENV, PODIUM
@@ -70,6 +70,10 @@ def test_a_task_uses_a_maven_library_and_the_second_start_fetches_nothing(
     cache.mkdir()
     own = jars.podium_jar()  # built by `make`; copied, so this test compiles nothing
     shutil.copy2(own, cache / own.name)
+    made = archive.archive_path()  # and its drivers map the class-data archive `make` made
+    if made.is_file():
+        (cache / "cds").mkdir()
+        (cache / "cds" / made.name).symlink_to(made)
     bundle = jdbc_bundle(tmp_path / "b", H2)
     code, text, _ = podium("validate", str(bundle), home=tmp_path / "h0", cache=cache)
     assert code == 0 and f"libraries of cluster load:main: {H2} (not cached)" in text
