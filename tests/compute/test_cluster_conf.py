@@ -1,5 +1,6 @@
 """The settings every cluster gets on top of its own: here, how its driver's JVM compiles
-(`spark.podium.jit`, else `PODIUM_JIT`), and its executors'."""
+(`spark.podium.jit`, else `PODIUM_JIT`) and the class-data archive it maps, and its
+executors'."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from podium.compute.cluster_conf import (
     worker_python,
 )
 from podium.compute.errors import ClusterError
+from podium.jvm import archive
 from podium.spec.models import ClusterSpec
 from tests.conftest import driver_vm_option
 
@@ -26,6 +28,7 @@ def spec(**conf: str) -> ClusterSpec:
 
 
 def test_the_cluster_says_then_the_environment_then_full(monkeypatch) -> None:
+    monkeypatch.setenv("PODIUM_JVM_CDS", "0")  # the JIT's options alone
     monkeypatch.delenv("PODIUM_JIT", raising=False)
     assert jit(spec()) == "full"
     assert "TieredStopAtLevel" not in driver_options(spec()).get(DRIVER_OPTIONS, "")
@@ -40,12 +43,27 @@ def test_the_cluster_says_then_the_environment_then_full(monkeypatch) -> None:
 
 def test_executors_compile_as_the_driver_does_after_the_clusters_own_options(
         monkeypatch) -> None:
+    monkeypatch.setenv("PODIUM_JVM_CDS", "0")
     monkeypatch.setenv("PODIUM_JIT", "quick")
     assert executor_options(spec()) == {EXECUTOR_OPTIONS: "-XX:TieredStopAtLevel=1"}
     own = spec(**{EXECUTOR_OPTIONS: "-Dfoo=1"})
     assert executor_options(own) == {EXECUTOR_OPTIONS: "-Dfoo=1 -XX:TieredStopAtLevel=1"}
     monkeypatch.setenv("PODIUM_JIT", "full")
     assert executor_options(own) == {}  # the cluster's own stay as they are
+
+
+def test_executors_map_the_drivers_class_data_archive(monkeypatch) -> None:
+    """A standalone worker on this machine starts its executors with the driver's class
+    path, so they map the same archive (which `make` built) before the JIT's option."""
+    monkeypatch.setenv("PODIUM_JIT", "quick")
+    mapped = f"-XX:SharedArchiveFile={archive.archive_path()}"
+    assert archive.archive_path().is_file()
+    own = spec(**{EXECUTOR_OPTIONS: "-Dfoo=1"})
+    options = executor_options(own)[EXECUTOR_OPTIONS].split()
+    assert options[0] == "-Dfoo=1" and options[-1] == "-XX:TieredStopAtLevel=1"
+    assert mapped in options and mapped in driver_options(own)[DRIVER_OPTIONS].split()
+    monkeypatch.setenv("PODIUM_JVM_CDS", "0")
+    assert "SharedArchiveFile" not in executor_options(own)[EXECUTOR_OPTIONS]
 
 
 def test_the_suite_runs_its_drivers_quick_and_the_jvm_has_the_flag(run_job, executor) -> None:

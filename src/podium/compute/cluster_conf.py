@@ -94,13 +94,14 @@ def jit(spec: Any) -> str:
 def driver_options(spec: Any) -> dict[str, str]:
     """The driver JVM's options: the cluster's own, then the class-data archive's and the
     JIT mode's; nothing when there is nothing to add."""
-    return _after_own(spec, DRIVER_OPTIONS, [*archive.driver_options(), JIT_OPTIONS[jit(spec)]])
+    return _after_own(spec, DRIVER_OPTIONS, [*archive.jvm_options(), JIT_OPTIONS[jit(spec)]])
 
 
 def executor_options(spec: Any) -> dict[str, str]:
     """The executors' JVM options (a standalone or other cluster manager's executors): the
-    cluster's own, then the JIT mode's; nothing when there is nothing to add."""
-    return _after_own(spec, EXECUTOR_OPTIONS, [JIT_OPTIONS[jit(spec)]])
+    cluster's own, then the class-data archive's and the JIT mode's, as the driver's;
+    nothing when there is nothing to add."""
+    return _after_own(spec, EXECUTOR_OPTIONS, [*archive.jvm_options(), JIT_OPTIONS[jit(spec)]])
 
 
 def _after_own(spec: Any, setting: str, added: list[str]) -> dict[str, str]:

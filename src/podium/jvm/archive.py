@@ -6,7 +6,9 @@ The archive is made once per Java and Spark jars folder (`python -m
 podium.compute.prepare`, which `make` runs) by a driver that does what tasks do —
 queries, Parquet and Delta writes, SQL with parameters, Spark Connect; the caller says
 how — and dumps the classes it loaded when its JVM exits. Every driver and Spark Connect
-server podium starts then uses it. Each venv's Spark has its own: a JVM silently refuses
+server podium starts then uses it, and so do the executors of a standalone cluster
+whose workers run on this machine's Spark (another host's JVM finds no archive there and
+starts as without one). Each venv's Spark has its own: a JVM silently refuses
 an archive made with other class path entries, and would start as without one; `prepare`
 deletes the archives of folders that are gone. A JVM that cannot use it (another Java)
 starts as before. `PODIUM_JVM_CDS=0` turns it off.
@@ -63,8 +65,9 @@ def enabled() -> bool:
     return os.environ.get("PODIUM_JVM_CDS", "1") != "0"
 
 
-def driver_options() -> list[str]:
-    """The driver JVM options that map the archive; none when there is no archive."""
+def jvm_options() -> list[str]:
+    """The JVM options that map the archive, for drivers and executors alike (a standalone
+    worker starts its executors with the driver's class path); none when there is none."""
     path = archive_path()
     if not enabled() or not path.is_file():
         return []
