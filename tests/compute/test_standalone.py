@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from podium.compute.connect import spark_home
+from podium.jvm import archive
 from tests.cli.test_runs import cli
 
 NOTEBOOK = ("# Databricks notebook source\n"
@@ -47,8 +48,10 @@ def logged(log: Path, pattern: str) -> str | None:
 
 
 # The daemons of the suite's short-lived test clusters compile with C1 only, as its drivers
-# and executors do (PODIUM_JIT=quick): a master and a worker never get warm in a test.
-QUICK_DAEMONS = {"SPARK_DAEMON_JAVA_OPTS": "-XX:TieredStopAtLevel=1"}
+# and executors do (PODIUM_JIT=quick): a master and a worker never get warm in a test. They
+# start with the driver's class path, so they map its class-data archive too.
+QUICK_DAEMONS = {"SPARK_DAEMON_JAVA_OPTS": " ".join([*archive.jvm_options(),
+                                                     "-XX:TieredStopAtLevel=1"])}
 
 
 @pytest.fixture
