@@ -58,8 +58,8 @@ def write_bundle(tmp_path: Path) -> WriteBundle:
 # A Spark job that runs until it is cancelled, for the tests of cancels and timeouts: one
 # Spark task whose rows each sleep 10 ms. It holds a task slot as a busy job would, but
 # about 3 % of a core instead of one, so the suite's other workers keep the cores while
-# such a test waits. A cancel ends it at once, and where Spark does not interrupt the task's
-# thread within 0.2 s all the same (the task checks for a kill as it makes rows).
+# such a test waits. A cancel ends it at once; where Spark does not interrupt the task's
+# thread, within 0.2 s (the task checks for a kill as it makes rows).
 ENDLESS_SQL = ("SELECT java_method('java.lang.Thread', 'sleep', 10L) AS slept "
                "FROM range(0, 1000000000, 1, 1)")
 ENDLESS = f'spark.sql("{ENDLESS_SQL}").collect()'  # the same as a notebook's line

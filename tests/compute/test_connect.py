@@ -148,7 +148,7 @@ def test_jobs_a_stopped_tasks_session_starts_late_are_killed_through_the_spark_u
     try:
         session = cluster.connect_session("stopped-task")
         marker = f"_Session_{session.session_id}_"
-        with ThreadPoolExecutor(1) as pool:  # a job that would hold the core for minutes
+        with ThreadPoolExecutor(1) as pool:  # a job that would hold the slot for days
             late = pool.submit(lambda: session.sql(ENDLESS_SQL).collect())
             deadline = time.monotonic() + 60
             while not spark_status.kill_running(cluster.ui_url, cluster.application_id,
