@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from podium.compute.cluster_conf import JIT_OPTIONS
 from podium.compute.connect import spark_home
 from podium.jvm import archive
 from tests.cli.test_runs import cli
@@ -51,7 +52,7 @@ def logged(log: Path, pattern: str) -> str | None:
 # and executors do (PODIUM_JIT=quick): a master and a worker never get warm in a test. They
 # start with the driver's class path, so they map its class-data archive too.
 QUICK_DAEMONS = {"SPARK_DAEMON_JAVA_OPTS": " ".join([*archive.jvm_options(),
-                                                     "-XX:TieredStopAtLevel=1"])}
+                                                     JIT_OPTIONS["quick"]])}
 
 
 @pytest.fixture
