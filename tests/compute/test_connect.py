@@ -115,22 +115,27 @@ def test_timeout_on_a_connect_cluster_interrupts_its_job(run_job, executor) -> N
 
 def test_a_pipeline_tasks_timeout_on_a_connect_cluster_stops_its_flows(
         run_job, executor, write_bundle) -> None:
-    # `after` needs the one core that the update's flow would hold for minutes
+    # `after` needs the one core that the update's flow would hold for minutes; `quick`'s
+    # update runs first, so Spark has a flow thread of an earlier update to reuse
     take_classic_driver(run_job)
     root = write_bundle("bundle: {name: slow}\nresources:\n  pipelines:\n    slow:\n"
                         "      {name: slow, libraries: [{file: {path: ./slow.sql}}]}\n"
+                        "    quick: {libraries: [{file: {path: ./quick.sql}}]}\n"
                         "  jobs:\n    j:\n" + ONE_CORE + """      tasks:
-        - {task_key: refresh, job_cluster_key: one_core, timeout_seconds: 10,
-           pipeline_task: {pipeline_id: slow}}
+        - {task_key: quick, job_cluster_key: one_core, pipeline_task: {pipeline_id: quick}}
+        - {task_key: refresh, depends_on: [{task_key: quick}], job_cluster_key: one_core,
+           timeout_seconds: 10, pipeline_task: {pipeline_id: slow}}
         - {task_key: after, depends_on: [{task_key: refresh}], run_if: ALL_DONE,
            job_cluster_key: one_core, timeout_seconds: 60,
            notebook_task: {notebook_path: short.py}}
-""", {"slow.sql": f"CREATE MATERIALIZED VIEW big AS {ENDLESS_SQL}", "short.py": SHORT})
+""", {"slow.sql": f"CREATE MATERIALIZED VIEW big AS {ENDLESS_SQL}", "short.py": SHORT,
+      "quick.sql": "CREATE MATERIALIZED VIEW one AS SELECT 1 AS id"})
     bundle = load_bundle(root)
     run = Run("j", bundle.jobs["j"], root, {}, bundle.clusters)
     executor.submit(run)
     executor.run_until_done([run])
     assert executor.clusters.slots["j:one_core"].cluster.kind == "connect"
+    assert run.task_runs["quick"].result is Result.SUCCESS, run.task_runs["quick"].error
     assert run.task_runs["refresh"].result is Result.TIMEDOUT, run.task_runs["refresh"].error
     assert run.task_runs["after"].result is Result.SUCCESS, run.task_runs["after"].error
 

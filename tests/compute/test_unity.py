@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from podium.compute import unity
-from podium.compute.cluster_conf import spark_conf
+from podium.compute.cluster_conf import FLOW_THREADS_PLUGIN, spark_conf
 from podium.spec.models import ClusterSpec
 from tests.cli.test_runs import cli
 from tests.conftest import CLUSTER
@@ -182,9 +182,9 @@ def test_a_bundles_schema_and_volume_are_made_and_used_by_its_job(tmp_path: Path
 def test_the_mounts_are_every_delta_clusters_unless_it_opts_out() -> None:
     plugins = spark_conf(ClusterSpec(spark_conf={"spark.plugins": "my.Plugin"}))[
         "spark.plugins"]
-    assert plugins == f"my.Plugin,{unity.VOLUMES_PLUGIN}"
+    assert plugins == f"my.Plugin,{FLOW_THREADS_PLUGIN},{unity.VOLUMES_PLUGIN}"
     opted_out = ClusterSpec(spark_conf={"spark.podium.volumes": "false"})
-    assert "spark.plugins" not in spark_conf(opted_out)
+    assert spark_conf(opted_out)["spark.plugins"] == FLOW_THREADS_PLUGIN
 
 
 def test_a_catalog_name_podium_cannot_keep_is_a_located_error(tmp_path: Path) -> None:

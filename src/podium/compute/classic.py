@@ -205,7 +205,6 @@ class ClassicCluster:
         self.application_id = self.root.sparkContext.applicationId
         self._bind = _task_threads_bind(self.root)
         _remember_session_lookups()
-        _fresh_flow_threads(self.root)
         self._read, self._load = _status_store(self.root) or (None, None)
         service = getattr(self.root._jvm.org.apache.spark.sql.connect.service,
                           "SparkConnectService$")
@@ -503,24 +502,6 @@ def _remember_session_lookups() -> None:
     SparkSession._podium_lookups = looked_up  # type: ignore[attr-defined]
     for name in ("_get_j_spark_session_class", "_get_j_spark_session_module"):
         setattr(SparkSession, name, remembered(name, getattr(SparkSession, name)))
-
-
-def _fresh_flow_threads(root: Any) -> None:
-    """Make Spark Declarative Pipelines run each flow on a new thread. Spark keeps one
-    cached pool for every update's flows, and a pool thread keeps the job tags of the
-    update that created it (local properties are inherited when a thread starts), so a
-    flow on a reused thread ran its Spark jobs under an earlier, closed session's tags,
-    where a cancel by its own task's tag could not reach them. With no idle threads
-    kept, each flow's thread is made by its own update's thread and carries its tags."""
-    from py4j.protocol import Py4JError
-
-    graph = root._jvm.org.apache.spark.sql.pipelines.graph
-    try:
-        flows = getattr(getattr(graph, "FlowExecution$"), "MODULE$")
-        pool = getattr(flows, "org$apache$spark$sql$pipelines$graph$FlowExecution$$threadPool")()
-        pool.setKeepAliveTime(0, root._jvm.java.util.concurrent.TimeUnit.NANOSECONDS)
-    except Py4JError:  # a Spark without pipelines, or one that keeps its pool elsewhere
-        pass
 
 
 def _task_threads_bind(root: Any) -> Any:

@@ -40,6 +40,8 @@ PARSER_EXTENSION = "podium.spark.ParameterizedParser$Extension"
 # big clusters); on a few local cores that made a small table's first read 3x slower.
 SNAPSHOT_PARTITIONS = "spark.databricks.delta.snapshotPartitions"
 CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
+# Each pipeline flow on a thread of its own update, with its tags (jvm/sources/FlowThreads.java)
+FLOW_THREADS_PLUGIN = "podium.spark.FlowThreads"
 # How the cluster's JVMs (the driver, and executors where there are any) compile hot code:
 # "full" (the JVM's default, tiered up to C2: the fastest code once warm) or "quick" (C1
 # only: half the CPU and a third less time for a short run of small data, a third slower
@@ -52,9 +54,9 @@ PYTHON_ENV = "PYSPARK_PYTHON"  # the program Spark starts for Python UDFs and da
 
 
 def spark_conf(spec: Any) -> dict[str, str]:
-    """The Spark settings a cluster gets besides its own: `spark.jars`, Delta's, the
-    catalogs', the class-data archive's and the JIT mode's (driver and executors); a
-    library that cannot be had is a ClusterError that says which."""
+    """The Spark settings a cluster gets besides its own: `spark.jars`, podium's plugins,
+    Delta's, the catalogs', the class-data archive's and the JIT mode's (driver and
+    executors); a library that cannot be had is a ClusterError that says which."""
     conf: dict[str, str] = {**driver_options(spec), **executor_options(spec)}
     adaptive(spec)  # a word other than adaptive or fixed fails the start, saying which
     conf.update({k: v for k, v in JVM_SOURCE_CONF.items() if k not in spec.spark_conf})
@@ -62,9 +64,13 @@ def spark_conf(spec: Any) -> dict[str, str]:
         paths = jars.class_path(spec)
     except LibraryError as exc:
         raise ClusterError(str(exc)) from exc
+    plugins = [p.strip() for p in str(spec.spark_conf.get("spark.plugins", "")).split(",")
+               if p.strip()]
     if paths:
         own = str(spec.spark_conf.get("spark.jars", "")).strip()
         conf["spark.jars"] = ",".join([*([own] if own else []), *paths])
+    if jars.has_own_jar(paths):
+        plugins.append(FLOW_THREADS_PLUGIN)
     if jars.delta_enabled(spec):
         extensions = str(spec.spark_conf.get("spark.sql.extensions", "")).strip()
         conf["spark.sql.extensions"] = ",".join(
@@ -74,11 +80,11 @@ def spark_conf(spec: Any) -> dict[str, str]:
                      if k not in spec.spark_conf})
         conf.update(unity.paths_conf(defaults.datasets_dir()))
         if str(spec.spark_conf.get(VOLUMES_OPT_OUT, "true")).lower() != "false":
-            plugins = str(spec.spark_conf.get("spark.plugins", "")).strip()
-            conf["spark.plugins"] = ",".join([*([plugins] if plugins else []),
-                                              unity.VOLUMES_PLUGIN])
+            plugins.append(unity.VOLUMES_PLUGIN)
         if SNAPSHOT_PARTITIONS not in spec.spark_conf:
             conf[SNAPSHOT_PARTITIONS] = str(max(1, cores_of(spec.master)))
+    if plugins:
+        conf["spark.plugins"] = ",".join(plugins)
     return conf
 
 

@@ -54,12 +54,15 @@ def train_archive(dump: str) -> None:
     from pyspark.sql import SparkSession
 
     warehouse = tempfile.mkdtemp(prefix="podium-cds-")
+    cluster = spark_conf(ClusterSpec())
+    plugins = [*cluster.pop("spark.plugins", "").split(","), CONNECT_PLUGIN]  # as classic's
     conf = SparkConf().setMaster("local[2]").setAppName("podium:cds").setAll([
         ("spark.ui.showConsoleProgress", "false"), ("spark.sql.warehouse.dir", warehouse),
-        ("spark.sql.catalogImplementation", "in-memory"), ("spark.plugins", CONNECT_PLUGIN),
+        ("spark.sql.catalogImplementation", "in-memory"),
+        ("spark.plugins", ",".join(p for p in plugins if p)),
         ("spark.connect.grpc.binding.address", "127.0.0.1"),
         ("spark.connect.grpc.binding.port", "0"),
-        *spark_conf(ClusterSpec()).items(),
+        *cluster.items(),
         (DRIVER_OPTIONS, " ".join([*archive.dump_options(dump), JIT_OPTIONS["quick"]])),
     ])
     spark = SparkSession(SparkContext(conf=conf))

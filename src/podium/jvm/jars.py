@@ -25,6 +25,7 @@ DELTA_OPT_OUT = "spark.podium.delta"
 # the `LocalCatalog` plugin and the volumes file system (`compute/cluster_conf.py` sets
 # them on a cluster).
 JVM_SOURCES = Path(__file__).parent / "sources"
+OWN_JAR_PREFIX = "podium-spark-"  # then a digest of the sources and the Spark version
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,11 @@ def _own_jar(spec: Any) -> list[str]:
         return []
 
 
+def has_own_jar(paths: list[str]) -> bool:
+    """Whether a class path from `class_path` holds podium's jar."""
+    return any(Path(p).name.startswith(OWN_JAR_PREFIX) for p in paths)
+
+
 def podium_jar() -> Path:
     """podium's JVM classes (the parser extension, the catalog plugin), compiled once per
     source and Spark version into the JVM cache (needs `javac`, i.e. a JDK)."""
@@ -161,7 +167,7 @@ def podium_jar() -> Path:
     digest = hashlib.sha256(pyspark.__version__.encode())
     for source in sources():
         digest.update(source.read_bytes())
-    jar = maven.cache_dir() / f"podium-spark-{digest.hexdigest()[:16]}.jar"
+    jar = maven.cache_dir() / f"{OWN_JAR_PREFIX}{digest.hexdigest()[:16]}.jar"
     if jar.is_file():
         return jar
     with locked(maven.cache_dir()):
