@@ -1,12 +1,20 @@
-"""Per-thread values that threads started by task code inherit (log, task context)."""
+"""Per-thread values that threads started by task code inherit (log, task context), and
+an exception raised in another thread (how a task's code is interrupted)."""
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from typing import Any
 
 _original_start = threading.Thread.start
 _installed = False
+# Held while a thread starts and while an exception is raised in another thread. CPython
+# 3.11 gives a new thread's state its starter's id until the new thread runs, and raising
+# in "the starter" then picks the new thread: it dies before saying it started, and its
+# starter (a task's thread, inside PySpark's release pool, holding that pool's lock) waits
+# for ever.
+_starting = threading.Lock()
 
 
 def get(name: str) -> Any:
@@ -22,12 +30,21 @@ def put(name: str, value: Any) -> Any:
     return previous
 
 
+def raise_in(thread_id: int, exc: type[BaseException] | None) -> None:
+    """Raise `exc` in thread `thread_id` at its next bytecode (None: drop a pending one),
+    never while a thread is being started (`_starting`)."""
+    with _starting:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc is not None else None)
+
+
 def _start_inheriting(self: threading.Thread) -> None:
     parent = threading.current_thread()
     for attr, value in vars(parent).items():
         if attr.startswith("_podium_") and not hasattr(self, attr):
             setattr(self, attr, value)
-    _original_start(self)
+    with _starting:  # until the new thread runs with its own id (see `_starting`)
+        _original_start(self)
 
 
 def install() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import json
 import threading
 import time
@@ -138,7 +137,7 @@ class TaskContext:
         with self.lock:
             children = list(self.running_children)
             if self.thread_id is not None:
-                _raise_in(self.thread_id)
+                threads.raise_in(self.thread_id, TaskInterrupted)
                 self.thread_id = None  # at most once: after it the thread may run other work
         for child in children:
             child.halt(spark)
@@ -153,14 +152,8 @@ class TaskContext:
         after this, and one on its way that has not been raised yet is dropped."""
         with self.lock:
             if self.thread_id is None:  # halted: its TaskInterrupted may still be pending
-                _raise_in(threading.get_ident(), None)
+                threads.raise_in(threading.get_ident(), None)
             self.thread_id = None
-
-
-def _raise_in(thread_id: int, exc: type[BaseException] | None = TaskInterrupted) -> None:
-    """Raise `exc` in thread `thread_id` at its next bytecode (None: drop a pending one)."""
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc is not None else None)
 
 
 def current() -> TaskContext | None:
