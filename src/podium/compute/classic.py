@@ -21,7 +21,14 @@ from typing import Any
 from podium import defaults, samples
 from podium.compute import spark_mode, spark_status
 from podium.compute.catalog import WRITER_CONF, WarehouseCatalog
-from podium.compute.cluster_conf import CONNECT_PLUGIN, PYTHON_ENV, spark_conf, worker_python
+from podium.compute.cluster_conf import (
+    CONNECT_PLUGIN,
+    PLUGINS,
+    PYTHON_ENV,
+    plugins,
+    spark_conf,
+    worker_python,
+)
 from podium.compute.connect import await_dying, close_session
 from podium.compute.errors import ClusterError
 from podium.compute.sizing import cluster_log_path, task_slots
@@ -187,9 +194,8 @@ class ClassicCluster:
         try:
             check_master(self.spec.master)
             conf.update(spark_conf(self.spec))
-            plugins = [p for p in conf.get("spark.plugins", "").split(",") if p.strip()]
             conf.update({  # Spark Connect on the driver, for tasks in their own processes
-                "spark.plugins": ",".join([*plugins, CONNECT_PLUGIN]),
+                PLUGINS: plugins(conf, CONNECT_PLUGIN),
                 "spark.connect.grpc.binding.address": "127.0.0.1",
                 "spark.connect.grpc.binding.port": "0",  # a free one, chosen as it binds
                 "spark.connect.authenticate.token": token,

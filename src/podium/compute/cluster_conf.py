@@ -39,6 +39,7 @@ PARSER_EXTENSION = "podium.spark.ParameterizedParser$Extension"
 # Delta rebuilds a table's state from its log in this many tasks (50 by default, sized for
 # big clusters); on a few local cores that made a small table's first read 3x slower.
 SNAPSHOT_PARTITIONS = "spark.databricks.delta.snapshotPartitions"
+PLUGINS = "spark.plugins"
 CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
 # Each pipeline flow on a thread of its own update, with its tags (jvm/sources/FlowThreads.java)
 FLOW_THREADS_PLUGIN = "podium.spark.FlowThreads"
@@ -64,13 +65,12 @@ def spark_conf(spec: Any) -> dict[str, str]:
         paths = jars.class_path(spec)
     except LibraryError as exc:
         raise ClusterError(str(exc)) from exc
-    plugins = [p.strip() for p in str(spec.spark_conf.get("spark.plugins", "")).split(",")
-               if p.strip()]
+    ours: list[str] = []  # podium's plugins, after the cluster's own
     if paths:
         own = str(spec.spark_conf.get("spark.jars", "")).strip()
         conf["spark.jars"] = ",".join([*([own] if own else []), *paths])
     if jars.has_own_jar(paths):
-        plugins.append(FLOW_THREADS_PLUGIN)
+        ours.append(FLOW_THREADS_PLUGIN)
     if jars.delta_enabled(spec):
         extensions = str(spec.spark_conf.get("spark.sql.extensions", "")).strip()
         conf["spark.sql.extensions"] = ",".join(
@@ -80,12 +80,19 @@ def spark_conf(spec: Any) -> dict[str, str]:
                      if k not in spec.spark_conf})
         conf.update(unity.paths_conf(defaults.datasets_dir()))
         if str(spec.spark_conf.get(VOLUMES_OPT_OUT, "true")).lower() != "false":
-            plugins.append(unity.VOLUMES_PLUGIN)
+            ours.append(unity.VOLUMES_PLUGIN)
         if SNAPSHOT_PARTITIONS not in spec.spark_conf:
             conf[SNAPSHOT_PARTITIONS] = str(max(1, cores_of(spec.master)))
-    if plugins:
-        conf["spark.plugins"] = ",".join(plugins)
+    if ours:
+        conf[PLUGINS] = plugins(spec.spark_conf, *ours)
     return conf
+
+
+def plugins(conf: Any, *more: str) -> str:
+    """A `spark.plugins` value: the plugins `conf` names, then `more` (Spark starts them in
+    that order)."""
+    own = [p.strip() for p in str(conf.get(PLUGINS, "")).split(",") if p.strip()]
+    return ",".join([*own, *more])
 
 
 def jit(spec: Any) -> str:

@@ -15,7 +15,14 @@ import time
 from typing import Any
 
 from podium import samples
-from podium.compute.cluster_conf import CONNECT_PLUGIN, DRIVER_OPTIONS, JIT_OPTIONS, spark_conf
+from podium.compute.cluster_conf import (
+    CONNECT_PLUGIN,
+    DRIVER_OPTIONS,
+    JIT_OPTIONS,
+    PLUGINS,
+    plugins,
+    spark_conf,
+)
 from podium.jvm import archive, jars, maven
 from podium.jvm.java import java_major, require_java
 from podium.spec.models import ClusterSpec
@@ -55,14 +62,13 @@ def train_archive(dump: str) -> None:
 
     warehouse = tempfile.mkdtemp(prefix="podium-cds-")
     cluster = spark_conf(ClusterSpec())
-    plugins = [*cluster.pop("spark.plugins", "").split(","), CONNECT_PLUGIN]  # as classic's
     conf = SparkConf().setMaster("local[2]").setAppName("podium:cds").setAll([
         ("spark.ui.showConsoleProgress", "false"), ("spark.sql.warehouse.dir", warehouse),
         ("spark.sql.catalogImplementation", "in-memory"),
-        ("spark.plugins", ",".join(p for p in plugins if p)),
         ("spark.connect.grpc.binding.address", "127.0.0.1"),
         ("spark.connect.grpc.binding.port", "0"),
         *cluster.items(),
+        (PLUGINS, plugins(cluster, CONNECT_PLUGIN)),  # as a classic driver's
         (DRIVER_OPTIONS, " ".join([*archive.dump_options(dump), JIT_OPTIONS["quick"]])),
     ])
     spark = SparkSession(SparkContext(conf=conf))
