@@ -1,8 +1,11 @@
 """Threads a task starts inherit its values, and an interrupt raised in a task's thread
-reaches that thread, even while it is starting a thread of its own."""
+reaches that thread, even while it is starting a thread of its own (and the lock that
+makes it so neither deadlocks a signal handler nor a forked child)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -51,3 +54,66 @@ def start_threads_until_stopped(stopped: list[bool]) -> None:
             helper.join()
     except Stop:
         stopped.append(True)
+
+
+SIGNALLED = """
+import os, signal, threading, time
+from podium import threads
+threads.install()
+handling = []
+def on_signal(signum, frame):  # as a cancel's handler does: it starts a thread
+    if not handling:
+        handling.append(1)
+        helper = threading.Thread(target=lambda: None)
+        helper.start()
+        helper.join()
+        handling.clear()
+signal.signal(signal.SIGUSR1, on_signal)
+done = threading.Event()
+def poke():
+    while not done.is_set():
+        os.kill(os.getpid(), signal.SIGUSR1)
+        time.sleep(0.001)
+threading.Thread(target=poke, daemon=True).start()
+for _ in range(2000):
+    helper = threading.Thread(target=lambda: None)
+    helper.start()
+    helper.join()
+done.set()
+"""
+
+FORKED = """
+import os, threading
+from podium import threads
+threads.install()
+held, release = threading.Event(), threading.Event()
+def hold():  # a thread of the parent that is starting a thread as the process forks
+    with threads._starting:
+        held.set()
+        release.wait()
+threading.Thread(target=hold, daemon=True).start()
+held.wait()
+child = os.fork()
+if child == 0:
+    helper = threading.Thread(target=lambda: None)
+    helper.start()
+    helper.join()
+    os._exit(0)
+release.set()
+assert os.waitpid(child, 0)[1] == 0
+"""
+
+
+def test_a_signal_handler_that_starts_a_thread_runs_while_the_main_thread_starts_one(
+        ) -> None:
+    """A handler runs in the main thread between any two of its bytecodes, so also while
+    that thread holds the start lock: the lock is re-entrant."""
+    done = subprocess.run([sys.executable, "-c", SIGNALLED], timeout=60, text=True,
+                          capture_output=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_forked_child_starts_threads_though_a_parent_thread_held_the_lock() -> None:
+    done = subprocess.run([sys.executable, "-c", FORKED], timeout=60, text=True,
+                          capture_output=True)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -4,6 +4,7 @@ an exception raised in another thread (how a task's code is interrupted)."""
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 from typing import Any
 
@@ -13,8 +14,17 @@ _installed = False
 # 3.11 gives a new thread's state its starter's id until the new thread runs, and raising
 # in "the starter" then picks the new thread: it dies before saying it started, and its
 # starter (a task's thread, inside PySpark's release pool, holding that pool's lock) waits
-# for ever.
-_starting = threading.Lock()
+# for ever. Re-entrant: a signal handler that starts a thread can run in the main thread
+# while that thread holds it. A forked child, where no other thread runs, gets a new one.
+_starting = threading.RLock()
+
+
+def _renew_after_fork() -> None:
+    global _starting
+    _starting = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_renew_after_fork)
 
 
 def get(name: str) -> Any:
