@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from podium.spec import load_bundle
@@ -91,6 +91,8 @@ def test_pyspark_is_never_the_tasks_own(tmp_path: Path) -> None:
 @settings(max_examples=150, deadline=None)
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0\n\r"),
                max_size=60))
+@example(text="\x0b#")  # a vertical tab is one word to shlex, and blank to pip
+@example(text="'my wheels/x-1.0-py3-none-any.whl'")
 def test_any_pip_line_is_read_or_a_located_error(tmp_path_factory, text: str) -> None:
     folder = tmp_path_factory.mktemp("pip")
     bundle = _bundle(folder, f"# Databricks notebook source\n# MAGIC %pip install {text}\n")

@@ -134,6 +134,9 @@ def _of_line(text: str, base: Path, where: Location, indexes: list[str]) -> list
             continue
         if word in QUIET_FLAGS:
             pass
+        elif not word.strip() or not word.isprintable():  # shlex splits on ASCII blanks only
+            raise RequirementError(where, f"{word!r} is no package, path or URL pip can "
+                                   "read; remove its blank or control characters")
         elif word.startswith("-"):
             raise RequirementError(where, f"pip option '{word}' is not supported locally; "
                                    "remove it")
