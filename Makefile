@@ -34,13 +34,15 @@ chromium:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 
+# A worker that dies ends the run (--max-worker-restart=0): xdist 3.8's --dist loadfile
+# can wait for ever after it replaces a crashed worker (pytest-xdist#784, #1378).
 # Three workers on two cores: with two, an eighth of the CPU sat idle while tests waited on
 # servers, leases and schedules (docs/benchmarks.md, "The whole suite"). The set-up runs
 # in parallel: apt-get while the venv installs, the class-data archive while the interop
 # venvs do.
 test:
 	@$(MAKE) --no-print-directory -j4 -O test-setup
-	$(VENV)/bin/pytest -n 3 --dist loadfile --durations=30
+	$(VENV)/bin/pytest -n 3 --dist loadfile --max-worker-restart=0 --durations=30
 
 test-setup: $(STAMP) java lint system interop/airflow/.venv/.installed-stamp \
 		interop/databricks-connect/.venv/.installed-stamp
@@ -52,7 +54,7 @@ system:
 
 # The inner loop: the tests that start no Spark (tests/conftest.py's NO_SPARK_FILES).
 test-fast: $(STAMP) lint postgres
-	$(VENV)/bin/pytest -n 2 -m no_spark
+	$(VENV)/bin/pytest -n 2 --max-worker-restart=0 -m no_spark
 
 # Airflow's Databricks provider against podium serve (docs/api.md); its venv is built once.
 interop/airflow/.venv/.installed-stamp: interop/airflow/requirements.txt $(STAMP)
