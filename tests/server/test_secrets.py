@@ -51,6 +51,10 @@ def test_scopes_and_secrets_reach_notebooks_and_never_their_output(server: Serve
         w.secrets.get_secret("etl", "missing")
     with pytest.raises(DatabricksError, match="must be 1 to 128"):
         w.secrets.put_secret("etl", "../escape", string_value="x")
+    with pytest.raises(DatabricksError, match=r"not '\.' or '\.\.'"):  # was the workspace
+        w.secrets.delete_scope("..")
+    with pytest.raises(DatabricksError, match=r"not '\.' or '\.\.'"):
+        w.secrets.put_secret("..", "podium.db", string_value="x")
     w.secrets.delete_secret("etl", "cert")
     w.secrets.delete_scope("etl")
     with pytest.raises(NotFound):

@@ -29,9 +29,11 @@ def root() -> Path:
 
 
 def _name(kind: str, value: str) -> str:
-    if not isinstance(value, str) or not NAME.fullmatch(value):
+    """`value` as a file name; a name is never a path, so "." and ".." (the folder itself,
+    the workspace above it) are refused with the rest."""
+    if not isinstance(value, str) or not NAME.fullmatch(value) or value in (".", ".."):
         raise SecretError("INVALID_PARAMETER_VALUE", f"{kind} '{value}' must be 1 to 128 "
-                          "letters, digits, '_', '-', '.' or '@'")
+                          "letters, digits, '_', '-', '.' or '@', and not '.' or '..'")
     return value
 
 
