@@ -161,6 +161,9 @@ def test_logs_list_prune_and_bad_input(tmp_path: Path) -> None:
         (("runs", "logs", "1", "--task", "nope"), "run 1 has no task 'nope'"),
         (("runs", "prune", "--older-than", "soon"), "'soon' is not an age"),
         (("runs", "repair", "1", "--task", "zzz"), "run 1 has no task 'zzz'"),
+        # past what the history's database holds: a range error, not an OverflowError
+        (("runs", "get", str(2**64)), "9223372036854775807"),
+        (("runs", "list", "--limit", str(2**64)), "9223372036854775807"),
     ]:
         bad = cli(*args, home=home, check=False)
         assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from podium.cli.common import (
+    MAX_INT,
     JsonOpt,
     TargetOpt,
     VarOpt,
@@ -181,7 +182,8 @@ def next_times(
 @jobs_app.command("ticks")
 def ticks_list(
     job: JobArg,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=MAX_INT,
+                                        help="At most this many.")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
     """What the job's schedule or trigger did, newest first: each due time, whether it

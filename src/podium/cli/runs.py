@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from podium.cli.common import (
+    MAX_INT,
     JsonOpt,
     fail_at,
     job_params,
@@ -26,7 +27,8 @@ from podium.cli.drive import drive
 runs_app = typer.Typer(help="Runs in the workspace's history (any bundle, any process).",
                        no_args_is_help=True)
 
-RunId = Annotated[int, typer.Argument(help="The run id (from `podium runs list`).")]
+RunId = Annotated[int, typer.Argument(max=MAX_INT,
+                                      help="The run id (from `podium runs list`).")]
 
 
 def _row(store, run_id: int):
@@ -47,7 +49,8 @@ def _when(ms: int | None) -> str:
 def runs_list(
     job: Annotated[str | None, typer.Option("--job", help="Only runs of this job key.")] = None,
     active: Annotated[bool, typer.Option("--active", help="Only runs not yet ended.")] = False,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 25,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=MAX_INT,
+                                        help="At most this many.")] = 25,
     as_json: JsonOpt = False,
 ) -> None:
     """Newest runs first, from every bundle of the workspace."""
@@ -98,8 +101,8 @@ def runs_cost(run_id: RunId, as_json: JsonOpt = False) -> None:
 def runs_logs(
     run_id: RunId,
     task: Annotated[str | None, typer.Option("--task", help="Only this task.")] = None,
-    attempt: Annotated[int | None, typer.Option("--attempt", help="This attempt (default: "
-                                                "the last).")] = None,
+    attempt: Annotated[int | None, typer.Option(
+        "--attempt", max=MAX_INT, help="This attempt (default: the last).")] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing until the "
                                          "run ends.")] = False,
 ) -> None:
@@ -139,7 +142,7 @@ def _active() -> tuple[str, ...]:
 
 @runs_app.command("cancel")
 def runs_cancel(
-    run_id: Annotated[int | None, typer.Argument(help="The run to cancel.")] = None,
+    run_id: Annotated[int | None, typer.Argument(max=MAX_INT, help="The run to cancel.")] = None,
     all_runs: Annotated[bool, typer.Option("--all", help="Cancel every active run of --job."
                                            )] = False,
     job: Annotated[str | None, typer.Option("--job", help="With --all: the job key.")] = None,
