@@ -72,6 +72,10 @@ def test_tokens_create_list_revoke_and_login_writes_a_profile(tmp_path: Path) ->
     cli("tokens", "revoke", listed[0]["token_id"], home=home)
     assert json.loads(cli("tokens", "list", "--json", home=home).stdout)["token_infos"] == []
     assert cli("tokens", "revoke", "nope", home=home, check=False).returncode == 2
+    for host in ("127.0.0.1:9999", "http://", "http://[::1", "http://localhost:port"):
+        bad = cli("login", "--host", host, home=home, HOME=str(tmp_path), check=False)
+        assert bad.returncode == 2 and "is not a URL" in bad.stderr  # and no profile:
+        assert not (tmp_path / ".databrickscfg").exists()
     done = cli("login", "--host", "http://127.0.0.1:9999", home=home, HOME=str(tmp_path))
     assert "wrote profile [podium]" in done.stdout
     profile = configparser.ConfigParser()

@@ -92,7 +92,7 @@ def login(
     from podium.runtime.notebook_context import user_name
     from podium.store import tokens
 
-    if not host.startswith(("http://", "https://")):
+    if not _is_url(host):
         fail_at("--host", f"'{host}' is not a URL; write it as http://HOST:PORT")
     path = Path(os.environ.get("DATABRICKS_CONFIG_FILE") or Path.home() / ".databrickscfg")
     config = configparser.ConfigParser()
@@ -116,3 +116,15 @@ def login(
                    f"  export GRPC_DEFAULT_SSL_ROOTS_FILE_PATH={cert}\n"
                    "(or add it to the system's store: cp it to "
                    "/usr/local/share/ca-certificates/podium.crt; update-ca-certificates)")
+
+
+def _is_url(host: str) -> bool:
+    """Whether `host` is an http(s) URL with a host name that clients can parse."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(host)
+        parts.port  # noqa: B018 (a port that is no number raises here)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
