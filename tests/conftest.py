@@ -141,6 +141,7 @@ NO_SPARK_FILES = (
     "tests/server/test_connect_routes.py", "tests/server/test_database_outage.py",
     "tests/server/test_full_disk.py", "tests/compute/test_standalone_master.py",
     "tests/test_threads.py", "tests/runtime/test_secret_store.py",
+    "tests/spec/test_param_sets.py",
 )
 
 

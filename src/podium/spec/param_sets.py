@@ -41,7 +41,13 @@ def read_param_sets(path: Path | None, inline: list[str]) -> list[dict[str, str]
         if not path.is_file():
             raise ParamSetError(Problem(Location(shown), "parameter file not found; give a "
                                         ".jsonl, .json or .csv file"))
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[:exc.start].count(b"\n") + 1
+            raise ParamSetError(Problem(Location(shown, line, 1), "not UTF-8 text; save the "
+                                        "parameter file as UTF-8")) from None
         if path.suffix == ".csv":
             for row in csv.DictReader(text.splitlines()):
                 sets.append({k: v for k, v in row.items() if k is not None})
@@ -65,6 +71,10 @@ def read_param_sets(path: Path | None, inline: list[str]) -> list[dict[str, str]
                     raise ParamSetError(Problem(Location(shown, number, exc.colno),
                                                 f"invalid JSON: {exc.msg}")) from None
                 sets.append(_as_set(value, Location(shown, number, 1)))
+        if not sets:  # else an empty file would mean one run with the defaults
+            raise ParamSetError(Problem(Location(shown), "no parameter sets in the file; "
+                                        "write one per line (.jsonl), an array (.json) or a "
+                                        "header and a row per run (.csv)"))
     for i, raw in enumerate(inline, start=1):
         where = Location(f"--param-set #{i}")
         try:
