@@ -5,6 +5,7 @@ handed over whole (no Spark, no server)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import queue
 import socket
@@ -105,7 +106,10 @@ def test_a_handed_over_connection_sends_small_answers_at_once(front_door) -> Non
     with socket.create_connection(door.address, timeout=10) as client:
         client.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         sock, _ = adopted.get(timeout=10)
-        assert asyncio.run(adopt(sock)) != 0
+        # a loop of its own in a thread: Playwright's sync API (the UI tests) keeps a loop
+        # running in this worker's main thread once a browser test has run here
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            assert pool.submit(asyncio.run, adopt(sock)).result(timeout=10) != 0
 
 
 def test_a_short_request_is_http_at_its_first_byte(front_door) -> None:

@@ -44,6 +44,11 @@ def test_pages_need_a_login_and_forms_need_the_csrf_token(server: Server) -> Non
     assert "httponly" in login.headers["set-cookie"].lower()
     assert "samesite=strict" in login.headers["set-cookie"].lower()
     assert signed_in.get(f"{server.url}/", timeout=10).status_code == 200
+    huge = 2**64  # past SQLite's integers: a 400 (or no filter), never a 500
+    for path in (f"/runs/{huge}", f"/jobs/{huge}", f"/task-runs/{huge}/log-tail",
+                 f"/task-runs/1/log-tail?offset={huge}", f"/runs?before={huge}"):
+        assert signed_in.get(f"{server.url}{path}", timeout=10).status_code == 400, path
+    assert signed_in.get(f"{server.url}/runs?job_id={huge}", timeout=10).status_code == 200
     forged = signed_in.post(f"{server.url}/runs/1/cancel", data={}, allow_redirects=False,
                             timeout=10)
     assert forged.status_code == 403

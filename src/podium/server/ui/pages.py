@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -19,7 +19,15 @@ from podium.runtime.dbutils import display_path
 from podium.server import clusters as clusters_api
 from podium.server import jobs as jobs_api
 from podium.server import runs as runs_api
-from podium.server.bodies import RepairRun, RunId, RunNow, UpdateJob
+from podium.server.bodies import (
+    INT64_MAX,
+    PathInt64,
+    RepairRun,
+    RunId,
+    RunNow,
+    UpdateJob,
+    int64,
+)
 from podium.server.errors import ApiError
 from podium.server.ui import display, graph, log_lines
 from podium.server.ui.session import (
@@ -139,7 +147,7 @@ def _next_fires(settings: dict[str, Any], count: int = 3) -> list[str]:
 
 
 @router.post("/jobs/{job_id}/run-now")
-async def run_now(request: Request, job_id: int) -> Response:
+async def run_now(request: Request, job_id: PathInt64) -> Response:
     user, _ = page_user(request)
     form = await request.form()
     check_csrf(request, str(form.get("csrf", "")))
@@ -151,7 +159,7 @@ async def run_now(request: Request, job_id: int) -> Response:
 
 
 @router.post("/jobs/{job_id}/pause")
-def set_pause(request: Request, job_id: int, status: str = Form(...),
+def set_pause(request: Request, job_id: PathInt64, status: str = Form(...),
               csrf: str = Form("")) -> Response:
     """Pause or resume what starts the job, through jobs/update as a client would."""
     page_user(request)
@@ -166,7 +174,8 @@ def set_pause(request: Request, job_id: int, status: str = Form(...),
 
 
 @router.get("/jobs/{job_id}")
-def job_matrix(request: Request, job_id: int, before: int | None = None) -> HTMLResponse:
+def job_matrix(request: Request, job_id: PathInt64,
+               before: int | None = int64(None)) -> HTMLResponse:
     """A job's page: what starts it (with the next fire times and a pause toggle), its
     parameters, Run now, and Databricks' matrix of the last runs by task."""
     page_user(request)
@@ -197,10 +206,10 @@ TRIGGERS = ("ONE_TIME", "PERIODIC", "FILE_ARRIVAL", "TABLE", "CONTINUOUS", "RETR
 
 @router.get("/runs")
 def runs_page(request: Request, job_id: str = "", state: str = "", trigger: str = "",
-              before: int | None = None) -> HTMLResponse:
+              before: int | None = int64(None)) -> HTMLResponse:
     page_user(request)
     store = workspace(request).store
-    job = int(job_id) if job_id.strip().isdigit() else None
+    job = int(job_id) if job_id.strip().isdigit() and int(job_id) <= INT64_MAX else None
     rows, more = store.run_page(workspace_job_id=job, active_only=state == "active",
                                 completed_only=state == "completed", before_id=before,
                                 limit=PAGE, trigger=trigger if trigger in TRIGGERS else None)
@@ -244,7 +253,7 @@ def _node_link(task: dict[str, Any]) -> str:
 
 
 @router.get("/runs/{run_id}")
-def run_page(request: Request, run_id: int) -> HTMLResponse:
+def run_page(request: Request, run_id: PathInt64) -> HTMLResponse:
     page_user(request)
     return render(request, "run.html", **_live_values(request, _run(request, run_id)))
 
@@ -290,7 +299,7 @@ def _attempts(run: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @router.get("/runs/{run_id}/live")
-def run_live(request: Request, run_id: int) -> HTMLResponse:
+def run_live(request: Request, run_id: PathInt64) -> HTMLResponse:
     """The part of the run page that changes; it asks again while the run is active."""
     page_user(request)
     return render(request, "run_live.html", **_live_values(request, _run(request, run_id)))
@@ -311,7 +320,7 @@ def _dependents(tasks: list[dict[str, Any]], keys: set[str]) -> set[str]:
 
 
 @router.post("/runs/{run_id}/cancel")
-def cancel(request: Request, run_id: int, csrf: str = Form("")) -> Response:
+def cancel(request: Request, run_id: PathInt64, csrf: str = Form("")) -> Response:
     page_user(request)
     check_csrf(request, csrf)
     runs_api.cancel(request, RunId(run_id=run_id))
@@ -319,7 +328,7 @@ def cancel(request: Request, run_id: int, csrf: str = Form("")) -> Response:
 
 
 @router.post("/runs/{run_id}/repair")
-async def repair(request: Request, run_id: int) -> Response:
+async def repair(request: Request, run_id: PathInt64) -> Response:
     page_user(request)
     form = await request.form()
     check_csrf(request, str(form.get("csrf", "")))
@@ -360,7 +369,7 @@ def read_tail(path: Path | None, offset: int | None = None) -> tuple[str, int]:
 
 
 @router.get("/task-runs/{task_run_id}")
-def task_page(request: Request, task_run_id: int, level: str = "ALL",
+def task_page(request: Request, task_run_id: PathInt64, level: str = "ALL",
               q: str = "") -> HTMLResponse:
     page_user(request)
     task, attempts = _task(request, task_run_id)
@@ -390,7 +399,8 @@ def _displayed(log: Path | None, most: int = 10) -> list[dict[str, Any]]:
 
 
 @router.get("/task-runs/{task_run_id}/log-tail")
-def log_tail(request: Request, task_run_id: int, offset: int = 0) -> HTMLResponse:
+def log_tail(request: Request, task_run_id: PathInt64,
+             offset: int = Query(0, ge=0, le=INT64_MAX)) -> HTMLResponse:
     """New log lines after `offset`, while the task runs (appended by htmx)."""
     page_user(request)
     task, attempts = _task(request, task_run_id)
@@ -405,7 +415,7 @@ def log_tail(request: Request, task_run_id: int, offset: int = 0) -> HTMLRespons
 
 
 @router.get("/task-runs/{task_run_id}/log")
-def log_download(request: Request, task_run_id: int) -> Response:
+def log_download(request: Request, task_run_id: PathInt64) -> Response:
     page_user(request)
     _, attempts = _task(request, task_run_id)
     path = _log_file(attempts)
