@@ -103,6 +103,19 @@ def test_duplicate_task_key(write_bundle) -> None:
                             "task_key values must be unique within job 'j'"]
 
 
+def test_a_task_key_databricks_would_refuse_is_an_error(write_bundle) -> None:
+    """It names the task's log folder too: '../x' would put the log beside the run's."""
+    long = "k" * 101
+    root = write_bundle(job("        - {task_key: ../up, python_task: {function: 'm:f'}}\n"
+                            "        - {task_key: with space, python_task: {function: 'm:f'}}\n"
+                            f"        - {{task_key: {long}, python_task: {{function: 'm:f'}}}}\n"
+                            "        - {task_key: ok-key_1, python_task: {function: 'm:f'}}"))
+    rule = "may hold only letters, digits, '_' and '-' (1 to 100 of them); rename it"
+    assert errors(root) == [f"databricks.yml:6: task key '../up' {rule}",
+                            f"databricks.yml:7: task key 'with space' {rule}",
+                            f"databricks.yml:8: task key '{long}' {rule}"]
+
+
 def test_depends_on_a_missing_task(write_bundle) -> None:
     root = write_bundle(job("        - {task_key: load, python_task: {function: 'm:f'}}\n"
                             "        - task_key: b\n"

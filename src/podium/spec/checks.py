@@ -91,6 +91,19 @@ def task_types(task: Task) -> Iterator[Problem]:
                       "warning")
 
 
+# Databricks' rule for a task key; here it also names the task's log folder.
+TASK_KEY = re.compile(r"[A-Za-z0-9_-]{1,100}")
+
+
+def task_keys(job: Job) -> Iterator[Problem]:
+    """A task key that Databricks would refuse (and that would lead its log folder
+    elsewhere: '../x')."""
+    for task in all_tasks(job):
+        if not TASK_KEY.fullmatch(task.task_key):
+            yield Problem(task.loc_of("task_key"), f"task key '{task.task_key}' may hold only "
+                          "letters, digits, '_' and '-' (1 to 100 of them); rename it")
+
+
 def graph(job: Job) -> Iterator[Problem]:
     """Known dependencies, no cycles, condition outcomes well placed (duplicate keys are
     caught before the merge, by `merge.duplicate_keys`)."""
@@ -464,6 +477,7 @@ def check_job(key: str, job: Job, shared_clusters: set[str],
         problems += library_problems(cluster.new_cluster.libraries)
         problems += podium_settings(cluster.new_cluster, f"resources.jobs.{key}.job_clusters"
                                     f"[{cluster.job_cluster_key}]")
+    problems += task_keys(job)
     problems += graph(job)
     problems += clusters(job, shared_clusters)
     problems += for_each_inputs(job)
