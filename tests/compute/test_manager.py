@@ -112,3 +112,13 @@ def test_after_a_task_error_a_server_that_stopped_listening_is_waited_for() -> N
     assert manager.exit_reason("k") is None  # the watcher's look: not yet gone
     why = manager.exit_reason("k", after_error=True)
     assert why is not None and why.startswith("its Spark Connect server exited (code 3)")
+
+
+def test_a_clusters_log_stays_in_the_clusters_folder_whatever_its_key(podium_home) -> None:
+    from podium.compute.sizing import cluster_log_path
+
+    folder = podium_home / "logs" / "clusters"
+    for key in ("etl:main", "../../evil:main", "shared.a/b.supervisor"):
+        path = cluster_log_path(key)
+        assert path.parent == folder and path.resolve().parent == folder.resolve(), key
+    assert cluster_log_path("etl:main").name == "etl.main.log"

@@ -43,5 +43,6 @@ def adaptive(spec: ClusterSpec) -> bool:
 
 
 def cluster_log_path(key: str) -> Path:
-    """Where a cluster's JVM or server writes: `<home>/logs/clusters/<key>.log`."""
-    return defaults.logs_dir() / "clusters" / f"{key.replace(':', '.')}.log"
+    """Where a cluster's JVM or server writes: `<home>/logs/clusters/<key>.log`, in that
+    folder whatever the key holds (a bundle's resource keys are free text)."""
+    return defaults.logs_dir() / "clusters" / f"{key.replace(':', '.').replace('/', '_')}.log"
