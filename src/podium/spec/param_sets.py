@@ -41,11 +41,11 @@ def read_param_sets(path: Path | None, inline: list[str]) -> list[dict[str, str]
         if not path.is_file():
             raise ParamSetError(Problem(Location(shown), "parameter file not found; give a "
                                         ".jsonl, .json or .csv file"))
-        raw = path.read_bytes()
+        content = path.read_bytes()
         try:
-            text = raw.decode("utf-8")
+            text = content.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line = raw[:exc.start].count(b"\n") + 1
+            line = content[:exc.start].count(b"\n") + 1
             raise ParamSetError(Problem(Location(shown, line, 1), "not UTF-8 text; save the "
                                         "parameter file as UTF-8")) from None
         if path.suffix == ".csv":
