@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from databricks.sdk.errors import NotFound, ResourceConflict
+from databricks.sdk.errors import DatabricksError, NotFound, ResourceConflict
 from databricks.sdk.service.pipelines import FileLibrary, PipelineLibrary
 from databricks.sdk.service.workspace import ImportFormat
 
@@ -84,6 +84,8 @@ def test_the_sdk_creates_updates_reads_stops_and_deletes_a_pipeline(server: Serv
     w.pipelines.delete(pipeline_id)
     with pytest.raises(NotFound):
         w.pipelines.get(pipeline_id)
+    with pytest.raises(DatabricksError, match="not a name podium can keep"):
+        w.pipelines.create(name="escapes", catalog="main", schema="../elsewhere")
 
 
 def test_a_bundles_pipelines_are_deployed_with_stable_ids(server: Server,

@@ -116,6 +116,22 @@ def test_a_task_key_databricks_would_refuse_is_an_error(write_bundle) -> None:
                             f"databricks.yml:8: task key '{long}' {rule}"]
 
 
+def test_a_pipelines_catalog_and_schema_are_names_not_paths(write_bundle) -> None:
+    root = write_bundle("""
+bundle: {name: bad}
+resources:
+  pipelines:
+    p:
+      catalog: ../up
+      schema: a.b
+      libraries: [{file: {path: ./p.py}}]
+""", {"p.py": ""})
+    rule = "is not a name podium can keep; use letters, digits, '_' and '-'"
+    assert errors(root) == [
+        f"databricks.yml:5: resources.pipelines.p.catalog: '../up' {rule} and no '__'",
+        f"databricks.yml:6: resources.pipelines.p.schema: 'a.b' {rule}"]
+
+
 def test_depends_on_a_missing_task(write_bundle) -> None:
     root = write_bundle(job("        - {task_key: load, python_task: {function: 'm:f'}}\n"
                             "        - task_key: b\n"

@@ -12,7 +12,6 @@ import difflib
 import getpass
 import json
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
@@ -29,6 +28,7 @@ from podium.spec.models import (
     PipelineResource,
     SchemaResource,
     VolumeResource,
+    unity_name,
 )
 from podium.spec.pipelines import attach_pipelines
 from podium.spec.pydantic_errors import problems_from
@@ -435,13 +435,6 @@ def _validate_resources(raw: Any, model: type[Any], kind: str,
                                         "letters, digits, '_' and '-'"
                                         + (" and no '__'" if part == "catalog_name" else "")))
     return found
-
-
-def unity_name(text: str, catalog: bool = False) -> bool:
-    """Whether `text` is a catalog, schema or volume name podium can keep on disk (a
-    catalog's schemas are folders `<catalog>__<schema>.db`, so a catalog has no `__`)."""
-    return bool(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]*", text)) and \
-        not (catalog and "__" in text)
 
 
 def _validate_clusters(raw: Any, problems: list[Problem],

@@ -7,10 +7,11 @@ suggestion). Each model instance remembers where it was written (`loc`, `loc_of`
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from podium.spec.errors import Location
 from podium.spec.yaml_source import YList, YMap
@@ -136,6 +137,16 @@ class PipelineLibrary(Node):
     notebook: dict[str, str] | None = None
 
 
+# A catalog, schema or volume name podium can keep on disk: a catalog's schemas are the
+# folders `<catalog>__<schema>.db`, so a catalog has no `__` (and no name has a `/` or `.`).
+UNITY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+
+
+def unity_name(text: str, catalog: bool = False) -> bool:
+    """Whether `text` is a catalog (`catalog`), schema or volume name podium can keep."""
+    return bool(UNITY_NAME.fullmatch(text)) and not (catalog and "__" in text)
+
+
 class PipelineResource(Node):
     """`resources.pipelines.<key>`: a Lakeflow Declarative Pipeline, run by a
     `pipeline_task` on Spark Declarative Pipelines."""
@@ -147,6 +158,15 @@ class PipelineResource(Node):
     libraries: list[PipelineLibrary] = Field(default_factory=list)
     configuration: dict[str, Scalar] = Field(default_factory=dict)
     root_path: str | None = None
+
+    @field_validator("catalog", "schema_", "target")
+    @classmethod
+    def _kept_on_disk(cls, value: str | None, info: Any) -> str | None:
+        catalog = info.field_name == "catalog"
+        if value is not None and not unity_name(value, catalog=catalog):
+            raise ValueError(f"'{value}' is not a name podium can keep; use letters, digits, "
+                             "'_' and '-'" + (" and no '__'" if catalog else ""))
+        return value
 
 
 class PipelineTask(Node):

@@ -74,4 +74,6 @@ def _message(error: dict[str, Any], field: str) -> str:
     if kind in _TYPE_WORDS:
         shown = value if not isinstance(value, (dict, list)) else type(value).__name__
         return f"{field} must be {_TYPE_WORDS[kind]}, not '{shown}'; fix its value"
+    if kind == "value_error":  # a model's own check: its message, without pydantic's prefix
+        return f"{field}: {error['msg'].removeprefix('Value error, ')}"
     return f"{field}: {error['msg']}"
