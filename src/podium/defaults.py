@@ -14,6 +14,9 @@ LATE_JOBS_SECONDS = 60.0          # how long a stopped task's late Spark jobs ar
 DEFAULT_MASTER = "local[*]"
 MAX_CONCURRENT_TASKS_CONF = "spark.podium.maxConcurrentTasks"
 CONCURRENCY_CONF = "spark.podium.concurrency"  # "adaptive" (default) or "fixed"
+# The largest integer the history's databases hold (SQLite's INTEGER, PostgreSQL's BIGINT):
+# a larger id or count, from a client or the command line, is bad input, not a crash.
+INT64_MAX = 2**63 - 1
 # The longest lifetime a token can ask for (a century): its expiry must fit the store's
 # 64-bit milliseconds, and no workspace means more by a larger number.
 MAX_TOKEN_LIFETIME_SECONDS = 100 * 365 * 24 * 3600

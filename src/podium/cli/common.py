@@ -13,9 +13,6 @@ from rich.console import Console
 from podium.spec import BundleError, Location, Problem
 
 EXIT_BAD_INPUT = 2
-# The largest id or count the history's databases hold (SQLite's INTEGER, PostgreSQL's
-# BIGINT): a larger number on the command line is bad input, not a crash.
-MAX_INT = 2**63 - 1
 
 out = Console()
 err = Console(stderr=True, highlight=False)

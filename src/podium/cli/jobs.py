@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from podium.cli.common import (
-    MAX_INT,
     JsonOpt,
     TargetOpt,
     VarOpt,
@@ -19,6 +18,7 @@ from podium.cli.common import (
     out,
     print_json,
 )
+from podium.defaults import INT64_MAX
 
 jobs_app = typer.Typer(help="Jobs of the workspace (deployed or created through the API), "
                        "or of a bundle.", no_args_is_help=True)
@@ -182,7 +182,7 @@ def next_times(
 @jobs_app.command("ticks")
 def ticks_list(
     job: JobArg,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=MAX_INT,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=INT64_MAX,
                                         help="At most this many.")] = 20,
     as_json: JsonOpt = False,
 ) -> None:

@@ -13,7 +13,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from podium.cli.common import (
-    MAX_INT,
     JsonOpt,
     fail_at,
     job_params,
@@ -23,11 +22,12 @@ from podium.cli.common import (
     swept_history,
 )
 from podium.cli.drive import drive
+from podium.defaults import INT64_MAX
 
 runs_app = typer.Typer(help="Runs in the workspace's history (any bundle, any process).",
                        no_args_is_help=True)
 
-RunId = Annotated[int, typer.Argument(max=MAX_INT,
+RunId = Annotated[int, typer.Argument(max=INT64_MAX,
                                       help="The run id (from `podium runs list`).")]
 
 
@@ -49,7 +49,7 @@ def _when(ms: int | None) -> str:
 def runs_list(
     job: Annotated[str | None, typer.Option("--job", help="Only runs of this job key.")] = None,
     active: Annotated[bool, typer.Option("--active", help="Only runs not yet ended.")] = False,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=MAX_INT,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=INT64_MAX,
                                         help="At most this many.")] = 25,
     as_json: JsonOpt = False,
 ) -> None:
@@ -102,7 +102,7 @@ def runs_logs(
     run_id: RunId,
     task: Annotated[str | None, typer.Option("--task", help="Only this task.")] = None,
     attempt: Annotated[int | None, typer.Option(
-        "--attempt", max=MAX_INT, help="This attempt (default: the last).")] = None,
+        "--attempt", max=INT64_MAX, help="This attempt (default: the last).")] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing until the "
                                          "run ends.")] = False,
 ) -> None:
@@ -142,7 +142,7 @@ def _active() -> tuple[str, ...]:
 
 @runs_app.command("cancel")
 def runs_cancel(
-    run_id: Annotated[int | None, typer.Argument(max=MAX_INT, help="The run to cancel.")] = None,
+    run_id: Annotated[int | None, typer.Argument(max=INT64_MAX, help="The run to cancel.")] = None,
     all_runs: Annotated[bool, typer.Option("--all", help="Cancel every active run of --job."
                                            )] = False,
     job: Annotated[str | None, typer.Option("--job", help="With --all: the job key.")] = None,

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from podium.defaults import MAX_TOKEN_LIFETIME_SECONDS
+from podium.defaults import INT64_MAX, MAX_TOKEN_LIFETIME_SECONDS
 
 # Ids and times are 64-bit in Databricks' API and in the store: a larger number is a 400.
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT64_MIN = -INT64_MAX - 1
 Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 PathInt64 = Annotated[int, Path(ge=INT64_MIN, le=INT64_MAX)]  # an id in a page's path
 
