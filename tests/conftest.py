@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -53,6 +56,21 @@ def write_bundle(tmp_path: Path) -> WriteBundle:
         return folder
 
     return write
+
+
+def finish(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """The output of a `podium` process once it ends. One still running after `timeout`
+    seconds prints its threads' stacks (SIGUSR1), is killed, and fails the test with them:
+    a hang in CI then says where it waited."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"{' '.join(map(str, proc.args))} still ran after {timeout} s; "
+                    f"its output ends:\n{(out or '')[-6000:]}\n{(err or '')[-12000:]}")
 
 
 # A Spark job that runs until it is cancelled, for the tests of cancels and timeouts: one

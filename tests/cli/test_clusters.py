@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.cli.test_runs import ENV, PODIUM, cli, get, task_states, wait_until
 from tests.compute.test_connect import assert_refused_without_its_token
-from tests.conftest import ENDLESS
+from tests.conftest import ENDLESS, finish
 
 DEFINES = """bundle: {name: owner}
 variables:
@@ -64,7 +64,7 @@ def test_two_bundles_in_two_processes_share_one_running_cluster(tmp_path: Path) 
     both = [subprocess.Popen([*PODIUM, "run", "j", "--bundle", str(b), "--json"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env={**ENV, "PODIUM_HOME": str(home)}) for b in (owner, user)]
-    views = [json.loads(p.communicate(timeout=180)[0]) for p in both]
+    views = [json.loads(finish(p, 180)[0]) for p in both]
     for view in views:
         task = view["tasks"][0]
         assert task["state"]["result_state"] == "SUCCESS", task
@@ -133,7 +133,7 @@ def test_runs_cancel_interrupts_a_task_on_a_shared_connect_cluster(tmp_path: Pat
                    and task_states(get(1, home)).get("long") == "RUNNING")
         time.sleep(2)
         cli("runs", "cancel", "1", home=home)
-        view = json.loads(proc.communicate(timeout=60)[0])
+        view = json.loads(finish(proc, 60)[0])
         assert task_states(view) == {"long": "CANCELED"}
         # With one core, this only runs if the long Spark job was interrupted.
         done = cli("run", "j", "--bundle", str(owner), "--json", home=home)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.cli.test_runs import ENV, cli, get, run_ids
 from tests.cli.test_validate import PODIUM
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, finish
 
 
 def overlap(spans: list[tuple[int, int]]) -> int:
@@ -149,7 +149,7 @@ def test_without_a_queue_extra_runs_are_skipped_with_the_reason(tmp_path: Path) 
     procs = [subprocess.Popen([*PODIUM, "run", "j", "--bundle", str(tmp_path), "--json"],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                               env={**ENV, "PODIUM_HOME": str(home)}) for _ in range(3)]
-    results = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
+    results = [json.loads(finish(p, 120)[0]) for p in procs]
     states = sorted(r["state"].get("result_state") for r in results)
     assert states == ["MAXIMUM_CONCURRENT_RUNS_REACHED", "SUCCESS", "SUCCESS"]
     skipped = next(r for r in results if r["state"]["life_cycle_state"] == "SKIPPED")
@@ -216,8 +216,8 @@ resources:
     _wait_until(lambda: len(run_ids(home)) == 2 and "Waiting: output" in
                 get(run_ids(home)[1], home)["tasks"][0]["state"]["state_message"])
     release.touch()
-    first_view = json.loads(first.communicate(timeout=60)[0])
-    out, err = second.communicate(timeout=60)
+    first_view = json.loads(finish(first, 60)[0])
+    out, err = finish(second, 60)
     second_view = json.loads(out)
     assert first_view["state"]["result_state"] == second_view["state"]["result_state"] == \
         "SUCCESS"
@@ -276,7 +276,7 @@ resources:
         assert time.monotonic() < deadline
         time.sleep(0.2)
     cli("runs", "cancel", str(ids[1]), home=home)
-    view = json.loads(queued.communicate(timeout=60)[0])
+    view = json.loads(finish(queued, 60)[0])
     assert view["state"] == {"life_cycle_state": "TERMINATED", "result_state": "CANCELED",
                              "state_message": "Run cancelled while queued"}
     assert view["tasks"][0]["state"]["result_state"] == "CANCELED"

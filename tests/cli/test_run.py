@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from tests.cli.test_validate import PODIUM, podium
-from tests.conftest import ENDLESS
+from tests.conftest import ENDLESS, finish
 
 PY_ONLY = """bundle: {name: py}
 resources:
@@ -134,7 +134,7 @@ def test_sigint_cancels_running_spark_task_and_exits_130(tmp_path: Path) -> None
         seen += proc.stderr.readline()
     time.sleep(3)  # let the Spark job get going
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
+    out, _ = finish(proc, 60)
     assert proc.returncode == 130
     result = json.loads(out)
     assert result["state"]["result_state"] == "CANCELED"

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from tests.cli.test_validate import PODIUM
-from tests.conftest import ENDLESS
+from tests.conftest import ENDLESS, finish
 
 ENV = {**os.environ, "PYTHONPATH": str(Path.cwd())}
 
@@ -110,7 +110,7 @@ def test_four_processes_share_one_sqlite_history(tmp_path: Path) -> None:
     procs = [subprocess.Popen([*PODIUM, "run", "j", "--bundle", str(bundle), "--json"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env={**ENV, "PODIUM_HOME": str(home)}) for _ in range(4)]
-    results = [p.communicate(timeout=120) for p in procs]
+    results = [finish(p, 120) for p in procs]
     for proc, (out, err) in zip(procs, results, strict=True):
         assert "database is locked" not in err
         assert proc.returncode == 0, err
@@ -137,7 +137,7 @@ def test_runs_cancel_from_another_process_stops_a_spark_task(tmp_path: Path) -> 
     time.sleep(2)
     done = cli("runs", "cancel", "1", home=home)
     assert "cancel requested for run 1" in done.stdout
-    out, _ = proc.communicate(timeout=60)
+    out, _ = finish(proc, 60)
     assert proc.returncode == 1
     view = json.loads(out)
     assert view["state"]["result_state"] == "CANCELED"

@@ -21,6 +21,7 @@ import pytest
 from podium.compute.connect import spark_home
 from tests.cli.test_runs import ENV, PODIUM, cli, get
 from tests.compute.test_standalone import QUICK_DAEMONS, read_json, wait_for
+from tests.conftest import finish
 from tests.hosts import Network, network
 
 MASTER_PORT = 7077  # each host has ports of its own: fixed ones are free
@@ -142,7 +143,7 @@ resources:
     wait_for(started.exists, seconds=120)
     time.sleep(1.5)  # both executors are sleeping in the slow stage's tasks
     cluster.kill("w1")
-    out, err = running.communicate(timeout=180)
+    out, err = finish(running, 180)
     task = json.loads(out)["tasks"][0]
     assert task["state"]["result_state"] == "SUCCESS", err
     assert task["podium_exit_value"] == "499500"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from podium.compute.catalog import data_format, partition_columns, scan
 from tests.cli.test_runs import ENV, PODIUM, cli
+from tests.conftest import finish
 
 WRITER = """# Databricks notebook source
 dbutils.widgets.text("table", "")
@@ -63,7 +64,7 @@ def test_a_table_written_by_one_bundle_is_read_by_name_in_another(tmp_path: Path
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env={**ENV, "PODIUM_HOME": str(home)}) for b in copies]
     for process in both:
-        out, err = process.communicate(timeout=240)
+        out, err = finish(process, 240)
         assert exit_value(subprocess.CompletedProcess([], process.returncode, out, err)) == "10"
 
     reader = bundle(tmp_path / "r", "reader", "read", READER,

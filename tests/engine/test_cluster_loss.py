@@ -13,11 +13,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from podium.store import clusters as registry
 from podium.store import open_store
 from tests.cli.test_runs import ENV, cli, get, run_ids
 from tests.cli.test_validate import PODIUM
-from tests.conftest import ENDLESS
+from tests.conftest import ENDLESS, finish
 
 NOTEBOOK = """# Databricks notebook source
 import os, pathlib
@@ -48,6 +50,8 @@ def java_children(pid: int) -> dict[str, int]:
     return found
 
 
+# Up to 240 s to start, then 150 s to recover: `finish` fails first, with the stacks.
+@pytest.mark.timeout(400)
 def test_a_dying_driver_and_server_fail_their_tasks_fast_and_retries_restart_them(
         tmp_path: Path) -> None:
     marks = tmp_path / "marks"
@@ -84,7 +88,7 @@ resources:
         killed_ms = time.time() * 1000
         for pid in jvms.values():
             os.kill(pid, signal.SIGKILL)
-        output, _ = proc.communicate(timeout=300)
+        output, _ = finish(proc, 150)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -103,6 +107,7 @@ resources:
         assert apps[0] and apps[1] and apps[0] != apps[1]  # a fresh start of the cluster
 
 
+@pytest.mark.timeout(400)
 def test_a_shared_clusters_dying_server_fails_its_task_fast_and_is_restarted(
         tmp_path: Path) -> None:
     marks = tmp_path / "marks"
@@ -135,7 +140,7 @@ resources:
         (marks / "killed").write_text("")
         killed_ms = time.time() * 1000
         os.kill(server, signal.SIGKILL)
-        output, _ = proc.communicate(timeout=300)
+        output, _ = finish(proc, 150)
         assert proc.returncode == 0, output[-3000:]
         attempts = get(run_ids(home)[-1], home)["tasks"][0]["attempts"]
         first, retry = attempts[0], attempts[-1]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import faulthandler
 import gc
 import os
+import signal
 import sys
 
 # podium's processes start Java through PySpark (a fork with a preexec_fn) while gRPC
@@ -16,7 +18,9 @@ from podium.cli.app import app
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. `kill -USR1 <pid>` prints every thread's stack to
+    stderr and lets the command go on: how to see where a run or a server waits."""
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         app()
     except KeyboardInterrupt:
