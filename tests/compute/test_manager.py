@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import subprocess
 import sys
 import threading
@@ -9,6 +10,7 @@ import time
 
 import pytest
 
+from podium.compute import manager as manager_module
 from podium.compute.connect import ConnectCluster
 from podium.compute.manager import ClusterManager, Slot
 from podium.spec.models import ClusterSpec
@@ -112,6 +114,53 @@ def test_after_a_task_error_a_server_that_stopped_listening_is_waited_for() -> N
     assert manager.exit_reason("k") is None  # the watcher's look: not yet gone
     why = manager.exit_reason("k", after_error=True)
     assert why is not None and why.startswith("its Spark Connect server exited (code 3)")
+
+
+class Mortal:
+    """A ready cluster whose process can be made to die."""
+
+    kind = "classic"
+    slots = 1
+
+    def __init__(self) -> None:
+        self.spec = ClusterSpec()
+        self.dead = False
+
+    def exit_reason(self, after_error: bool = False) -> str | None:
+        return "its driver JVM exited (code -9)" if self.dead else None
+
+    def discard(self) -> None:
+        pass
+
+
+class SlowLook(dict):
+    """Slots where the watcher, having found none ready, loses the processor before it
+    ends: the worst moment for a cluster to become ready."""
+
+    def items(self):  # type: ignore[override]
+        found = list(super().items())
+        if threading.current_thread().name == "podium-cluster-watch" and \
+                not any(slot.state == "READY" for _, slot in found):
+            time.sleep(0.2)
+        return found
+
+
+def test_a_cluster_ready_just_as_the_watcher_ends_is_watched(monkeypatch) -> None:
+    """The watcher ends when no cluster is ready; one made ready at that moment (a retry's
+    fresh start right after its cluster was lost) is still watched."""
+    monkeypatch.setattr(manager_module, "WATCH_SECONDS", 0.01)
+    lost: queue.SimpleQueue[object] = queue.SimpleQueue()
+    manager = ClusterManager(lambda key, error: None,
+                             on_lost=lambda key, why, cluster: lost.put(cluster))
+    manager.slots = SlowLook()
+    for _ in range(3):
+        cluster = Mortal()
+        manager.slots["k"] = Slot(cluster)
+        manager.started("k", None)
+        cluster.dead = True
+        assert lost.get(timeout=5) is cluster
+        manager.lost("k")
+        time.sleep(0.05)  # the watcher looks again, finds none ready, and is about to end
 
 
 def test_a_clusters_log_stays_in_the_clusters_folder_whatever_its_key(podium_home) -> None:

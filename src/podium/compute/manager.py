@@ -82,7 +82,8 @@ class ClusterManager:
         # Told of every change of a cluster's task limit (progress, the server's log).
         self.on_decision: list[Callable[[str, Decision], None]] = []
         self._sampler: threading.Thread | None = None
-        self._watcher: threading.Thread | None = None
+        self._watcher: threading.Thread | None = None  # while any cluster is ready
+        self._watching = threading.Lock()  # its start and its end, so neither is missed
 
     def register(self, key: str, spec: ClusterSpec | None, run_id: int) -> None:
         """Note that `run_id` will need cluster `key`. A live cluster with the same spec
@@ -165,11 +166,12 @@ class ClusterManager:
         slot = self.slots[key]
         slot.state, slot.error = ("FAILED", error) if error else ("READY", None)
         if slot.state == "READY" and self.on_lost is not None and \
-                hasattr(slot.cluster, "exit_reason") and \
-                (self._watcher is None or not self._watcher.is_alive()):
-            self._watcher = threading.Thread(target=self._watch, name="podium-cluster-watch",
-                                             daemon=True)
-            self._watcher.start()
+                hasattr(slot.cluster, "exit_reason"):
+            with self._watching:
+                if self._watcher is None:
+                    self._watcher = threading.Thread(target=self._watch, daemon=True,
+                                                     name="podium-cluster-watch")
+                    self._watcher.start()
         if slot.state != "READY" or slot.governor is not None:
             return
         spec = slot.cluster.spec
@@ -187,9 +189,12 @@ class ClusterManager:
         so once (its tasks would otherwise wait on it until their timeouts)."""
         while True:
             time.sleep(WATCH_SECONDS)
-            ready = {id(s): (k, s) for k, s in list(self.slots.items()) if s.state == "READY"}
-            if not ready:
-                return
+            with self._watching:  # a cluster made ready meanwhile is seen, or starts anew
+                ready = {id(s): (k, s) for k, s in list(self.slots.items())
+                         if s.state == "READY"}
+                if not ready:
+                    self._watcher = None
+                    return
             for key, slot in ready.values():
                 if slot.lost is None and _exit_reason(slot) and self.on_lost is not None:
                     self.on_lost(key, slot.lost or "", slot.cluster)
