@@ -101,7 +101,8 @@ resources:
         assert first["result_state"] == "FAILED", json.dumps(attempts)
         assert f"cluster '{cluster}' stopped under the task" in first["error"]
         assert words in first["error"]
-        assert first["end_time"] - killed_ms < 10_000  # seconds, not the task's timeout
+        # Far below the task's 600 s timeout; a loaded machine takes seconds to end a JVM.
+        assert first["end_time"] - killed_ms < 60_000
         assert retry["result_state"] == "SUCCESS"
         apps = [application(a["log_path"]) for a in (first, retry)]
         assert apps[0] and apps[1] and apps[0] != apps[1]  # a fresh start of the cluster
@@ -147,7 +148,7 @@ resources:
         assert first["result_state"] == "FAILED", json.dumps(attempts)
         assert "cluster 'team' stopped under the task" in first["error"]
         assert "does not answer" in first["error"]
-        assert first["end_time"] - killed_ms < 10_000
+        assert first["end_time"] - killed_ms < 60_000
         assert retry["result_state"] == "SUCCESS"
         apps = [application(a["log_path"]) for a in (first, retry)]
         assert apps[0] and apps[1] and apps[0] != apps[1]  # the supervisor restarted it
