@@ -31,8 +31,12 @@ resources:
 
 
 def cli(*args: str, home: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([*PODIUM, *args], capture_output=True, text=True, check=False,
-                          env={**ENV, "PODIUM_HOME": str(home)})
+    """Run `podium args` on workspace `home`; one still running after 240 s fails the test
+    with its threads' stacks (`finish`)."""
+    proc = subprocess.Popen([*PODIUM, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**ENV, "PODIUM_HOME": str(home)})
+    out, err = finish(proc, 240)
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
     if check:
         assert done.returncode in (0, 1), done.stderr
     return done
