@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LOOP_TICK_SECONDS = 0.05          # how often the control loop wakes without events
-CANCEL_GRACE_SECONDS = 2.0        # how long a cancelled thread may take to unwind
 LATE_JOBS_SECONDS = 60.0          # how long a stopped task's late Spark jobs are cancelled
 DEFAULT_MASTER = "local[*]"
 MAX_CONCURRENT_TASKS_CONF = "spark.podium.maxConcurrentTasks"
