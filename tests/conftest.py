@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -68,7 +69,12 @@ def finish(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
         proc.send_signal(signal.SIGUSR1)
         time.sleep(2)
         proc.kill()
-        out, err = proc.communicate()
+        try:
+            out, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:  # its children hold the pipes: end its group too
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate(timeout=15)
         pytest.fail(f"{' '.join(map(str, proc.args))} still ran after {timeout} s; "
                     f"its output ends:\n{(out or '')[-6000:]}\n{(err or '')[-12000:]}")
 
