@@ -125,11 +125,16 @@ resources:
       catalog: ../up
       schema: a.b
       libraries: [{file: {path: ./p.py}}]
+    q:
+      schema: my__schema
+      libraries: [{file: {path: ./p.py}}]
 """, {"p.py": ""})
-    rule = "is not a name podium can keep; use letters, digits, '_' and '-'"
+    rule = "is not a name podium can keep; use letters, digits, '_' and '-' (no '__'), at " \
+           "most 255 characters"
     assert errors(root) == [
-        f"databricks.yml:5: resources.pipelines.p.catalog: '../up' {rule} and no '__'",
-        f"databricks.yml:6: resources.pipelines.p.schema: 'a.b' {rule}"]
+        f"databricks.yml:5: resources.pipelines.p.catalog: '../up' {rule}",
+        f"databricks.yml:6: resources.pipelines.p.schema: 'a.b' {rule}",
+        f"databricks.yml:9: resources.pipelines.q.schema: 'my__schema' {rule}"]
 
 
 def test_depends_on_a_missing_task(write_bundle) -> None:

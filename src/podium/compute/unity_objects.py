@@ -31,12 +31,11 @@ from podium.compute.catalog import (
 )
 from podium.compute.errors import CatalogError
 from podium.files import write_whole
+from podium.spec.models import UNITY_NAME_RULE, unity_name
 
 INFORMATION_SCHEMA = "information_schema"
 READ_ONLY = ("samples", "system")
 VIEW_SUFFIX = ".view.json"  # jvm/LocalViews.java's files
-VALID_FIRST = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
-VALID_REST = VALID_FIRST + "0123456789-"
 # Spark's JSON type names and Unity Catalog's `type_name` for them
 TYPE_NAMES = {"boolean": "BOOLEAN", "byte": "BYTE", "short": "SHORT", "integer": "INT",
               "long": "LONG", "float": "FLOAT", "double": "DOUBLE", "date": "DATE",
@@ -100,11 +99,9 @@ class Volume:
 
 def check_name(kind: str, name: str) -> None:
     """INVALID_PARAMETER_VALUE unless `name` is a name podium can keep as a folder."""
-    if (not name or name[0] not in VALID_FIRST or any(c not in VALID_REST for c in name)
-            or unity.SEPARATOR in name or len(name) > 255):
-        raise CatalogError("INVALID_PARAMETER_VALUE", f"Invalid {kind} name '{name}': use "
-                           "letters, digits, '_' and '-' (not '__'), starting with a letter "
-                           "or '_'")
+    if not unity_name(name):
+        raise CatalogError("INVALID_PARAMETER_VALUE",
+                           f"Invalid {kind} name '{name}': {UNITY_NAME_RULE}")
 
 
 def _ms(path: Path) -> int:

@@ -23,6 +23,7 @@ from podium.spec import checks, merge
 from podium.spec.checks import Policies
 from podium.spec.errors import NOTE, BundleError, Location, Problem, relative
 from podium.spec.models import (
+    UNITY_NAME_RULE,
     ClusterSpec,
     Job,
     PipelineResource,
@@ -429,11 +430,10 @@ def _validate_resources(raw: Any, model: type[Any], kind: str,
             continue
         for part in ("catalog_name", "schema_name", "name") if kind != "pipelines" else ():
             value = getattr(found[key], part, None)
-            if value is not None and not unity_name(value, catalog=part == "catalog_name"):
+            if value is not None and not unity_name(value):
                 problems.append(Problem(found[key].loc_of(part), f"resources.{kind}.{key}."
-                                        f"{part} '{value}' is not a name podium can keep; use "
-                                        "letters, digits, '_' and '-'"
-                                        + (" and no '__'" if part == "catalog_name" else "")))
+                                        f"{part} '{value}' is not a name podium can keep; "
+                                        + UNITY_NAME_RULE))
     return found
 
 

@@ -138,13 +138,15 @@ class PipelineLibrary(Node):
 
 
 # A catalog, schema or volume name podium can keep on disk: a catalog's schemas are the
-# folders `<catalog>__<schema>.db`, so a catalog has no `__` (and no name has a `/` or `.`).
-UNITY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+# folders `<catalog>__<schema>.db` and a `hive_metastore` schema's are `<schema>.db`, so
+# no name has a `__` (nor a `/` or `.`).
+UNITY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,254}")
+UNITY_NAME_RULE = "use letters, digits, '_' and '-' (no '__'), at most 255 characters"
 
 
-def unity_name(text: str, catalog: bool = False) -> bool:
-    """Whether `text` is a catalog (`catalog`), schema or volume name podium can keep."""
-    return bool(UNITY_NAME.fullmatch(text)) and not (catalog and "__" in text)
+def unity_name(text: str) -> bool:
+    """Whether `text` is a catalog, schema or volume name podium can keep as a folder."""
+    return bool(UNITY_NAME.fullmatch(text)) and "__" not in text
 
 
 class PipelineResource(Node):
@@ -161,11 +163,9 @@ class PipelineResource(Node):
 
     @field_validator("catalog", "schema_", "target")
     @classmethod
-    def _kept_on_disk(cls, value: str | None, info: Any) -> str | None:
-        catalog = info.field_name == "catalog"
-        if value is not None and not unity_name(value, catalog=catalog):
-            raise ValueError(f"'{value}' is not a name podium can keep; use letters, digits, "
-                             "'_' and '-'" + (" and no '__'" if catalog else ""))
+    def _kept_on_disk(cls, value: str | None) -> str | None:
+        if value is not None and not unity_name(value):
+            raise ValueError(f"'{value}' is not a name podium can keep; {UNITY_NAME_RULE}")
         return value
 
 
