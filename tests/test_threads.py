@@ -1,6 +1,7 @@
 """Threads a task starts inherit its values, and an interrupt raised in a task's thread
 reaches that thread, even while it is starting a thread of its own (and the lock that
-makes it so neither deadlocks a signal handler nor a forked child)."""
+makes it so neither deadlocks a signal handler nor a forked child); a ticker thread that
+runs only while it is needed."""
 
 from __future__ import annotations
 
@@ -117,3 +118,35 @@ def test_a_forked_child_starts_threads_though_a_parent_thread_held_the_lock() ->
     done = subprocess.run([sys.executable, "-c", FORKED], timeout=60, text=True,
                           capture_output=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_ticker_ticks_while_needed_ends_when_not_and_wakes_again() -> None:
+    needed = threading.Event()
+    ticks: list[float] = []
+    ticker = threads.Ticker("podium-test-ticker", 0.01, needed.is_set,
+                            lambda: ticks.append(time.monotonic()))
+
+    def running() -> bool:
+        return any(t.name == "podium-test-ticker" for t in threading.enumerate())
+
+    needed.set()
+    ticker.wake()
+    ticker.wake()  # one thread, however often it is woken
+    deadline = time.monotonic() + 5
+    while len(ticks) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(ticks) >= 3
+    assert sum(t.name == "podium-test-ticker" for t in threading.enumerate()) == 1
+    needed.clear()
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not running()
+    count = len(ticks)
+    time.sleep(0.05)
+    assert len(ticks) == count  # ended: nothing ticks
+    needed.set()
+    ticker.wake()
+    while len(ticks) == count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(ticks) > count
+    needed.clear()

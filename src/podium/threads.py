@@ -6,6 +6,8 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 _original_start = threading.Thread.start
@@ -63,3 +65,31 @@ def install() -> None:
     if not _installed:
         threading.Thread.start = _start_inheriting  # type: ignore[method-assign]
         _installed = True
+
+
+class Ticker:
+    """A daemon thread that calls `tick()` every `period` seconds while `needed()` holds
+    and ends when it does not; `wake()` starts it again. Its last look and `wake` share a
+    lock, so work that becomes needed just as it ends is never left without a thread."""
+
+    def __init__(self, name: str, period: float, needed: Callable[[], bool],
+                 tick: Callable[[], None]) -> None:
+        self.name, self.period, self.needed, self.tick = name, period, needed, tick
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def wake(self) -> None:
+        """Make sure the thread runs (cheap when it already does)."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.period)
+            with self._lock:
+                if not self.needed():
+                    self._thread = None
+                    return
+            self.tick()

@@ -25,6 +25,7 @@ from podium.compute.concurrency import Decision, Governor, Load
 from podium.compute.connect import ConnectCluster
 from podium.compute.errors import ClusterError
 from podium.spec.models import ClusterSpec
+from podium.threads import Ticker
 
 DEFAULT_KEY = "default"
 # Job clusters are "<job key>:<cluster key>"; no job key starts with "@" (a job named
@@ -81,9 +82,12 @@ class ClusterManager:
         self._starting = threading.Semaphore(defaults.cluster_starts())
         # Told of every change of a cluster's task limit (progress, the server's log).
         self.on_decision: list[Callable[[str, Decision], None]] = []
-        self._sampler: threading.Thread | None = None
-        self._watcher: threading.Thread | None = None  # while any cluster is ready
-        self._watching = threading.Lock()  # its start and its end, so neither is missed
+        # Notice a ready cluster whose process died, while any is ready.
+        self._watcher = Ticker("podium-cluster-watch", WATCH_SECONDS,
+                               lambda: bool(self._ready()), self._watch)
+        # Read the load of every cluster tasks wait for, while any is wanted.
+        self._sampler = Ticker("podium-cluster-load", SAMPLE_SECONDS,
+                               lambda: bool(self._wanted()), self._sample)
 
     def register(self, key: str, spec: ClusterSpec | None, run_id: int) -> None:
         """Note that `run_id` will need cluster `key`. A live cluster with the same spec
@@ -167,11 +171,7 @@ class ClusterManager:
         slot.state, slot.error = ("FAILED", error) if error else ("READY", None)
         if slot.state == "READY" and self.on_lost is not None and \
                 hasattr(slot.cluster, "exit_reason"):
-            with self._watching:
-                if self._watcher is None:
-                    self._watcher = threading.Thread(target=self._watch, daemon=True,
-                                                     name="podium-cluster-watch")
-                    self._watcher.start()
+            self._watcher.wake()
         if slot.state != "READY" or slot.governor is not None:
             return
         spec = slot.cluster.spec
@@ -184,20 +184,16 @@ class ClusterManager:
         slot.governor = Governor(sizing.cores_of(spec.master), sizing.concurrency_cap(spec))
         slot.reader = LoadReader(slot.cluster)
 
+    def _ready(self) -> dict[int, tuple[str, Slot]]:
+        """Each ready cluster once (equal specs share one under several keys)."""
+        return {id(s): (k, s) for k, s in list(self.slots.items()) if s.state == "READY"}
+
     def _watch(self) -> None:
         """Notice, within a second, a ready cluster whose driver or server died, and say
         so once (its tasks would otherwise wait on it until their timeouts)."""
-        while True:
-            time.sleep(WATCH_SECONDS)
-            with self._watching:  # a cluster made ready meanwhile is seen, or starts anew
-                ready = {id(s): (k, s) for k, s in list(self.slots.items())
-                         if s.state == "READY"}
-                if not ready:
-                    self._watcher = None
-                    return
-            for key, slot in ready.values():
-                if slot.lost is None and _exit_reason(slot) and self.on_lost is not None:
-                    self.on_lost(key, slot.lost or "", slot.cluster)
+        for key, slot in self._ready().values():
+            if slot.lost is None and _exit_reason(slot) and self.on_lost is not None:
+                self.on_lost(key, slot.lost or "", slot.cluster)
 
     def exit_reason(self, key: str | None, after_error: bool = False) -> str | None:
         """Why ready cluster `key`'s process is gone, or None (also for no cluster);
@@ -241,7 +237,7 @@ class ClusterManager:
                 continue
             if waiting and slot.reader is not None:
                 slot.wanted_until = now + WANT_SECONDS
-                self._ensure_sampler()
+                self._sampler.wake()
             sample = slot.sample
             if sample is None or sample[0] <= slot.sample_used or sample[1] is None:
                 continue
@@ -252,25 +248,17 @@ class ClusterManager:
                 for tell in self.on_decision:
                     tell(key, decision)
 
-    def _ensure_sampler(self) -> None:
-        if self._sampler is not None and self._sampler.is_alive():
-            return
-        self._sampler = threading.Thread(target=self._sample, name="podium-cluster-load",
-                                         daemon=True)
-        self._sampler.start()
+    def _wanted(self) -> list[Slot]:
+        """Each ready cluster whose load tasks wait for."""
+        now = time.monotonic()
+        return list({id(s): s for s in list(self.slots.values()) if s.state == "READY"
+                     and s.reader is not None and s.wanted_until > now}.values())
 
     def _sample(self) -> None:
-        """Read the load of every cluster tasks wait for, once a second, until none do."""
-        while True:
-            time.sleep(SAMPLE_SECONDS)
-            now = time.monotonic()
-            wanted = [s for s in list(self.slots.values()) if s.state == "READY"
-                      and s.reader is not None and s.wanted_until > now]
-            if not wanted:
-                return
-            for slot in {id(s): s for s in wanted}.values():
-                assert slot.reader is not None
-                slot.sample = (time.monotonic(), slot.reader.read())
+        """Read the load of every cluster tasks wait for (once a second, while they do)."""
+        for slot in self._wanted():
+            assert slot.reader is not None
+            slot.sample = (time.monotonic(), slot.reader.read())
 
     def release(self, key: str) -> None:
         """Give a task slot back."""
