@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from podium.compute.catalog import data_format, partition_columns, scan
 from tests.cli.test_runs import ENV, PODIUM, cli
 from tests.conftest import finish
@@ -52,6 +54,8 @@ def exit_value(done: subprocess.CompletedProcess[str]) -> str:
     return view["tasks"][0]["podium_exit_value"]
 
 
+# Four cold runs, two at once: 165 s under the suite on a slow day of the VM.
+@pytest.mark.timeout(400)
 def test_a_table_written_by_one_bundle_is_read_by_name_in_another(tmp_path: Path) -> None:
     home = tmp_path / "home"
     writer = bundle(tmp_path / "w", "writer", "write", WRITER, {"table": "sales.base"})

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.cli.test_runs import cli
 from tests.cli.test_templates import DATASETS, SHORT_NAME, copy, delta_rows, run
 
@@ -83,6 +85,8 @@ def test_dbt_builds_on_the_jobs_cluster_and_a_broken_model_fails_its_task(
     assert "no_such_column" in error
 
 
+# Two cold runs with dbt: 100 s alone, 222 s under the suite on a slow day of the VM.
+@pytest.mark.timeout(400)
 def test_the_dbt_sql_template_runs_its_dbt_project_on_the_jobs_cluster(tmp_path) -> None:
     """`dbt deps`, `dbt seed` and `dbt run` with dbt-databricks and the template's own
     `type: databricks` profile; run twice, as its daily trigger would: the second run
