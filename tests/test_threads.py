@@ -150,3 +150,29 @@ def test_a_ticker_ticks_while_needed_ends_when_not_and_wakes_again() -> None:
         time.sleep(0.01)
     assert len(ticks) > count
     needed.clear()
+
+
+def test_a_ticker_whose_tick_raised_is_started_again_by_the_next_wake() -> None:
+    ticks: list[int] = []
+
+    def tick() -> None:
+        ticks.append(1)
+        if len(ticks) == 1:
+            raise ConnectionError("the cluster went away under the tick")
+
+    ticker = threads.Ticker("podium-test-raising", 0.01, lambda: True, tick)
+    hook, threading.excepthook = threading.excepthook, lambda args: None  # expected
+    try:
+        ticker.wake()
+        deadline = time.monotonic() + 5
+        while any(t.name == "podium-test-raising" for t in threading.enumerate()) \
+                and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ticks == [1]  # it died with its tick
+        ticker.wake()
+        while len(ticks) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(ticks) >= 3
+    finally:
+        threading.excepthook = hook
+        ticker.needed = lambda: False

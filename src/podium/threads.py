@@ -86,10 +86,15 @@ class Ticker:
                 self._thread.start()
 
     def _run(self) -> None:
-        while True:
-            time.sleep(self.period)
+        try:
+            while True:
+                time.sleep(self.period)
+                with self._lock:
+                    if not self.needed():
+                        self._thread = None
+                        return
+                self.tick()
+        finally:  # a tick that raised ended the thread: the next wake starts another
             with self._lock:
-                if not self.needed():
+                if self._thread is threading.current_thread():
                     self._thread = None
-                    return
-            self.tick()
