@@ -232,6 +232,9 @@ spark.sql("CREATE CATALOG doomed")
 spark.sql("CREATE TABLE doomed.default.t AS SELECT 1 AS x")
 not_empty = error("DROP CATALOG doomed")
 spark.sql("DROP CATALOG doomed CASCADE")
+spark.sql("CREATE CATALOG 2024_eu")  # a name may start with a digit, as on Databricks
+digit_first = "2024_eu" in [r.catalog for r in spark.sql("SHOW CATALOGS").collect()]
+spark.sql("DROP CATALOG 2024_eu")
 rows = lambda q: [list(r) for r in spark.sql(q).collect()]
 dbutils.notebook.exit(json.dumps({
     "where": rows("SELECT current_catalog(), current_schema()"),
@@ -257,7 +260,9 @@ dbutils.notebook.exit(json.dumps({
     "errors": [not_empty, error("CREATE CATALOG sales_eu"), error("DROP CATALOG nowhere"),
                error("USE CATALOG doomed"), error("CREATE SCHEMA main.information_schema"),
                error("DROP CATALOG main"), error("CREATE VOLUME sales_eu.landing.raw_files"),
-               error("CREATE VOLUME sales_eu.nowhere.v"), error("DROP VOLUME main.default.v")],
+               error("CREATE VOLUME sales_eu.nowhere.v"), error("DROP VOLUME main.default.v"),
+               error("CREATE CATALOG a__b")],
+    "digit_first": digit_first,
     "volume_files": spark.read.text("/Volumes/sales_eu/landing/raw_files/a").count(),
     "view": rows("SELECT * FROM sales_eu.landing.positive_ids"),
     "view_file": [name for name in view_files if name.endswith(".view.json")],
@@ -292,7 +297,9 @@ def test_every_catalog_has_default_and_an_information_schema(run_job) -> None:
     assert seen["errors"] == ["CATALOG_NOT_EMPTY", "CATALOG_ALREADY_EXISTS",
                               "CATALOG_NOT_FOUND", "CATALOG_NOT_FOUND",
                               "SCHEMA_ALREADY_EXISTS", "CATALOG_BUILT_IN",
-                              "VOLUME_ALREADY_EXISTS", "SCHEMA_NOT_FOUND", "VOLUME_NOT_FOUND"]
+                              "VOLUME_ALREADY_EXISTS", "SCHEMA_NOT_FOUND", "VOLUME_NOT_FOUND",
+                              "INVALID_CATALOG_NAME"]
+    assert seen["digit_first"]
     assert seen["volume_files"] == 1
     # A view of a catalog is a file beside its tables, so every process reads it.
     assert seen["view"] == [[1]] and seen["view_file"] == ["positive_ids.view.json"]

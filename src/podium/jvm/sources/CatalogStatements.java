@@ -41,7 +41,8 @@ final class CatalogStatements {
       LEADING + "DROP\\s+VOLUME\\s+(IF\\s+EXISTS\\s+)?((?:" + NAME + "\\.){0,2}" + NAME
       + ")\\s*;?\\s*$");
   private static final String NOTHING = "SELECT 1 AS done WHERE false";
-  private static final Pattern VALID = Pattern.compile("[A-Za-z_][A-Za-z0-9_-]*");
+  // the rule of spec.models.UNITY_NAME (no `__` either: checked where it is used)
+  private static final Pattern VALID = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_-]{0,254}");
   private static final String[] BUILT_IN = {
       "main", "workspace", "samples", "system", LocalCatalog.HIVE_METASTORE, "spark_catalog"};
 
@@ -206,7 +207,7 @@ final class CatalogStatements {
   private static String create(SparkSession spark, String catalog, boolean ifNotExists) {
     if (!VALID.matcher(catalog).matches() || catalog.contains(LocalCatalog.SEPARATOR)) {
       throw error("INVALID_CATALOG_NAME", "catalog name `" + catalog + "` is not one podium "
-                  + "can keep: use letters, digits, '_' and '-', without '__'");
+                  + "can keep: use letters, digits, '_' and '-' (no '__'), at most 255 characters");
     }
     if (InformationSchema.exists(spark, catalog)) {
       if (ifNotExists) {
