@@ -261,7 +261,8 @@ dbutils.notebook.exit(json.dumps({
                error("USE CATALOG doomed"), error("CREATE SCHEMA main.information_schema"),
                error("DROP CATALOG main"), error("CREATE VOLUME sales_eu.landing.raw_files"),
                error("CREATE VOLUME sales_eu.nowhere.v"), error("DROP VOLUME main.default.v"),
-               error("CREATE CATALOG a__b")],
+               error("CREATE CATALOG a__b"), error("CREATE SCHEMA dev__sales"),
+               error("CREATE DATABASE IF NOT EXISTS main.`x__y` COMMENT 'no'")],
     "digit_first": digit_first,
     "volume_files": spark.read.text("/Volumes/sales_eu/landing/raw_files/a").count(),
     "view": rows("SELECT * FROM sales_eu.landing.positive_ids"),
@@ -298,7 +299,8 @@ def test_every_catalog_has_default_and_an_information_schema(run_job) -> None:
                               "CATALOG_NOT_FOUND", "CATALOG_NOT_FOUND",
                               "SCHEMA_ALREADY_EXISTS", "CATALOG_BUILT_IN",
                               "VOLUME_ALREADY_EXISTS", "SCHEMA_NOT_FOUND", "VOLUME_NOT_FOUND",
-                              "INVALID_CATALOG_NAME"]
+                              "INVALID_CATALOG_NAME", "INVALID_SCHEMA_OR_RELATION_NAME",
+                              "INVALID_SCHEMA_OR_RELATION_NAME"]
     assert seen["digit_first"]
     assert seen["volume_files"] == 1
     # A view of a catalog is a file beside its tables, so every process reads it.

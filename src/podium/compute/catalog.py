@@ -156,7 +156,7 @@ class WarehouseCatalog:
         with self._lock:
             databases, tables = scan(self.warehouse)
             for database in sorted(databases - self.databases):
-                spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+                spark.sql(f"CREATE DATABASE IF NOT EXISTS spark_catalog.`{database}`")
             self.databases |= databases
             for key, table in tables.items():
                 before = self.seen.get(key)

@@ -31,6 +31,12 @@ final class CatalogStatements {
   private static final Pattern DROP = Pattern.compile(
       LEADING + "DROP\\s+CATALOG\\s+(IF\\s+EXISTS\\s+)?" + NAME
       + "(?:\\s+(CASCADE|RESTRICT))?\\s*;?\\s*$");
+  // Spark's own statement, read only to refuse a schema name with `__`: on disk it would
+  // read as a catalog and a schema (`a__b.db` is schema `b` of catalog `a`). Statements
+  // that name `spark_catalog` are podium's own, which make the folders by their names.
+  private static final Pattern CREATE_SCHEMA = Pattern.compile(
+      LEADING + "CREATE\\s+(?:SCHEMA|DATABASE|NAMESPACE)\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?"
+      + "(?:" + NAME + "\\.)?" + NAME + "(?:\\s*;\\s*|\\s.*)?$");
   private static final Pattern SHOW = Pattern.compile(
       LEADING + "SHOW\\s+CATALOGS(?:\\s+(?:LIKE\\s+)?'([^']*)')?\\s*;?\\s*$");
   private static final Pattern CREATE_VOLUME = Pattern.compile(
@@ -63,6 +69,13 @@ final class CatalogStatements {
     if (drop.matches()) {
       return drop(spark, unquote(drop.group(3)), drop.group(2) != null,
                   "CASCADE".equalsIgnoreCase(drop.group(4)));
+    }
+    Matcher schema = CREATE_SCHEMA.matcher(sqlText);
+    if (schema.matches() && unquote(schema.group(3)).contains(LocalCatalog.SEPARATOR)
+        && !"spark_catalog".equalsIgnoreCase(schema.group(2))) {  // podium's own, by folder
+      throw error("INVALID_SCHEMA_OR_RELATION_NAME", "schema name `"
+                  + unquote(schema.group(3)) + "` is not one podium can keep: a name with "
+                  + "'__' would read as a catalog and a schema on disk");
     }
     Matcher volume = CREATE_VOLUME.matcher(sqlText);
     if (volume.matches()) {
