@@ -23,13 +23,11 @@ from podium.spec import checks, merge
 from podium.spec.checks import Policies
 from podium.spec.errors import NOTE, BundleError, Location, Problem, relative
 from podium.spec.models import (
-    UNITY_NAME_RULE,
     ClusterSpec,
     Job,
     PipelineResource,
     SchemaResource,
     VolumeResource,
-    unity_name,
 )
 from podium.spec.pipelines import attach_pipelines
 from podium.spec.pydantic_errors import problems_from
@@ -427,13 +425,6 @@ def _validate_resources(raw: Any, model: type[Any], kind: str,
             found[key] = model.model_validate(node)
         except ValidationError as exc:
             problems += problems_from(exc, node, f"resources.{kind}.{key}")
-            continue
-        for part in ("catalog_name", "schema_name", "name") if kind != "pipelines" else ():
-            value = getattr(found[key], part, None)
-            if value is not None and not unity_name(value):
-                problems.append(Problem(found[key].loc_of(part), f"resources.{kind}.{key}."
-                                        f"{part} '{value}' is not a name podium can keep; "
-                                        + UNITY_NAME_RULE))
     return found
 
 

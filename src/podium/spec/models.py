@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    model_validator,
+)
 
 from podium.spec.errors import Location
 from podium.spec.yaml_source import YList, YMap
@@ -55,20 +62,42 @@ class Node(BaseModel):
         return self._raw.get(key)
 
 
+# A catalog, schema or volume name podium can keep on disk: a catalog's schemas are the
+# folders `<catalog>__<schema>.db` and a `hive_metastore` schema's are `<schema>.db`, so
+# no name has a `__` (nor a `/` or `.`).
+UNITY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,254}")
+UNITY_NAME_RULE = "use letters, digits, '_' and '-' (no '__'), at most 255 characters"
+
+
+def unity_name(text: str) -> bool:
+    """Whether `text` is a catalog, schema or volume name podium can keep as a folder."""
+    return bool(UNITY_NAME.fullmatch(text)) and "__" not in text
+
+
+def _kept_on_disk(value: str) -> str:
+    if not unity_name(value):
+        raise ValueError(f"'{value}' is not a name podium can keep; {UNITY_NAME_RULE}")
+    return value
+
+
+# A bundle's catalog, schema or volume name: a located error unless podium can keep it.
+UnityName = Annotated[str, AfterValidator(_kept_on_disk)]
+
+
 class SchemaResource(Node):
     """`resources.schemas.<key>`: a Unity Catalog schema, made in the local catalog."""
 
-    catalog_name: str
-    name: str
+    catalog_name: UnityName
+    name: UnityName
     comment: str | None = None
 
 
 class VolumeResource(Node):
     """`resources.volumes.<key>`: a Unity Catalog volume, a folder under `/Volumes`."""
 
-    catalog_name: str
-    schema_name: str
-    name: str
+    catalog_name: UnityName
+    schema_name: UnityName
+    name: UnityName
     volume_type: str = "MANAGED"
     comment: str | None = None
 
@@ -137,36 +166,17 @@ class PipelineLibrary(Node):
     notebook: dict[str, str] | None = None
 
 
-# A catalog, schema or volume name podium can keep on disk: a catalog's schemas are the
-# folders `<catalog>__<schema>.db` and a `hive_metastore` schema's are `<schema>.db`, so
-# no name has a `__` (nor a `/` or `.`).
-UNITY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,254}")
-UNITY_NAME_RULE = "use letters, digits, '_' and '-' (no '__'), at most 255 characters"
-
-
-def unity_name(text: str) -> bool:
-    """Whether `text` is a catalog, schema or volume name podium can keep as a folder."""
-    return bool(UNITY_NAME.fullmatch(text)) and "__" not in text
-
-
 class PipelineResource(Node):
     """`resources.pipelines.<key>`: a Lakeflow Declarative Pipeline, run by a
     `pipeline_task` on Spark Declarative Pipelines."""
 
     name: str | None = None
-    catalog: str | None = None
-    schema_: str | None = Field(default=None, alias="schema")
-    target: str | None = None  # the older name of `schema`
+    catalog: UnityName | None = None
+    schema_: UnityName | None = Field(default=None, alias="schema")
+    target: UnityName | None = None  # the older name of `schema`
     libraries: list[PipelineLibrary] = Field(default_factory=list)
     configuration: dict[str, Scalar] = Field(default_factory=dict)
     root_path: str | None = None
-
-    @field_validator("catalog", "schema_", "target")
-    @classmethod
-    def _kept_on_disk(cls, value: str | None) -> str | None:
-        if value is not None and not unity_name(value):
-            raise ValueError(f"'{value}' is not a name podium can keep; {UNITY_NAME_RULE}")
-        return value
 
 
 class PipelineTask(Node):
