@@ -235,6 +235,7 @@ spark.sql("DROP CATALOG doomed CASCADE")
 spark.sql("CREATE CATALOG 2024_eu")  # a name may start with a digit, as on Databricks
 digit_first = "2024_eu" in [r.catalog for r in spark.sql("SHOW CATALOGS").collect()]
 spark.sql("DROP CATALOG 2024_eu")
+spark.sql("CREATE SCHEMA IF NOT EXISTS main.dev__sales")  # a catalog's schema may have '__'
 rows = lambda q: [list(r) for r in spark.sql(q).collect()]
 dbutils.notebook.exit(json.dumps({
     "where": rows("SELECT current_catalog(), current_schema()"),
@@ -261,8 +262,8 @@ dbutils.notebook.exit(json.dumps({
                error("USE CATALOG doomed"), error("CREATE SCHEMA main.information_schema"),
                error("DROP CATALOG main"), error("CREATE VOLUME sales_eu.landing.raw_files"),
                error("CREATE VOLUME sales_eu.nowhere.v"), error("DROP VOLUME main.default.v"),
-               error("CREATE CATALOG a__b"), error("CREATE SCHEMA dev__sales"),
-               error("CREATE DATABASE IF NOT EXISTS main.`x__y` COMMENT 'no'")],
+               error("CREATE CATALOG a__b"), error("CREATE SCHEMA hive_metastore.dev__sales"),
+               error("CREATE DATABASE IF NOT EXISTS `hive_metastore`.`x__y` COMMENT 'no'")],
     "digit_first": digit_first,
     "volume_files": spark.read.text("/Volumes/sales_eu/landing/raw_files/a").count(),
     "view": rows("SELECT * FROM sales_eu.landing.positive_ids"),
@@ -279,7 +280,7 @@ dbutils.notebook.exit(json.dumps({
 def test_every_catalog_has_default_and_an_information_schema(run_job) -> None:
     seen = notebook_exit(run_job, DEFAULT_AND_INFORMATION_SCHEMA)
     assert seen["where"] == [["main", "default"]]
-    assert {"default", "information_schema"} <= set(seen["main_schemas"])
+    assert {"default", "dev__sales", "information_schema"} <= set(seen["main_schemas"])
     assert seen["eu_schemas"] == ["default", "information_schema", "landing"]
     assert {"hive_metastore", "main", "samples", "sales_eu", "system", "workspace"} <= \
         set(seen["catalogs"]) and "doomed" not in seen["catalogs"]

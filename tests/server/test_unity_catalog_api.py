@@ -124,8 +124,10 @@ def test_errors_name_what_is_missing_or_there_already(server: Server) -> None:
         w.tables.get("only.two")
     with pytest.raises(BadRequest, match="Invalid schema name"):
         w.schemas.create(name="no spaces", catalog_name=name)
+    w.schemas.create(name="dev__sales", catalog_name=name)  # its folder is `<name>__dev__sales`
+    assert w.schemas.get(f"{name}.dev__sales").name == "dev__sales"
     with pytest.raises(BadRequest, match="no '__'"):  # `hive_metastore`'s would read as two
-        w.schemas.create(name="a__b", catalog_name=name)
+        w.schemas.create(name="a__b", catalog_name="hive_metastore")
     with pytest.raises(BadRequest, match="needs a storage_location"):
         w.volumes.create(catalog_name=name, schema_name="s", name="v",
                          volume_type=catalog.VolumeType.EXTERNAL)

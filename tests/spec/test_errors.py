@@ -128,13 +128,19 @@ resources:
     q:
       schema: my__schema
       libraries: [{file: {path: ./p.py}}]
+    r:
+      catalog: main
+      schema: dev__sales
+      libraries: [{file: {path: ./p.py}}]
 """, {"p.py": ""})
-    rule = "is not a name podium can keep; use letters, digits, '_' and '-' (no '__'), at " \
-           "most 255 characters"
+    rule = "is not a name podium can keep; use letters, digits, '_' and '-', at most 255 " \
+           "characters"
+    hive = "is not a name podium can keep: a hive_metastore schema's name has no '__' (its " \
+           "folder would read as a catalog and a schema)"
     assert errors(root) == [
         f"databricks.yml:5: resources.pipelines.p.catalog: '../up' {rule}",
         f"databricks.yml:6: resources.pipelines.p.schema: 'a.b' {rule}",
-        f"databricks.yml:9: resources.pipelines.q.schema: 'my__schema' {rule}"]
+        f"databricks.yml:9: resources.pipelines.q.schema: 'my__schema' {hive}"]
 
 
 def test_depends_on_a_missing_task(write_bundle) -> None:

@@ -31,7 +31,7 @@ from podium.compute.catalog import (
 )
 from podium.compute.errors import CatalogError
 from podium.files import write_whole
-from podium.spec.models import UNITY_NAME_RULE, unity_name
+from podium.spec.models import name_problem
 
 INFORMATION_SCHEMA = "information_schema"
 READ_ONLY = ("samples", "system")
@@ -97,11 +97,12 @@ class Volume:
         return f"{self.catalog}.{self.schema}.{self.name}"
 
 
-def check_name(kind: str, name: str) -> None:
-    """INVALID_PARAMETER_VALUE unless `name` is a name podium can keep as a folder."""
-    if not unity_name(name):
-        raise CatalogError("INVALID_PARAMETER_VALUE",
-                           f"Invalid {kind} name '{name}': {UNITY_NAME_RULE}")
+def check_name(kind: str, name: str, catalog: str | None = None) -> None:
+    """INVALID_PARAMETER_VALUE unless `name` (of a schema: in `catalog`) is a name podium
+    can keep as a folder."""
+    problem = name_problem(name, kind, catalog)
+    if problem is not None:
+        raise CatalogError("INVALID_PARAMETER_VALUE", f"Invalid {kind} name: {problem}")
 
 
 def _ms(path: Path) -> int:
@@ -255,7 +256,7 @@ def create_schema(catalog: str, name: str, comment: str | None = None,
     """Make schema `name` of `catalog`: its folder in the warehouse."""
     require_catalog(catalog)
     _writable(catalog)
-    check_name("schema", name)
+    check_name("schema", name, catalog)
     if name in schemas(catalog):
         raise CatalogError("SCHEMA_ALREADY_EXISTS", f"Schema '{catalog}.{name}' already "
                            "exists")

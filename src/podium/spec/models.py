@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    ValidationInfo,
     model_validator,
 )
 
@@ -62,42 +63,59 @@ class Node(BaseModel):
         return self._raw.get(key)
 
 
-# A catalog, schema or volume name podium can keep on disk: a catalog's schemas are the
-# folders `<catalog>__<schema>.db` and a `hive_metastore` schema's are `<schema>.db`, so
-# no name has a `__` (nor a `/` or `.`).
+# A catalog, schema or volume name podium can keep as a folder (no `/` or `.`). A
+# catalog's schemas are the folders `<catalog>__<schema>.db` and `hive_metastore`'s are
+# `<schema>.db`, so a catalog name, and a `hive_metastore` schema's, has no `__` either.
 UNITY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,254}")
-UNITY_NAME_RULE = "use letters, digits, '_' and '-' (no '__'), at most 255 characters"
+UNITY_NAME_RULE = "use letters, digits, '_' and '-', at most 255 characters"
+HIVE_METASTORE = "hive_metastore"
 
 
-def unity_name(text: str) -> bool:
-    """Whether `text` is a catalog, schema or volume name podium can keep as a folder."""
-    return bool(UNITY_NAME.fullmatch(text)) and "__" not in text
+def name_problem(name: str, kind: str, catalog: str | None = None) -> str | None:
+    """Why `name`, of a `catalog`, a `schema` (of `catalog`; None: `hive_metastore`) or a
+    `volume`, cannot be kept as a folder; None when it can."""
+    if not UNITY_NAME.fullmatch(name):
+        return f"'{name}' is not a name podium can keep; {UNITY_NAME_RULE}"
+    if "__" in name and (kind == "catalog" or
+                         (kind == "schema" and catalog in (None, HIVE_METASTORE))):
+        whose = "a catalog's" if kind == "catalog" else f"a {HIVE_METASTORE} schema's"
+        return (f"'{name}' is not a name podium can keep: {whose} name has no '__' (its "
+                "folder would read as a catalog and a schema)")
+    return None
 
 
-def _kept_on_disk(value: str) -> str:
-    if not unity_name(value):
-        raise ValueError(f"'{value}' is not a name podium can keep; {UNITY_NAME_RULE}")
+def _checked(value: str, kind: str, catalog: str | None = None) -> str:
+    problem = name_problem(value, kind, catalog)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
-# A bundle's catalog, schema or volume name: a located error unless podium can keep it.
-UnityName = Annotated[str, AfterValidator(_kept_on_disk)]
+def _schema_checked(value: str, info: ValidationInfo) -> str:
+    # the resource's catalog field comes first, so it has been read (None: hive_metastore)
+    return _checked(value, "schema", info.data.get("catalog_name", info.data.get("catalog")))
+
+
+# A bundle's catalog, schema and volume names: a located error unless podium can keep them.
+CatalogName = Annotated[str, AfterValidator(lambda v: _checked(v, "catalog"))]
+SchemaName = Annotated[str, AfterValidator(_schema_checked)]
+VolumeName = Annotated[str, AfterValidator(lambda v: _checked(v, "volume"))]
 
 
 class SchemaResource(Node):
     """`resources.schemas.<key>`: a Unity Catalog schema, made in the local catalog."""
 
-    catalog_name: UnityName
-    name: UnityName
+    catalog_name: CatalogName
+    name: SchemaName
     comment: str | None = None
 
 
 class VolumeResource(Node):
     """`resources.volumes.<key>`: a Unity Catalog volume, a folder under `/Volumes`."""
 
-    catalog_name: UnityName
-    schema_name: UnityName
-    name: UnityName
+    catalog_name: CatalogName
+    schema_name: SchemaName
+    name: VolumeName
     volume_type: str = "MANAGED"
     comment: str | None = None
 
@@ -171,9 +189,9 @@ class PipelineResource(Node):
     `pipeline_task` on Spark Declarative Pipelines."""
 
     name: str | None = None
-    catalog: UnityName | None = None
-    schema_: UnityName | None = Field(default=None, alias="schema")
-    target: UnityName | None = None  # the older name of `schema`
+    catalog: CatalogName | None = None
+    schema_: SchemaName | None = Field(default=None, alias="schema")
+    target: SchemaName | None = None  # the older name of `schema`
     libraries: list[PipelineLibrary] = Field(default_factory=list)
     configuration: dict[str, Scalar] = Field(default_factory=dict)
     root_path: str | None = None

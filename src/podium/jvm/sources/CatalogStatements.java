@@ -31,9 +31,10 @@ final class CatalogStatements {
   private static final Pattern DROP = Pattern.compile(
       LEADING + "DROP\\s+CATALOG\\s+(IF\\s+EXISTS\\s+)?" + NAME
       + "(?:\\s+(CASCADE|RESTRICT))?\\s*;?\\s*$");
-  // Spark's own statement, read only to refuse a schema name with `__`: on disk it would
-  // read as a catalog and a schema (`a__b.db` is schema `b` of catalog `a`). Statements
-  // that name `spark_catalog` are podium's own, which make the folders by their names.
+  // Spark's own statement, read only to refuse a hive_metastore schema name with `__`: its
+  // folder `a__b.db` would read as schema `b` of catalog `a` (a catalog's schemas are the
+  // folders `c__s.db`, so theirs may have one). Statements that name `spark_catalog` are
+  // podium's own, which make the folders by their names.
   private static final Pattern CREATE_SCHEMA = Pattern.compile(
       LEADING + "CREATE\\s+(?:SCHEMA|DATABASE|NAMESPACE)\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?"
       + "(?:" + NAME + "\\.)?" + NAME + "(?:\\s*;\\s*|\\s.*)?$");
@@ -47,7 +48,7 @@ final class CatalogStatements {
       LEADING + "DROP\\s+VOLUME\\s+(IF\\s+EXISTS\\s+)?((?:" + NAME + "\\.){0,2}" + NAME
       + ")\\s*;?\\s*$");
   private static final String NOTHING = "SELECT 1 AS done WHERE false";
-  // the rule of spec.models.UNITY_NAME (no `__` either: checked where it is used)
+  // the rule of spec.models.UNITY_NAME (a catalog's has no `__` either: checked below)
   private static final Pattern VALID = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_-]{0,254}");
   private static final String[] BUILT_IN = {
       "main", "workspace", "samples", "system", LocalCatalog.HIVE_METASTORE, "spark_catalog"};
@@ -71,11 +72,16 @@ final class CatalogStatements {
                   "CASCADE".equalsIgnoreCase(drop.group(4)));
     }
     Matcher schema = CREATE_SCHEMA.matcher(sqlText);
-    if (schema.matches() && unquote(schema.group(3)).contains(LocalCatalog.SEPARATOR)
-        && !"spark_catalog".equalsIgnoreCase(schema.group(2))) {  // podium's own, by folder
-      throw error("INVALID_SCHEMA_OR_RELATION_NAME", "schema name `"
-                  + unquote(schema.group(3)) + "` is not one podium can keep: a name with "
-                  + "'__' would read as a catalog and a schema on disk");
+    if (schema.matches() && unquote(schema.group(3)).contains(LocalCatalog.SEPARATOR)) {
+      String catalog = schema.group(2) != null ? unquote(schema.group(2))
+          : spark.sessionState().catalogManager().currentCatalog().name();
+      if (catalog.equalsIgnoreCase(LocalCatalog.HIVE_METASTORE)
+          || (schema.group(2) == null && catalog.equalsIgnoreCase("spark_catalog"))) {
+        throw error("INVALID_SCHEMA_OR_RELATION_NAME", "schema name `"
+                    + unquote(schema.group(3)) + "` is not one podium can keep: a "
+                    + "hive_metastore schema's name has no '__' (its folder would read as a "
+                    + "catalog and a schema)");
+      }
     }
     Matcher volume = CREATE_VOLUME.matcher(sqlText);
     if (volume.matches()) {
